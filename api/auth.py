@@ -1,0 +1,39 @@
+"""POST /api/auth/login and GET /api/auth/verify (plan section 9.1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from api.deps import ServicesDep, token_from
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class VerifyOut(BaseModel):
+    username: str
+    role: str
+    exp: int | None
+
+
+@router.post("/login")
+async def login(body: LoginBody, services: ServicesDep) -> TokenOut:
+    _, token = await services.auth.login(body.username, body.password)
+    return TokenOut(access_token=token, expires_in=services.auth.tokens.lifetime_s)
+
+
+@router.get("/verify")
+async def verify(request: Request, services: ServicesDep) -> VerifyOut:
+    user, claims = await services.auth.user_for_token(token_from(request))
+    return VerifyOut(username=user.username, role=user.role, exp=claims.expires_at if claims else None)

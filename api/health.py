@@ -1,0 +1,35 @@
+"""GET /health: no auth; says whether the engine and the database answer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health(services: ServicesDep) -> JSONResponse:
+    engine_ok = await services.engine.health()
+    database_ok = await asyncio.to_thread(services.db.ping)
+    body: dict[str, Any] = {
+        "status": "healthy" if engine_ok and database_ok else "degraded",
+        "service": "vLLM Chat Gateway",
+        "version": services.settings.app_version,
+        "services": {
+            "engine": {
+                "status": "up" if engine_ok else "down",
+                "state": services.engine.state.value,
+                "profile": services.engine.profile.id,
+                "model": services.engine.profile.served_model_name,
+                "error": None if engine_ok else services.engine.last_error,
+            },
+            "database": {"status": "up" if database_ok else "down"},
+        },
+    }
+    return JSONResponse(body, status_code=200 if database_ok else 503)

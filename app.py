@@ -1,0 +1,76 @@
+"""vLLM Chat: FastAPI with REST under /api and the Gradio Blocks mounted at "/".
+
+`python app.py` serves on GATEWAY_HOST:GATEWAY_PORT with settings from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI, Request
+
+from api import auth as auth_routes
+from api import chat as chat_routes
+from api import conversations as conversation_routes
+from api import health as health_routes
+from api import models as model_routes
+from api.deps import token_from
+from api.errors import install_error_handlers
+from errors import AppError
+from services import Services, ServicesHolder
+from settings import Settings
+from ui import login
+from ui.app import build_blocks
+
+log = logging.getLogger("vllm_chat")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the app. Services are created in the lifespan unless a test hands its own in."""
+    holder = ServicesHolder()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services or Services.build(settings)
+        app.state.services = owned
+        holder.set(owned)
+        await owned.start()
+        try:
+            yield
+        finally:
+            holder.set(None)
+            await owned.stop()
+
+    app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(login.LoginRedirectMiddleware)
+    for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes):
+        app.include_router(module.router)
+    app.include_router(login.router)
+
+    async def gradio_user(request: Request) -> str | None:
+        """Gradio pages and Gradio API calls are authenticated like REST calls."""
+        try:
+            user, _ = await holder.get().auth.user_for_token(token_from(request))
+        except (AppError, RuntimeError):
+            return None
+        return user.username
+
+    blocks = build_blocks(holder, settings)
+    return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
+                               footer_links=["api"])
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
+                log_level="info", timeout_graceful_shutdown=15)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Logging in, resolving a token to a user, and creating the first accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from auth.passwords import PasswordHasher
+from auth.tokens import TokenClaims, TokenService
+from errors import AuthenticationFailed
+from settings import Settings
+from storage import users
+from storage.db import Database
+from storage.users import Role, User
+
+log = logging.getLogger(__name__)
+
+DEMO_ACCOUNTS: list[tuple[str, str, Role]] = [("admin", "admin123", "admin"), ("test", "test", "user")]
+DEVELOPMENT_USER = "admin"
+
+
+class AuthService:
+    def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenService, settings: Settings):
+        self._db = db
+        self._hasher = hasher
+        self.tokens = tokens
+        self._settings = settings
+
+    async def login(self, username: str, password: str) -> tuple[User, str]:
+        user = await self._db.run(lambda c: users.get_by_username(c, username))
+        ok = await asyncio.to_thread(
+            self._hasher.verify, password, user.password_hash if user else None
+        )
+        if user is None or not ok:
+            raise AuthenticationFailed("Wrong username or password", code="invalid_credentials")
+        return user, self.tokens.issue(user.username)
+
+    async def user_for_token(self, token: str | None) -> tuple[User, TokenClaims | None]:
+        """The user a token belongs to; in development mode a missing token means the admin."""
+        if not token:
+            if self._settings.development_mode:
+                return await self._development_user(), None
+            raise AuthenticationFailed("Not authenticated", code="missing_token")
+        claims = self.tokens.decode(token)
+        user = await self._db.run(lambda c: users.get_by_username(c, claims.username))
+        if user is None:
+            raise AuthenticationFailed("Invalid token", code="unknown_user")
+        return user, claims
+
+    async def _development_user(self) -> User:
+        user = await self._db.run(lambda c: users.get_by_username(c, DEVELOPMENT_USER))
+        if user is None:
+            raise AuthenticationFailed("Development mode needs the admin account")
+        return user
+
+    def seed_accounts(self) -> None:
+        """Create the first accounts. Demo accounts exist only for a loopback-bound service."""
+        if self._settings.admin_password:
+            self._ensure_user("admin", self._settings.admin_password, "admin", reset=True)
+        if self._settings.demo_accounts and self._settings.bound_to_loopback:
+            for username, password, role in DEMO_ACCOUNTS:
+                self._ensure_user(username, password, role, reset=False)
+
+    def _ensure_user(self, username: str, password: str, role: Role, *, reset: bool) -> None:
+        existing = self._db.call(lambda c: users.get_by_username(c, username))
+        hashed = self._hasher.hash(password)
+        if existing is None:
+            self._db.call(lambda c: users.create(c, username, hashed, role))
+            log.info("created account %s (%s)", username, role)
+        elif reset:
+            self._db.call(lambda c: users.set_password_hash(c, existing.id, hashed))
+
+    def demo_passwords_in_use(self) -> list[str]:
+        """Demo accounts that still accept their published password."""
+        found = []
+        for username, password, _ in DEMO_ACCOUNTS:
+            user = self._db.call(lambda c, name=username: users.get_by_username(c, name))  # type: ignore[misc]
+            if user and self._hasher.verify(password, user.password_hash):
+                found.append(username)
+        return found
+
+    async def user_by_name(self, username: str | None) -> User:
+        """The account behind a username that Gradio's auth_dependency already vouched for."""
+        user = await self._db.run(lambda c: users.get_by_username(c, username or ""))
+        if user is None:
+            raise AuthenticationFailed("Not authenticated", code="unknown_user")
+        return user

@@ -1,0 +1,80 @@
+"""Talking to the engine's OpenAI-compatible API through the `openai` client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import httpx2
+import openai
+from openai import AsyncOpenAI, AsyncStream, Timeout
+from openai.types.chat import ChatCompletionChunk
+
+
+class EngineClient:
+    """One client for the app's lifetime; the engine may be llama.cpp, vLLM or a remote server."""
+
+    def __init__(self, base_url: str, api_key: str, request_timeout_s: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        # For the engine's own endpoints (tokenizer); the openai client brings its own.
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        # No retries: a retry would hide an engine that is down and double the wait.
+        self.openai = AsyncOpenAI(
+            base_url=f"{self.base_url}/v1",
+            api_key=api_key,
+            max_retries=0,
+            timeout=Timeout(request_timeout_s, connect=5.0),
+        )
+
+    async def stream_chat(
+        self, model: str, messages: list[dict[str, str]], temperature: float, max_tokens: int
+    ) -> AsyncStream[ChatCompletionChunk]:
+        return await self.openai.chat.completions.create(  # type: ignore[call-overload]
+            model=model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+
+    async def count_tokens(self, text: str) -> int | None:
+        """Token count from the engine's own tokenizer (llama.cpp or vLLM); None if neither answers."""
+        attempts: list[tuple[str, dict[str, Any], str]] = [
+            ("/extras/tokenize/count", {"input": text}, "count"),
+            ("/tokenize", {"prompt": text}, "count"),
+        ]
+        for path, body, key in attempts:
+            try:
+                response = await self._http.post(f"{self.base_url}{path}", json=body)
+            except httpx.HTTPError:
+                return None
+            if response.status_code == 200:
+                return int(response.json()[key])
+        return None
+
+    async def close(self) -> None:
+        await self.openai.close()
+        await self._http.aclose()
+
+
+def describe_engine_error(exc: Exception) -> str:
+    """A short, user-facing reason for an engine failure."""
+    if isinstance(exc, openai.APIConnectionError):
+        return "The model engine is not reachable. It may be starting or may have stopped."
+    if isinstance(exc, openai.APIStatusError):
+        message = _error_message(exc.body) or exc.message
+        return f"The model engine refused the request ({exc.status_code}): {message}"
+    if isinstance(exc, (httpx.HTTPError, httpx2.HTTPError, openai.APIError)):
+        return "The model engine stopped answering in the middle of the reply."
+    return f"The model engine failed: {exc}"
+
+
+def _error_message(body: object) -> str | None:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return None

@@ -1,0 +1,93 @@
+"""The one configuration object, read from the environment and `.env` once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Variable names follow the plan's `.env.sample` where it has one."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    app_version: str = "0.1.0"
+    host: str = Field(default="127.0.0.1", alias="GATEWAY_HOST")
+    gateway_port: int = 8080
+    data_dir: Path = Path("data")
+
+    # Engine
+    active_profile: str = "smollm2-135m-cpu"
+    profiles_dir: Path = Path(__file__).resolve().parent / "profiles"
+    model_dir: Path | None = None
+    vllm_port: int = 8000
+    engine_base_url: str | None = None
+    engine_start_timeout_s: float = 180.0
+    engine_request_timeout_s: float = 600.0
+    engine_api_key: str = "not-needed"
+
+    # Auth
+    jwt_secret: str | None = None
+    jwt_expire_minutes: int = Field(default=30, ge=1)
+    development_mode: bool = False
+    demo_accounts: bool = True
+    admin_password: str | None = None
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+
+    # Chat
+    chat_concurrency: int = Field(default=16, ge=1)
+    max_message_chars: int = Field(default=32_000, ge=1)
+    max_tokens_limit: int = Field(default=4096, ge=1)
+    default_max_tokens: int = Field(default=512, ge=1)
+    default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    stream_flush_interval_s: float = 0.04
+
+    cors_origins: str = ""
+
+    @cached_property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "vllm_chat.duckdb"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def bound_to_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    def resolve_jwt_secret(self) -> str:
+        """A configured secret wins; otherwise one is generated once and kept in DATA_DIR.
+
+        There is no default secret in the code, so no two installations share one.
+        """
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        return secret

@@ -1,0 +1,100 @@
+"""Conversations and their messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import duckdb
+
+from storage.db import rows_as_dicts
+
+MessageStatus = Literal["completed", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    user_id: int
+    title: str | None
+    system_prompt: str | None
+    model: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_CONV_COLUMNS = "id, user_id, title, system_prompt, model, created_at, updated_at"
+
+
+def create(
+    conn: duckdb.DuckDBPyConnection,
+    user_id: int,
+    title: str | None,
+    system_prompt: str | None,
+    model: str | None,
+) -> Conversation:
+    row = conn.execute(
+        "INSERT INTO conversations (user_id, title, system_prompt, model) VALUES (?, ?, ?, ?)"
+        f" RETURNING {_CONV_COLUMNS}",
+        [user_id, title, system_prompt, model],
+    ).fetchone()
+    assert row is not None
+    return Conversation(*row)
+
+
+def get(conn: duckdb.DuckDBPyConnection, conv_id: int) -> Conversation | None:
+    row = conn.execute(
+        f"SELECT {_CONV_COLUMNS} FROM conversations WHERE id = ?", [conv_id]
+    ).fetchone()
+    return Conversation(*row) if row else None
+
+
+def list_for_user(
+    conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 50
+) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
+        " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count"
+        " FROM conversations c WHERE c.user_id = ?"
+        " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+        [user_id, limit],
+    )
+    return rows_as_dicts(cur)
+
+
+def update_settings(
+    conn: duckdb.DuckDBPyConnection, conv_id: int, system_prompt: str | None, model: str
+) -> None:
+    conn.execute(
+        "UPDATE conversations SET system_prompt = ?, model = ?, updated_at = now() WHERE id = ?",
+        [system_prompt, model, conv_id],
+    )
+
+
+def add_message(
+    conn: duckdb.DuckDBPyConnection,
+    conv_id: int,
+    role: str,
+    content: str,
+    *,
+    token_in: int | None = None,
+    token_out: int | None = None,
+    status: MessageStatus = "completed",
+) -> int:
+    row = conn.execute(
+        "INSERT INTO messages (conv_id, role, content, token_in, token_out, status)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        [conv_id, role, content, token_in, token_out, status],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def list_messages(conn: duckdb.DuckDBPyConnection, conv_id: int) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT id, role, content, token_in, token_out, status, created_at"
+        " FROM messages WHERE conv_id = ? ORDER BY id",
+        [conv_id],
+    )
+    return rows_as_dicts(cur)

@@ -1,0 +1,87 @@
+"""Forward-only schema migrations. The plan's section 8 tables, adapted to DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Each entry moves the schema from version i to i+1. Never edit a released entry: append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE SEQUENCE users_id_seq START 1;
+    CREATE TABLE users (
+        id BIGINT PRIMARY KEY DEFAULT nextval('users_id_seq'),
+        username TEXT UNIQUE NOT NULL,
+        email TEXT UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('admin', 'user')),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE SEQUENCE conversations_id_seq START 1;
+    CREATE TABLE conversations (
+        id BIGINT PRIMARY KEY DEFAULT nextval('conversations_id_seq'),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        title TEXT,
+        system_prompt TEXT,
+        model TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE SEQUENCE messages_id_seq START 1;
+    CREATE TABLE messages (
+        id BIGINT PRIMARY KEY DEFAULT nextval('messages_id_seq'),
+        conv_id BIGINT NOT NULL REFERENCES conversations(id),
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        token_in INTEGER,
+        token_out INTEGER,
+        status TEXT NOT NULL DEFAULT 'completed'
+            CHECK (status IN ('completed', 'cancelled', 'failed')),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE SEQUENCE requests_id_seq START 1;
+    CREATE TABLE requests (
+        id BIGINT PRIMARY KEY DEFAULT nextval('requests_id_seq'),
+        request_id TEXT NOT NULL,
+        user_id BIGINT REFERENCES users(id),
+        conv_id BIGINT,
+        model TEXT,
+        latency_ms INTEGER,
+        ttft_ms INTEGER,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('completed', 'cancelled', 'failed')),
+        status_code INTEGER,
+        error TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE INDEX requests_created_at_idx ON requests (created_at);
+    """,
+]
+
+
+def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the file's version, each in its own transaction."""
+    version = current_version(conn)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this app ({len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(script)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,40 @@
+"""Per-request usage rows (the plan's `requests` table)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+
+from storage.conversations import MessageStatus
+from storage.db import rows_as_dicts
+
+
+@dataclass
+class UsageRecord:
+    request_id: str
+    user_id: int
+    conv_id: int | None
+    model: str
+    status: MessageStatus
+    status_code: int
+    latency_ms: int | None = None
+    ttft_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    error: str | None = None
+
+
+def insert(conn: duckdb.DuckDBPyConnection, record: UsageRecord) -> None:
+    fields = asdict(record)
+    columns = ", ".join(fields)
+    placeholders = ", ".join("?" for _ in fields)
+    conn.execute(f"INSERT INTO requests ({columns}) VALUES ({placeholders})", list(fields.values()))
+
+
+def for_user(conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        "SELECT * FROM requests WHERE user_id = ? ORDER BY id DESC LIMIT ?", [user_id, limit]
+    )
+    return rows_as_dicts(cur)

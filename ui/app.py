@@ -1,0 +1,69 @@
+"""The Gradio Blocks: layout and event wiring only."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from services import ServicesHolder
+from settings import Settings
+from ui.chat import ChatHandlers
+
+CSS = """
+#conversation-list .wrap { flex-direction: column; }
+#conversation-list label { width: 100%; }
+"""
+
+
+def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
+    handlers = ChatHandlers(holder)
+    with gr.Blocks(title="vLLM Chat") as demo:
+        conversation_id = gr.State(None)
+        with gr.Row():
+            gr.Markdown("## vLLM Chat")
+            header = gr.Markdown(elem_id="user-header")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=220):
+                new_chat = gr.Button("New chat", elem_id="new-chat", variant="secondary")
+                conversation_list = gr.Radio(
+                    label="Recent conversations", choices=[], elem_id="conversation-list"
+                )
+            with gr.Column(scale=4):
+                chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
+                                     show_label=False)
+                with gr.Row():
+                    message = gr.Textbox(placeholder="Type a message and press Enter",
+                                         show_label=False, scale=8, elem_id="message",
+                                         autofocus=True)
+                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
+                with gr.Accordion("Settings", open=False):
+                    system_prompt = gr.Textbox(label="System prompt", lines=3,
+                                               elem_id="system-prompt")
+                    temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature,
+                                            step=0.05, label="Temperature")
+                    max_tokens = gr.Slider(1, settings.max_tokens_limit,
+                                           value=settings.default_max_tokens, step=1,
+                                           label="Max tokens")
+
+        pending = gr.State("")
+        inputs = [pending, chatbot, conversation_id, system_prompt, temperature, max_tokens]
+        outputs = [chatbot, conversation_id, conversation_list]
+        chat_events = [
+            trigger(lambda text: ("", text), [message], [message, pending], queue=False,
+                    api_visibility="private")
+            .then(handlers.respond, inputs, outputs, api_visibility="private",
+                  concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
+            for trigger in (message.submit, send.click)
+        ]
+        stop.click(None, None, None, cancels=chat_events, api_visibility="private")
+        new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
+                       [chatbot, conversation_id, conversation_list], api_visibility="private")
+        conversation_list.input(handlers.open_conversation, [conversation_list],
+                                [chatbot, conversation_id, system_prompt],
+                                api_visibility="private")
+        demo.load(handlers.on_load, None, [header, conversation_list], api_visibility="private")
+        gr.api(handlers.chat_api, api_name="chat", concurrency_limit=settings.chat_concurrency,
+               concurrency_id="chat")
+    demo.max_threads = max(40, settings.chat_concurrency * 2)
+    demo.queue(default_concurrency_limit=4, max_size=settings.chat_concurrency * 8)
+    return demo

@@ -1,0 +1,137 @@
+"""The chat page: wiring Gradio components to the chat service. No logic lives here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import gradio as gr
+
+from chat.service import ChatOptions
+from errors import AppError
+from services import Services, ServicesHolder
+from storage.users import User
+from ui.errors import as_gradio_error
+
+History = list[dict[str, Any]]
+
+
+class ChatHandlers:
+    def __init__(self, holder: ServicesHolder) -> None:
+        self._holder = holder
+
+    @property
+    def services(self) -> Services:
+        return self._holder.get()
+
+    async def user(self, request: gr.Request) -> User:
+        try:
+            return await self.services.auth.user_by_name(request.username)
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+
+    async def answer(
+        self,
+        message: str,
+        conversation_id: int | None,
+        system_prompt: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[int, str]]:
+        """(conversation id, answer so far), at most once per flush interval."""
+        user = await self.user(request)
+        options = ChatOptions(
+            system_prompt=system_prompt if system_prompt is not None else None,
+            temperature=temperature,
+            max_tokens=int(max_tokens) if max_tokens is not None else None,
+        )
+        try:
+            turn = await self.services.chat.start_turn(
+                user, [{"role": "user", "content": message}], options,
+                int(conversation_id) if conversation_id else None,
+            )
+            interval = self.services.settings.stream_flush_interval_s
+            yield turn.conversation_id, ""
+            last_flush = time.monotonic()
+            async with aclosing(self.services.chat.stream(turn)) as deltas:
+                async for _ in deltas:
+                    if time.monotonic() - last_flush >= interval:
+                        last_flush = time.monotonic()
+                        yield turn.conversation_id, turn.answer
+            yield turn.conversation_id, turn.answer
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+
+    async def respond(
+        self,
+        message: str,
+        history: History,
+        conversation_id: int | None,
+        system_prompt: str,
+        temperature: float,
+        max_tokens: float,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        asked = [*(history or []), {"role": "user", "content": message}]
+        conv_id, text, started = conversation_id, "", False
+        try:
+            async for conv_id, text in self.answer(
+                message, conversation_id, system_prompt, temperature, int(max_tokens), request
+            ):
+                started = True
+                yield [*asked, {"role": "assistant", "content": text}], conv_id, gr.skip()
+        except gr.Error as exc:
+            if started:  # keep what arrived, marked, as it is stored
+                failed = f"{text}\n\n⚠️ {exc.message}".strip()
+                yield [*asked, {"role": "assistant", "content": failed}], conv_id, gr.skip()
+            raise
+        yield (
+            [*asked, {"role": "assistant", "content": text}],
+            conv_id,
+            await self.conversation_choices(request, conv_id),
+        )
+
+    async def chat_api(
+        self,
+        message: str,
+        conversation_id: int | None = None,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[str]:
+        """Send a message and stream the growing answer. Starts a new conversation unless
+        `conversation_id` names one of yours."""
+        assert request is not None
+        async for _, text in self.answer(
+            message, conversation_id, system_prompt, temperature, max_tokens, request
+        ):
+            yield text
+
+    async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
+        user = await self.user(request)
+        rows = await self.services.chat.list_conversations(user)
+        choices = [(row["title"] or f"Conversation {row['id']}", row["id"]) for row in rows]
+        return gr.Radio(choices=choices, value=selected)
+
+    async def open_conversation(
+        self, conversation_id: int | None, request: gr.Request
+    ) -> tuple[History, int | None, str]:
+        if not conversation_id:
+            return [], None, gr.skip()
+        user = await self.user(request)
+        try:
+            conv = await self.services.chat.get_conversation(user, int(conversation_id))
+            rows = await self.services.chat.conversation_messages(user, conv.id)
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        history = [{"role": r["role"], "content": r["content"]} for r in rows if r["role"] != "system"]
+        return history, conv.id, conv.system_prompt or ""
+
+    async def on_load(self, request: gr.Request) -> tuple[str, Any]:
+        user = await self.user(request)
+        header = f"Signed in as **{user.username}** ({user.role}) · [Sign out](/logout)"
+        return header, await self.conversation_choices(request, None)

@@ -1,0 +1,158 @@
+"""The login page in front of the Gradio app, and the session cookie it sets.
+
+Gradio's auth_dependency answers 401 JSON to a browser without a session, so
+unauthenticated page loads are redirected here instead.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from urllib.parse import quote, urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import TOKEN_COOKIE, token_from
+from auth.tokens import TokenClaims
+from errors import AppError, AuthenticationFailed
+from services import Services
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>vLLM Chat · Sign in</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; background: #f4f5f7; display: flex;
+        align-items: center; justify-content: center; min-height: 100vh; margin: 0; }}
+ form {{ background: #fff; padding: 2rem 2.2rem; border-radius: 12px; width: 320px;
+        box-shadow: 0 4px 24px rgba(0,0,0,.08); }}
+ h1 {{ font-size: 1.4rem; margin: 0 0 1.2rem; }}
+ label {{ display: block; font-size: .9rem; margin: .8rem 0 .3rem; color: #333; }}
+ input {{ width: 100%; box-sizing: border-box; padding: .6rem; border: 1px solid #ccc;
+         border-radius: 8px; font-size: 1rem; }}
+ button {{ margin-top: 1.2rem; width: 100%; padding: .7rem; border: 0; border-radius: 8px;
+          background: #ea580c; color: #fff; font-size: 1rem; cursor: pointer; }}
+ .error {{ background: #fde8e8; color: #9b1c1c; padding: .6rem; border-radius: 8px;
+          font-size: .9rem; }}
+</style></head>
+<body><form method="post" action="/login">
+<h1>vLLM Chat</h1>
+{error}
+<input type="hidden" name="next" value="{next}">
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" id="sign-in">Sign in</button>
+</form></body></html>"""
+
+
+def _page(error: str | None = None, next_path: str = "/", status_code: int = 200) -> HTMLResponse:
+    block = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    return HTMLResponse(PAGE.format(error=block, next=html.escape(next_path)), status_code)
+
+
+def _safe_next(next_path: str) -> str:
+    """Only same-site paths, so the login page cannot be used as an open redirect."""
+    parsed = urlparse(next_path)
+    if parsed.scheme or parsed.netloc or not next_path.startswith("/"):
+        return "/"
+    return next_path
+
+
+def set_session_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
+    response.set_cookie(
+        TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path="/",
+    )
+
+
+@router.get("/login")
+async def login_page(next: str = "/") -> HTMLResponse:
+    return _page(next_path=_safe_next(next))
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    username: str = Form(default=""),
+    password: str = Form(default=""),
+    next: str = Form(default="/"),
+) -> Response:
+    services: Services = request.app.state.services
+    if not username or not password:
+        return _page("Enter your username and password.", _safe_next(next), 400)
+    try:
+        _, token = await services.auth.login(username, password)
+    except AuthenticationFailed:
+        return _page("Wrong username or password.", _safe_next(next), 401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, request, token, services.auth.tokens.lifetime_s)
+    return response
+
+
+@router.get("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
+    return response
+
+
+class LoginRedirectMiddleware:
+    """Send a browser without a valid session to /login; renew a session past half its life.
+
+    Pure ASGI (not BaseHTTPMiddleware) so streamed answers and disconnects pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services: Services | None = getattr(scope.get("app"), "state", None) and getattr(
+            scope["app"].state, "services", None
+        )
+        if scope["type"] != "http" or services is None or services.settings.development_mode:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = token_from(request)
+        claims = _claims(services, token)
+        if claims is None and request.method == "GET" and request.url.path == "/":
+            target = "/" + (f"?{request.url.query}" if request.url.query else "")
+            await RedirectResponse(f"/login?next={quote(target)}", status_code=303)(
+                scope, receive, send
+            )
+            return
+        renew = (
+            claims is not None
+            and request.cookies.get(TOKEN_COOKIE) == token
+            and claims.expires_at - time.time() < services.auth.tokens.lifetime_s / 2
+        )
+        if not renew or claims is None:
+            await self.app(scope, receive, send)
+            return
+        cookie_holder = Response()
+        fresh = services.auth.tokens.issue(claims.username)
+        set_session_cookie(cookie_holder, request, fresh, services.auth.tokens.lifetime_s)
+        set_cookie = cookie_holder.headers["set-cookie"].encode("latin-1")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"set-cookie", set_cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _claims(services: Services, token: str | None) -> TokenClaims | None:
+    if not token:
+        return None
+    try:
+        return services.auth.tokens.decode(token)
+    except AppError:
+        return None
