@@ -18,6 +18,7 @@ from api import chat as chat_routes
 from api import conversations as conversation_routes
 from api import health as health_routes
 from api import models as model_routes
+from api import usage as usage_routes
 from api.deps import token_from
 from api.errors import install_error_handlers
 from errors import AppError
@@ -48,7 +49,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(login.LoginRedirectMiddleware)
-    for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes):
+    for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
+                   usage_routes):
         app.include_router(module.router)
     app.include_router(login.router)
 

@@ -204,7 +204,7 @@ class ChatService:
             turn.status = "cancelled"
             raise
         except Exception as exc:
-            turn.status, turn.error = "failed", describe_engine_error(exc)
+            turn.status, turn.error = "failed", describe_engine_error(exc, bool(turn.content))
             log.warning("chat %s failed: %r", turn.request_id, exc)
             raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
         finally:

@@ -58,8 +58,10 @@ class EngineClient:
         await self._http.aclose()
 
 
-def describe_engine_error(exc: Exception) -> str:
+def describe_engine_error(exc: Exception, mid_answer: bool) -> str:
     """A short, user-facing reason for an engine failure."""
+    if mid_answer and not isinstance(exc, openai.APIStatusError):
+        return "The model engine stopped answering in the middle of the reply."
     if isinstance(exc, openai.APIConnectionError):
         return "The model engine is not reachable. It may be starting or may have stopped."
     if isinstance(exc, openai.APIStatusError):

@@ -33,8 +33,12 @@ def insert(conn: duckdb.DuckDBPyConnection, record: UsageRecord) -> None:
     conn.execute(f"INSERT INTO requests ({columns}) VALUES ({placeholders})", list(fields.values()))
 
 
-def for_user(conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+def recent(
+    conn: duckdb.DuckDBPyConnection, user_id: int | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Newest first; one user's rows, or everyone's when user_id is None."""
     cur = conn.execute(
-        "SELECT * FROM requests WHERE user_id = ? ORDER BY id DESC LIMIT ?", [user_id, limit]
+        "SELECT * FROM requests WHERE (? IS NULL OR user_id = ?) ORDER BY id DESC LIMIT ?",
+        [user_id, user_id, limit],
     )
     return rows_as_dicts(cur)

@@ -1,0 +1,87 @@
+"""Login, token checks and /health over HTTP, against the real app."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import jwt
+import pytest
+from conftest import AppServer
+
+
+def test_health_needs_no_login_and_reports_services(app_server: AppServer) -> None:
+    body = httpx.get(f"{app_server.url}/health").json()
+    assert body["status"] == "healthy"
+    assert body["service"] == "vLLM Chat Gateway"
+    assert body["version"]
+    assert body["services"]["engine"]["status"] == "up"
+    assert body["services"]["engine"]["state"] == "ready"
+    assert body["services"]["database"]["status"] == "up"
+
+
+def test_login_issues_a_30_minute_bearer_token(app_server: AppServer) -> None:
+    response = httpx.post(f"{app_server.url}/api/auth/login",
+                          json={"username": "admin", "password": "admin123"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == "admin"
+    assert claims["exp"] - claims["iat"] == 30 * 60
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
+
+    verify = httpx.get(f"{app_server.url}/api/auth/verify",
+                       headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert verify.json() == {"username": "admin", "role": "admin", "exp": claims["exp"]}
+
+
+@pytest.mark.parametrize(("username", "password"), [("admin", "wrong"), ("nobody", "admin123")])
+def test_wrong_credentials_are_refused_alike(app_server: AppServer, username: str,
+                                             password: str) -> None:
+    response = httpx.post(f"{app_server.url}/api/auth/login",
+                          json={"username": username, "password": password})
+    assert response.status_code == 401
+    assert response.json()["error"] == {
+        "message": "Wrong username or password", "type": "authentication_error",
+        "code": "invalid_credentials", "param": None}
+
+
+def test_login_without_fields_is_a_422(app_server: AppServer) -> None:
+    response = httpx.post(f"{app_server.url}/api/auth/login", json={"username": "admin"})
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "password"
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/models", "/api/conversations",
+                                  "/api/conversations/1", "/api/usage", "/api/auth/verify"])
+def test_protected_routes_need_a_token(app_server: AppServer, path: str) -> None:
+    method = "POST" if path == "/api/chat" else "GET"
+    response = httpx.request(method, f"{app_server.url}{path}", json={})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_tampered_and_expired_tokens_are_refused(app_server: AppServer) -> None:
+    token = app_server.token()
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    forged = jwt.encode({"sub": "admin", "iat": int(time.time()), "exp": int(time.time()) + 60},
+                        "a-secret-that-is-not-the-servers-secret-at-all", algorithm="HS256")
+    for bad in (tampered, forged, "not-a-jwt"):
+        response = httpx.get(f"{app_server.url}/api/models",
+                             headers={"Authorization": f"Bearer {bad}"})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_token"
+    secret = (app_server.data_dir / "jwt_secret").read_text().strip()
+    expired = jwt.encode({"sub": "test", "iat": 1, "exp": 2}, secret, algorithm="HS256")
+    response = httpx.get(f"{app_server.url}/api/models", headers={"Authorization": f"Bearer {expired}"})
+    assert response.json()["error"]["code"] == "token_expired"
+
+
+def test_users_see_only_their_usage_and_admins_may_see_all(app_server: AppServer) -> None:
+    assert httpx.get(f"{app_server.url}/api/usage?all=true",
+                     headers=app_server.auth()).status_code == 403
+    assert httpx.get(f"{app_server.url}/api/usage?all=true",
+                     headers=app_server.auth("admin", "admin123")).status_code == 200

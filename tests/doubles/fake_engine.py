@@ -1,0 +1,96 @@
+"""TEST DOUBLE: a fake OpenAI-compatible engine, only for tests that inject a fault.
+
+It serves /v1/models, /extras/tokenize/count and a streaming /v1/chat/completions that can
+crash mid-answer, stream without end (recording when the client hangs up), or refuse.
+Everything else is tested against the real llama.cpp engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+Mode = Literal["crash", "endless", "refuse"]
+
+
+@dataclass
+class FakeEngine:
+    mode: Mode
+    crash_after_chunks: int = 3
+    port: int = 0
+    requests: int = 0
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    chunks_sent: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _chunk(self, text: str) -> str:
+        body = {"id": "fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+        return f"data: {json.dumps(body)}\n\n"
+
+    async def _stream(self, request: Request) -> AsyncIterator[str]:
+        try:
+            for i in range(10_000):
+                if self.mode == "crash" and i == self.crash_after_chunks:
+                    raise RuntimeError("fake engine crashes mid-answer")
+                self.chunks_sent += 1
+                yield self._chunk(f"word{i} ")
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            self.disconnected.set()
+            raise
+
+    async def chat(self, request: Request) -> Response:
+        self.requests += 1
+        await request.json()
+        if self.mode == "refuse":
+            error = {"message": "This model's maximum context length is 2048 tokens",
+                     "type": "BadRequestError", "param": None, "code": 400}
+            return JSONResponse({"error": error}, status_code=400)
+        return StreamingResponse(self._stream(request), media_type="text/event-stream")
+
+    async def models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    async def count(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        return JSONResponse({"count": len(str(body.get("input", "")).split())})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/v1/chat/completions", self.chat, methods=["POST"]),
+            Route("/v1/models", self.models),
+            Route("/extras/tokenize/count", self.count, methods=["POST"]),
+        ])
+
+
+@contextmanager
+def running_fake_engine(mode: Mode, port: int, **options: Any) -> Iterator[FakeEngine]:
+    engine = FakeEngine(mode=mode, port=port, **options)
+    server = uvicorn.Server(uvicorn.Config(engine.app(), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield engine
+    finally:
+        server.should_exit = True
+        thread.join(10)

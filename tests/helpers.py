@@ -1,0 +1,79 @@
+"""Small helpers shared by integration tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def sse_events(response: httpx.Response) -> Iterator[Any]:
+    """Decoded `data:` payloads of an SSE response; "[DONE]" stays a string."""
+    for line in response.iter_lines():
+        if line.startswith("data: "):
+            payload = line[len("data: "):]
+            yield payload if payload == "[DONE]" else json.loads(payload)
+
+
+def stream_chat(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[httpx.Response, list[Any]]:
+    with httpx.stream("POST", f"{url}/api/chat", json=body, headers=headers, timeout=120) as response:
+        if response.status_code != 200:
+            response.read()
+            return response, []
+        events = list(sse_events(response))
+    return response, events
+
+
+def content_of(events: list[Any]) -> str:
+    return "".join(
+        e["choices"][0]["delta"].get("content", "")
+        for e in events if isinstance(e, dict) and e.get("choices")
+    )
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.2) -> T:
+    """Poll until check() returns something truthy (stored results are written just after
+    an answer ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+def usage_rows(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = httpx.get(f"{url}/api/usage", headers=headers)
+    response.raise_for_status()
+    return list(response.json()["requests"])
+
+
+def conversation(url: str, headers: dict[str, str], conv_id: int | str) -> dict[str, Any]:
+    response = httpx.get(f"{url}/api/conversations/{conv_id}", headers=headers)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    import os
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stored_conversation(url: str, headers: dict[str, str], conv_id: int | str,
+                        messages: int) -> dict[str, Any]:
+    """The conversation once it holds `messages` messages."""
+    def check() -> dict[str, Any] | None:
+        conv = conversation(url, headers, conv_id)
+        return conv if len(conv["messages"]) >= messages else None
+    return eventually(check)
