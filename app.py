@@ -25,7 +25,7 @@ from errors import AppError
 from services import Services, ServicesHolder
 from settings import Settings
 from ui import login
-from ui.app import build_blocks
+from ui.app import CSS, build_blocks
 
 log = logging.getLogger("vllm_chat")
 
@@ -64,7 +64,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     blocks = build_blocks(holder, settings)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
-                               footer_links=["api"])
+                               footer_links=["api"], css=CSS)
 
 
 def main() -> None:

@@ -55,7 +55,9 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
                   concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
             for trigger in (message.submit, send.click)
         ]
-        stop.click(None, None, None, cancels=chat_events, api_visibility="private")
+        stop.click(handlers.refresh_conversations, [conversation_id], [conversation_list],
+                   cancels=chat_events, api_visibility="private")
+        chatbot.clear(lambda: None, None, conversation_id, api_visibility="private")
         new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
                        [chatbot, conversation_id, conversation_list], api_visibility="private")
         conversation_list.input(handlers.open_conversation, [conversation_list],

@@ -117,6 +117,9 @@ class ChatHandlers:
         choices = [(row["title"] or f"Conversation {row['id']}", row["id"]) for row in rows]
         return gr.Radio(choices=choices, value=selected)
 
+    async def refresh_conversations(self, selected: int | None, request: gr.Request) -> Any:
+        return await self.conversation_choices(request, selected)
+
     async def open_conversation(
         self, conversation_id: int | None, request: gr.Request
     ) -> tuple[History, int | None, str]:

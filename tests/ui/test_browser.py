@@ -1,0 +1,118 @@
+"""A person in headless Chromium (Debian's package): sign in, chat, watch it stream, stop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from itertools import pairwise
+
+import pytest
+from conftest import ROOT, AppServer
+from helpers import stored_conversation
+from playwright.sync_api import Browser, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, server: AppServer, username: str, password: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#sign-in")
+
+
+def last_answer(page: Page) -> str:
+    answers = page.locator('#chatbot [data-testid="bot"]')
+    return answers.last.inner_text() if answers.count() else ""
+
+
+def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -> list[str]:
+    """Every distinct text the last answer showed, until it stops changing."""
+    seen: list[str] = []
+    last_change = time.monotonic()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        text = last_answer(page)
+        if text and (not seen or text != seen[-1]):
+            seen.append(text)
+            last_change = time.monotonic()
+        elif seen and time.monotonic() - last_change > until_stable_s:
+            break
+        page.wait_for_timeout(50)
+    return seen
+
+
+def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    assert "/login" in page.url, "a visitor without a session is sent to the login page"
+    sign_in(page, app_server, "test", "wrong")
+    assert page.locator(".error").inner_text() == "Wrong username or password."
+
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#user-header')?.innerText.includes('Signed in as test')")
+
+    page.fill("#message textarea", "Write a short poem about the moon.")
+    page.keyboard.press("Enter")
+    seen = watch_answer(page)
+    assert len(seen) >= 3, f"the answer should grow in steps, saw {seen!r}"
+    assert all(len(a) <= len(b) for a, b in pairwise(seen))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
+    assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
+
+    labels = page.locator("#conversation-list label")
+    assert labels.first.inner_text() == "Write a short poem about the moon."
+
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
+    labels.first.click()
+    page.wait_for_function(
+        "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 1")
+    assert last_answer(page).strip()[:20] == seen[-1].strip()[:20]
+
+
+def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.fill("#message textarea", "Tell me a very long story about a dragon and a knight.")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 40",
+        timeout=30_000)
+    page.click("#stop")
+    page.wait_for_timeout(500)
+    stopped_at = last_answer(page)
+    page.wait_for_timeout(1500)
+    assert last_answer(page) == stopped_at, "the answer kept growing after Stop"
+    page.screenshot(path=str(ARTIFACTS / "browser-stop.png"))
+
+    headers = app_server.auth()
+    conv_id = page.locator("#conversation-list input:checked").get_attribute("value", timeout=5_000)
+    assert conv_id is not None, "the stopped conversation is listed and selected"
+    stored = stored_conversation(app_server.url, headers, conv_id, 2)
+    assert stored["messages"][1]["status"] == "cancelled"
+    assert stored["messages"][1]["content"].strip()
