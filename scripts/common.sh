@@ -13,6 +13,8 @@ ACTIVE_PROFILE="${ACTIVE_PROFILE:-smollm2-135m-cpu}"
 MODEL_DIR="${MODEL_DIR:-$DATA_DIR/models}"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
+# Containers install the requirements into the image's own Python instead of a venv.
+if [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ]; then PY="$(command -v python3)"; fi
 PID_FILE="$DATA_DIR/app.pid"
 APP_LOG="$DATA_DIR/logs/app.log"
 export DATA_DIR GATEWAY_HOST GATEWAY_PORT ACTIVE_PROFILE MODEL_DIR
@@ -34,6 +36,7 @@ find_python() {
 # Create .venv and install the pinned requirements; skipped when nothing changed.
 ensure_venv() {
   local requirements="$1" stamp want
+  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] && return 0
   if [ ! -x "$PY" ]; then
     say "Creating the virtual environment in .venv ..."
     "$(find_python)" -m venv "$VENV"
@@ -65,3 +68,14 @@ app_pid() {
 }
 
 url() { echo "http://${GATEWAY_HOST/0.0.0.0/127.0.0.1}:$GATEWAY_PORT"; }
+
+# GET /health without curl (a fresh machine may have only Python); fails if it does not answer.
+health() {
+  "$PY" - "$(url)/health" <<'PYTHON' 2>/dev/null
+import sys, urllib.error, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())
+except urllib.error.HTTPError as exc:
+    print(exc.read().decode())
+PYTHON
+}

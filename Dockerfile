@@ -1,0 +1,25 @@
+# First version: the CPU profile (llama.cpp + SmolLM2) in one container.
+# GPU profiles (vLLM) come with their own issue; they will start from vLLM's CUDA image.
+#
+#   docker build -t vllm-chat .
+#   docker run -p 8080:8080 -e JWT_SECRET=$(openssl rand -hex 32) \
+#       -e ADMIN_PASSWORD=choose-one -e DEMO_ACCOUNTS=false -v vllm-chat-data:/data vllm-chat
+FROM python:3.11-slim
+
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt constraints.txt ./
+RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+
+COPY . .
+ENV DATA_DIR=/data GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8080 VLLM_CHAT_SYSTEM_PYTHON=1
+# Fetch the model at build time so the container starts without the network.
+RUN python -m engine.model_files profiles/smollm2-135m-cpu.toml /opt/models
+ENV MODEL_DIR=/opt/models
+VOLUME /data
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health')"
+CMD ["./start", "--foreground"]
