@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -84,10 +85,14 @@ class Settings(BaseSettings):
         if self.jwt_secret:
             return self.jwt_secret
         path = self.data_dir / "jwt_secret"
-        if path.exists():
-            return path.read_text().strip()
+        if path.exists() and (kept := path.read_text().strip()):
+            return kept
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(secret)
+        # Written whole under another name, then renamed: never a half-written secret.
+        partial = path.with_suffix(".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret)
+        partial.replace(path)
         return secret

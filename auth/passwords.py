@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from passlib.context import CryptContext
 
+from errors import InvalidInput
+
+BCRYPT_MAX_BYTES = 72
+
 
 class PasswordHasher:
     def __init__(self, rounds: int = 12) -> None:
@@ -13,13 +17,17 @@ class PasswordHasher:
         self._decoy = self._context.hash("decoy-password-never-valid")
 
     def hash(self, password: str) -> str:
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+            raise InvalidInput(
+                f"A password may have at most {BCRYPT_MAX_BYTES} bytes", code="password_too_long"
+            )
         return self._context.hash(password)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
-        if password_hash is None:
-            self._context.verify(password, self._decoy)
-            return False
+        """False for a wrong password, an unknown user (None) or a password bcrypt cannot take;
+        each case costs one bcrypt round trip, so timing does not tell them apart."""
         try:
-            return bool(self._context.verify(password, password_hash))
+            ok = self._context.verify(password, password_hash or self._decoy)
         except ValueError:
             return False
+        return bool(ok) and password_hash is not None

@@ -126,6 +126,9 @@ class ChatService:
         if not new_messages or new_messages[-1].get("role") != "user":
             raise InvalidInput("The last message must come from the user", code="no_user_message")
         for message in new_messages:
+            if message.get("role") not in ("system", "user", "assistant"):
+                raise InvalidInput("A message's role must be system, user or assistant",
+                                   code="invalid_role")
             text = flatten_content(message.get("content"))
             if len(text) > self._settings.max_message_chars:
                 raise InvalidInput(

@@ -201,4 +201,4 @@ class EngineManager:
                 text = f.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
