@@ -67,7 +67,13 @@ app_pid() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-url() { echo "http://${GATEWAY_HOST/0.0.0.0/127.0.0.1}:$GATEWAY_PORT"; }
+URL_FILE="$DATA_DIR/app.url"
+
+# The running app's address as ./start recorded it, else the configured one.
+url() {
+  if [ -s "$URL_FILE" ] && app_pid >/dev/null; then cat "$URL_FILE"; return; fi
+  echo "http://${GATEWAY_HOST/0.0.0.0/127.0.0.1}:$GATEWAY_PORT"
+}
 
 # GET /health without curl (a fresh machine may have only Python); fails if it does not answer.
 health() {
