@@ -69,6 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
                 log_level="info", timeout_graceful_shutdown=15)

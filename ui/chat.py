@@ -131,10 +131,23 @@ class ChatHandlers:
             rows = await self.services.chat.conversation_messages(user, conv.id)
         except AppError as exc:
             raise as_gradio_error(exc) from exc
-        history = [{"role": r["role"], "content": r["content"]} for r in rows if r["role"] != "system"]
+        history = [{"role": r["role"], "content": shown_text(r)} for r in rows if r["role"] != "system"]
         return history, conv.id, conv.system_prompt or ""
 
     async def on_load(self, request: gr.Request) -> tuple[str, Any]:
         user = await self.user(request)
-        header = f"Signed in as **{user.username}** ({user.role}) · [Sign out](/logout)"
+        engine = self.services.engine
+        header = (
+            f"Model **{engine.profile.served_model_name}** ({engine.state.value}) · "
+            f"Signed in as **{user.username}** ({user.role}) · [Sign out](/logout)"
+        )
         return header, await self.conversation_choices(request, None)
+
+
+STATUS_NOTES = {"cancelled": "*(stopped)*", "failed": "⚠️ *(the engine failed here)*"}
+
+
+def shown_text(message: dict[str, Any]) -> str:
+    """A stored message as the chat shows it: answers that did not finish say so."""
+    note = STATUS_NOTES.get(message["status"]) if message["role"] == "assistant" else None
+    return f"{message['content']}\n\n{note}".strip() if note else str(message["content"])

@@ -7,7 +7,8 @@ import time
 import httpx
 import jwt
 import pytest
-from conftest import AppServer
+from conftest import AppServer, ServerFactory, free_port
+from doubles.fake_engine import running_fake_engine
 
 
 def test_health_needs_no_login_and_reports_services(app_server: AppServer) -> None:
@@ -85,3 +86,17 @@ def test_users_see_only_their_usage_and_admins_may_see_all(app_server: AppServer
                      headers=app_server.auth()).status_code == 403
     assert httpx.get(f"{app_server.url}/api/usage?all=true",
                      headers=app_server.auth("admin", "admin123")).status_code == 200
+
+
+def test_development_mode_skips_login_on_loopback(server_factory: ServerFactory) -> None:
+    with running_fake_engine("endless", free_port()) as engine:
+        server = server_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
+        verify = httpx.get(f"{server.url}/api/auth/verify")
+        assert verify.status_code == 200 and verify.json()["username"] == "admin"
+        page = httpx.get(f"{server.url}/", follow_redirects=False)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_exposed_bind_without_a_secret_refuses_to_start(server_factory: ServerFactory) -> None:
+    with pytest.raises(RuntimeError, match=r"Set JWT_SECRET before binding to 0\.0\.0\.0"):
+        server_factory({"GATEWAY_HOST": "0.0.0.0"})

@@ -116,3 +116,9 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
     stored = stored_conversation(app_server.url, headers, conv_id, 2)
     assert stored["messages"][1]["status"] == "cancelled"
     assert stored["messages"][1]["content"].strip()
+
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
+    page.locator(f'#conversation-list input[value="{conv_id}"]').click()
+    page.wait_for_function(
+        "document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText.includes('(stopped)')")
