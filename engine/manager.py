@@ -103,6 +103,7 @@ class EngineManager:
         self.state = EngineState.STARTING
         self._stopping = False
         try:
+            assert self.profile.model_file is not None
             model_path = await asyncio.to_thread(
                 ensure_model_file, self._model_dir, self.profile.model_file
             )

@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("model_dir", type=Path)
     args = parser.parse_args()
     profile = load_profile(args.profile)
+    if profile.model_file is None:
+        print(f"{profile.id}: no model file to fetch ({profile.engine} loads its own weights)")
+        return
     print(ensure_model_file(args.model_dir, profile.model_file))
 
 

@@ -65,9 +65,17 @@ BROKEN = {  # file content, and a word the error must contain besides the file n
 def test_unusable_profile_is_refused_naming_its_file(tmp_path: Path, content: str, word: str) -> None:
     write_profile(tmp_path, "good")
     (tmp_path / "broken.toml").write_text(content)
-    with pytest.raises(ProfileError, match=r"^broken\.toml: ") as info:
+    with pytest.raises(ProfileError, match=r"^broken\.toml(:\d+)?: ") as info:
         load_profiles(tmp_path)
     assert word in str(info.value)
+
+
+def test_an_unknown_field_is_reported_with_its_line(tmp_path: Path) -> None:
+    content = VALID.format(id="broken", max_model_len=2048, extra='unknown_field = "x"')
+    (tmp_path / "broken.toml").write_text(content)
+    line = content.splitlines().index('unknown_field = "x"') + 1
+    with pytest.raises(ProfileError, match=rf"^broken\.toml:{line}: unknown_field: Extra inputs"):
+        load_profile(tmp_path / "broken.toml")
 
 
 def test_profile_whose_id_differs_from_its_file_name_is_refused(tmp_path: Path) -> None:
