@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from api import auth as auth_routes
 from api import chat as chat_routes
 from api import conversations as conversation_routes
+from api import engine as engine_routes
 from api import health as health_routes
 from api import models as model_routes
 from api import usage as usage_routes
@@ -50,7 +51,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(login.LoginRedirectMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
-                   usage_routes):
+                   usage_routes, engine_routes):
         app.include_router(module.router)
     app.include_router(login.router)
 

@@ -35,6 +35,12 @@ class PermissionDenied(AppError):
     code = "forbidden"
 
 
+class Conflict(AppError):
+    status_code = 409
+    error_type = "conflict_error"
+    code = "conflict"
+
+
 class NotFound(AppError):
     status_code = 404
     error_type = "not_found_error"

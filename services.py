@@ -9,9 +9,10 @@ from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
 from chat.service import ChatService
-from engine.client import EngineClient
+from engine.commands import apply_overrides
+from engine.hardware import read_hardware, require_gpu
 from engine.manager import EngineManager
-from engine.profiles import ProfileError, load_profiles
+from engine.profiles import Profile, ProfileError, load_profiles
 from settings import Settings
 from storage.db import Database
 
@@ -22,24 +23,28 @@ class StartupError(RuntimeError):
     """A configuration that must not run; the message says what to change."""
 
 
+DEFAULT_PROFILE = "smollm2-135m-cpu"
+
+
 @dataclass
 class Services:
     settings: Settings
     db: Database
     auth: AuthService
     engine: EngineManager
-    engine_client: EngineClient
     chat: ChatService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         check_exposure(settings)
+        hardware = read_hardware()
+        if hardware.error:
+            log.info("no GPU in use: %s", hardware.error)
+        if settings.require_gpu:
+            require_gpu(hardware)
         profiles = load_profiles(settings.profiles_dir)
-        if settings.active_profile not in profiles:
-            raise ProfileError(
-                f"ACTIVE_PROFILE {settings.active_profile!r} is not in {settings.profiles_dir}"
-                f" (found: {', '.join(profiles) or 'none'})"
-            )
+        active = active_profile(settings, profiles)
+        profiles[active.id] = active
         db = Database(settings.db_path)
         auth = AuthService(
             db,
@@ -54,19 +59,9 @@ class Services:
                 f"Demo accounts {demo} still have their published passwords and the service is"
                 f" bound to {settings.host}. Change or remove them, or bind to 127.0.0.1."
             )
-        engine = EngineManager(
-            profiles[settings.active_profile],
-            port=settings.vllm_port,
-            model_dir=settings.resolved_model_dir,
-            log_path=settings.log_dir / "engine.log",
-            start_timeout_s=settings.engine_start_timeout_s,
-            external_base_url=settings.engine_base_url,
-        )
-        client = EngineClient(
-            engine.base_url, settings.engine_api_key, settings.engine_request_timeout_s
-        )
-        chat = ChatService(settings, db, engine, client)
-        return cls(settings, db, auth, engine, client, chat)
+        engine = EngineManager(settings, profiles, active, hardware)
+        chat = ChatService(settings, db, engine)
+        return cls(settings, db, auth, engine, chat)
 
     async def start(self) -> None:
         try:
@@ -78,8 +73,32 @@ class Services:
     async def stop(self) -> None:
         await self.chat.drain()
         await self.engine.stop()
-        await self.engine_client.close()
         self.db.close()
+
+
+def active_profile(settings: Settings, profiles: dict[str, Profile]) -> Profile:
+    """ACTIVE_PROFILE if set, else the last profile switched to, else the CPU default;
+    the plan's MODEL_ID / VLLM_TP / VLLM_MAXLEN / VLLM_UTIL override it."""
+    saved = settings.active_profile_path
+    chosen = settings.active_profile or (
+        saved.read_text().strip() if saved.exists() else DEFAULT_PROFILE
+    )
+    if chosen not in profiles:
+        raise ProfileError(
+            f"profile {chosen!r} is not in {settings.profiles_dir}"
+            f" (found: {', '.join(profiles) or 'none'})"
+        )
+    profile = profiles[chosen]
+    overrides = (settings.model_id, settings.vllm_tp, settings.vllm_maxlen, settings.vllm_util)
+    if all(value is None for value in overrides):
+        return profile
+    try:
+        return apply_overrides(
+            profile, model_id=settings.model_id, tensor_parallel_size=settings.vllm_tp,
+            max_model_len=settings.vllm_maxlen, gpu_memory_utilization=settings.vllm_util,
+        )
+    except ValueError as exc:
+        raise ProfileError(f"{chosen}: {exc}") from exc
 
 
 def check_exposure(settings: Settings) -> None:

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     gateway_port: int = 8080
     data_dir: Path = Path("data")
 
-    # Engine
-    active_profile: str = "smollm2-135m-cpu"
+    # Engine. ACTIVE_PROFILE wins; unset, the last profile switched to (DATA_DIR/active_profile)
+    # is started, else the CPU default.
+    active_profile: str | None = None
     profiles_dir: Path = Path(__file__).resolve().parent / "profiles"
     model_dir: Path | None = None
     vllm_port: int = 8000
@@ -42,6 +43,19 @@ class Settings(BaseSettings):
     engine_start_timeout_s: float = 180.0
     engine_request_timeout_s: float = 600.0
     engine_api_key: str = "not-needed"
+    engine_restart_attempts: int = Field(default=5, ge=0)
+    engine_restart_backoff_s: float = Field(default=1.0, ge=0.0)
+    switch_wait_s: float = Field(default=120.0, ge=0.0)
+    drain_grace_s: float = Field(default=30.0, ge=0.0)
+    replica_cooldown_s: float = Field(default=30.0, ge=0.0)
+    # The plan's .env names (7.4): they override the active vLLM profile; HF_* reach vLLM's env.
+    model_id: str | None = None
+    vllm_tp: int | None = None
+    vllm_maxlen: int | None = None
+    vllm_util: float | None = None
+    hugging_face_hub_token: str | None = None
+    hf_home: Path | None = None
+    require_gpu: bool = False
 
     # Auth
     jwt_secret: str | None = None
@@ -68,6 +82,10 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "vllm_chat.duckdb"
+
+    @property
+    def active_profile_path(self) -> Path:
+        return self.data_dir / "active_profile"
 
     @property
     def log_dir(self) -> Path:

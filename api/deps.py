@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from errors import PermissionDenied
 from services import Services
 from storage.users import User
 
@@ -35,3 +36,12 @@ async def current_user(
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 UserDep = Annotated[User, Depends(current_user)]
+
+
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not user.is_admin:
+        raise PermissionDenied("This needs an admin account", code="admin_only")
+    return user
+
+
+AdminDep = Annotated[User, Depends(admin_user)]

@@ -10,7 +10,7 @@ router = APIRouter(prefix="/api", tags=["models"])
 
 
 @router.get("/models")
-async def list_models(services: ServicesDep, _: UserDep) -> dict[str, list[dict[str, str]]]:
+async def list_models(services: ServicesDep, _: UserDep) -> dict[str, list[dict[str, object]]]:
     profile = services.engine.profile
     return {
         "models": [
@@ -19,6 +19,7 @@ async def list_models(services: ServicesDep, _: UserDep) -> dict[str, list[dict[
                 "name": profile.name,
                 "profile": profile.id,
                 "engine": profile.engine,
+                "aliases": [n for n in profile.model_names if n != profile.served_model_name],
                 "state": services.engine.state.value,
             }
         ]

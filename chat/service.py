@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import anyio
 from chat.messages import build_messages, flatten_content, title_from
 from engine.client import EngineClient, describe_engine_error
 from engine.manager import EngineManager
-from errors import EngineError, EngineUnavailable, InvalidInput, NotFound
+from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
 from settings import Settings
 from storage import conversations
 from storage.conversations import MessageStatus
@@ -66,6 +67,7 @@ class ChatTurn:
     usage: dict[str, int] | None = None
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
+    client: EngineClient | None = None
 
     @property
     def answer(self) -> str:
@@ -73,13 +75,10 @@ class ChatTurn:
 
 
 class ChatService:
-    def __init__(
-        self, settings: Settings, db: Database, engine: EngineManager, client: EngineClient
-    ) -> None:
+    def __init__(self, settings: Settings, db: Database, engine: EngineManager) -> None:
         self._settings = settings
         self._db = db
         self._engine = engine
-        self._client = client
         self._recording: dict[int, asyncio.Task[None]] = {}
 
     @property
@@ -186,11 +185,40 @@ class ChatService:
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
         which makes vLLM and llama.cpp stop generating."""
-        upstream = None
         try:
-            upstream = await self._client.stream_chat(
-                turn.model, turn.messages, turn.temperature, turn.max_tokens
-            )
+            async with self._engine.admission():
+                routes = self._engine.routes()
+                for attempt, route in enumerate(routes, start=1):
+                    turn.client = route.client
+                    try:
+                        with route.busy():
+                            async with aclosing(self._stream_from(route.client, turn)) as deltas:
+                                async for delta in deltas:
+                                    yield delta
+                        return
+                    except Exception as exc:
+                        if turn.content or attempt == len(routes):
+                            raise
+                        # Nothing reached the user yet: another replica may answer.
+                        route.failed(describe_engine_error(exc, mid_answer=False))
+        except (GeneratorExit, asyncio.CancelledError):
+            turn.status = "cancelled"
+            raise
+        except AppError as exc:
+            turn.status, turn.error = "failed", exc.message
+            raise
+        except Exception as exc:
+            turn.status, turn.error = "failed", self._describe(exc, turn)
+            log.warning("chat %s failed: %r", turn.request_id, exc)
+            raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
+        finally:
+            self._schedule_recording(turn)
+
+    async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
+        upstream = await client.stream_chat(
+            turn.model, turn.messages, turn.temperature, turn.max_tokens
+        )
+        try:
             async for chunk in upstream:
                 if chunk.usage is not None:
                     turn.usage = chunk.usage.model_dump()
@@ -203,18 +231,15 @@ class ChatService:
                             turn.first_token_at = time.monotonic()
                         turn.content.append(delta.content)
                         yield delta
-        except (GeneratorExit, asyncio.CancelledError):
-            turn.status = "cancelled"
-            raise
-        except Exception as exc:
-            turn.status, turn.error = "failed", describe_engine_error(exc, bool(turn.content))
-            log.warning("chat %s failed: %r", turn.request_id, exc)
-            raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
         finally:
             with anyio.CancelScope(shield=True):
-                if upstream is not None:
-                    await upstream.close()
-                self._schedule_recording(turn)
+                await upstream.close()
+
+    def _describe(self, exc: Exception, turn: ChatTurn) -> str:
+        reason = describe_engine_error(exc, mid_answer=bool(turn.content))
+        if self._engine.interruption:
+            return f"The answer was cut off: {self._engine.interruption}."
+        return reason
 
     def _schedule_recording(self, turn: ChatTurn) -> None:
         latency_ms = int((time.monotonic() - turn.started) * 1000)
@@ -272,13 +297,14 @@ class ChatService:
 
     async def _token_counts(self, turn: ChatTurn) -> tuple[int | None, int | None, int | None]:
         """Upstream usage when the engine reports it, else the engine's tokenizer."""
+        client = turn.client or self._engine.routes()[0].client
         last_user = turn.messages[-1]["content"]
-        user_tokens = await self._client.count_tokens(last_user)
+        user_tokens = await client.count_tokens(last_user)
         if turn.usage:
             return turn.usage.get("prompt_tokens"), turn.usage.get("completion_tokens"), user_tokens
         prompt = "\n".join(m["content"] for m in turn.messages)
-        input_tokens = await self._client.count_tokens(prompt)
-        output_tokens = await self._client.count_tokens(turn.answer) if turn.answer else 0
+        input_tokens = await client.count_tokens(prompt)
+        output_tokens = await client.count_tokens(turn.answer) if turn.answer else 0
         return input_tokens, output_tokens, user_tokens
 
     async def get_conversation(self, user: User, conv_id: int) -> conversations.Conversation:

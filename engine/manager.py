@@ -1,205 +1,336 @@
-"""The engine as a child process: start it, wait until it answers, watch it, stop it.
+"""The engine manager: which profile is served, and the state machine around it.
 
-With ENGINE_BASE_URL set, the manager starts nothing and only watches that server.
+stopped -> starting -> ready; ready -> draining -> switching -> ready (or rolled back);
+an engine that dies goes failed and is restarted with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import enum
 import logging
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
-
+from engine.client import EngineClient
+from engine.commands import LaunchSpec, llama_cpp_launch, vllm_launch
+from engine.fit import FitVerdict, estimate, summary
+from engine.hardware import HardwareReport
+from engine.metrics import fetch_engine_metrics
 from engine.model_files import ensure_model_file
+from engine.process import EngineProcess, EngineStartError, probe, read_log_tail
 from engine.profiles import Profile
+from engine.replicas import ReplicaPool, Route
+from errors import Conflict, EngineUnavailable, InvalidInput
+from settings import Settings
 
 log = logging.getLogger(__name__)
-
-PR_SET_PDEATHSIG = 1
-LOG_TAIL_BYTES = 64 * 1024
 
 
 class EngineState(enum.StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     READY = "ready"
+    DRAINING = "draining"
+    SWITCHING = "switching"
     FAILED = "failed"
-
-
-class EngineStartError(RuntimeError):
-    pass
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM when the app dies, even by SIGKILL."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def llama_cpp_command(profile: Profile, model_path: Path, port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model_path),
-        "--model_alias", profile.served_model_name,
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_ctx", str(profile.max_model_len),
-        # By default any new request (even GET /v1/models) ends the stream in flight.
-        "--interrupt_requests", "False",
-    ]
 
 
 class EngineManager:
     def __init__(
-        self,
-        profile: Profile,
-        *,
-        port: int,
-        model_dir: Path,
-        log_path: Path,
-        start_timeout_s: float,
-        external_base_url: str | None = None,
+        self, settings: Settings, profiles: dict[str, Profile], active: Profile,
+        hardware: HardwareReport,
     ) -> None:
-        self.profile = profile
-        self._port = port
-        self._model_dir = model_dir
-        self.log_path = log_path
-        self._start_timeout_s = start_timeout_s
-        self._external = external_base_url.rstrip("/") if external_base_url else None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._watcher: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._settings = settings
+        self.profiles = profiles
+        self.profile = active
+        self.hardware = hardware
         self.state = EngineState.STOPPED
         self.last_error: str | None = None
+        self.events: deque[tuple[float, str]] = deque(maxlen=50)
+        self.restarts = 0
+        self.log_path = settings.log_dir / "engine.log"
+        self._external = settings.engine_base_url.rstrip("/") if settings.engine_base_url else None
+        self._local_url = self._external or f"http://127.0.0.1:{settings.vllm_port}"
+        self._local_route = Route(EngineClient(
+            self._local_url, settings.engine_api_key, settings.engine_request_timeout_s))
+        self._process: EngineProcess | None = None
+        self._pool: ReplicaPool | None = None
+        self._switch_lock = asyncio.Lock()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._recovery: asyncio.Task[None] | None = None
+        self._switch_task: asyncio.Task[None] | None = None
+        self.interruption: str | None = None
 
-    @property
-    def base_url(self) -> str:
-        """The engine's root URL; the OpenAI API is under /v1."""
-        return self._external or f"http://127.0.0.1:{self._port}"
+    # -- what the chat service uses -------------------------------------------------------
 
-    @property
-    def managed(self) -> bool:
-        return self._external is None
+    @contextlib.asynccontextmanager
+    async def admission(self) -> AsyncIterator[None]:
+        """Hold new chats while a switch drains the old engine, up to SWITCH_WAIT_S."""
+        if not self._gate.is_set():
+            try:
+                await asyncio.wait_for(self._gate.wait(), self._settings.switch_wait_s)
+            except TimeoutError as exc:
+                raise EngineUnavailable(
+                    "The model is being switched; try again in a moment", code="switching"
+                ) from exc
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    def routes(self) -> list[Route]:
+        """Where to send the next request, best first."""
+        return self._pool.candidates() if self._pool else [self._local_route]
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _event(self, message: str) -> None:
+        log.info("engine: %s", message)
+        self.events.append((time.time(), message))
+
     async def start(self) -> None:
-        if not self.managed:
-            self.state = EngineState.READY if await self.probe() else EngineState.FAILED
-            return
+        """Start the active profile; on failure the app keeps running with the engine failed."""
         self.state = EngineState.STARTING
-        self._stopping = False
+        self._event(f"starting {self.profile.id}")
         try:
-            assert self.profile.model_file is not None
-            model_path = await asyncio.to_thread(
-                ensure_model_file, self._model_dir, self.profile.model_file
-            )
-            self._spawn(llama_cpp_command(self.profile, model_path, self._port))
-            await self._wait_ready()
+            await self._launch(self.profile)
         except Exception as exc:
             self.state = EngineState.FAILED
-            self.last_error = str(exc)
-            await self._terminate()
+            self.last_error = f"{self.profile.id} did not start: {exc}"
+            self._event(self.last_error)
             raise
         self.state = EngineState.READY
-        self._watcher = asyncio.create_task(self._watch())
+        self._event(f"{self.profile.id} is ready")
 
-    def _spawn(self, command: list[str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log.info("starting engine: %s", " ".join(command))
-        with self.log_path.open("ab") as log_file:
-            log_file.write(f"\n--- {time.strftime('%F %T')} {' '.join(command)}\n".encode())
-            log_file.flush()
-            self._process = subprocess.Popen(
-                command,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )
-
-    async def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self._start_timeout_s
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise EngineStartError(
-                    f"engine exited with code {self._process.returncode} while starting:\n"
-                    + self.log_tail(20)
-                )
-            if await self.probe():
-                return
-            await asyncio.sleep(0.25)
-        raise EngineStartError(
-            f"engine not ready after {self._start_timeout_s:.0f}s:\n" + self.log_tail(20)
-        )
-
-    async def probe(self) -> bool:
-        """llama.cpp has no /health; /v1/models answers once the model is loaded."""
+    async def _launch(self, profile: Profile) -> None:
+        if self._external:
+            if not await probe(self._external, self._settings.engine_api_key):
+                raise EngineStartError(f"{self._external} does not answer")
+            return
+        if profile.engine == "remote":
+            assert profile.remote is not None
+            pool = ReplicaPool(list(profile.remote.base_urls), self._remote_key(profile),
+                               self._settings.engine_request_timeout_s,
+                               cooldown_s=self._settings.replica_cooldown_s)
+            if not await pool.check_all():
+                await pool.close()
+                raise EngineStartError("no replica answers: " + ", ".join(pool.base_urls))
+            pool.start_checks()
+            self._pool = pool
+            return
+        process = EngineProcess(await self._launch_spec(profile), self._local_url, self.log_path)
+        process.spawn()
+        self._process = process
         try:
-            async with httpx.AsyncClient(timeout=2.0) as client:
-                response = await client.get(f"{self.base_url}/v1/models")
-            return response.status_code == 200
-        except httpx.HTTPError:
-            return False
+            await process.wait_ready(self._settings.engine_start_timeout_s)
+        except BaseException:
+            await process.stop()
+            self._process = None
+            raise
+        process.watch(self._on_exit)
 
-    async def _watch(self) -> None:
-        process = self._process
-        assert process is not None
-        await asyncio.to_thread(process.wait)
-        if not self._stopping:
-            self.state = EngineState.FAILED
-            self.last_error = f"engine exited unexpectedly with code {process.returncode}"
-            log.error("%s\n%s", self.last_error, self.log_tail(20))
+    async def _launch_spec(self, profile: Profile) -> LaunchSpec:
+        settings = self._settings
+        if profile.engine == "llama.cpp":
+            assert profile.model_file is not None
+            path = await asyncio.to_thread(
+                ensure_model_file, settings.resolved_model_dir, profile.model_file)
+            return llama_cpp_launch(profile, port=settings.vllm_port, model_path=path)
+        return vllm_launch(profile, port=settings.vllm_port, profiles_dir=settings.profiles_dir,
+                           hf_home=settings.hf_home, hf_token=settings.hugging_face_hub_token)
 
-    async def health(self) -> bool:
-        if not self.managed:
-            ok = await self.probe()
-            self.state = EngineState.READY if ok else EngineState.FAILED
-            return ok
-        return self.state is EngineState.READY and self._process is not None and (
-            self._process.poll() is None
-        )
+    def _remote_key(self, profile: Profile) -> str:
+        name = profile.remote.api_key_env if profile.remote else None
+        return (os.environ.get(name) if name else None) or "not-needed"
+
+    async def _shutdown_current(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            await process.stop()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._watcher:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-        await self._terminate()
+        if self._switch_task is not None:
+            await asyncio.gather(self._switch_task, return_exceptions=True)
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+        await self._shutdown_current()
+        await self._local_route.client.close()
         self.state = EngineState.STOPPED
 
-    async def _terminate(self, grace_s: float = 10.0) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+    # -- crash recovery -------------------------------------------------------------------
+
+    def _on_exit(self, code: int) -> None:
+        self.state = EngineState.FAILED
+        self.last_error = f"engine exited unexpectedly with code {code}"
+        self._event(self.last_error)
+        self._process = None
+        if self._settings.engine_restart_attempts > 0:
+            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        attempts = self._settings.engine_restart_attempts
+        for attempt in range(1, attempts + 1):
+            await asyncio.sleep(self._settings.engine_restart_backoff_s * 2 ** (attempt - 1))
+            self.state = EngineState.STARTING
+            self._event(f"restarting {self.profile.id} (attempt {attempt} of {attempts})")
+            try:
+                await self._launch(self.profile)
+            except Exception as exc:
+                self.state = EngineState.FAILED
+                self.last_error = f"restart {attempt} failed: {_first_line(exc)}"
+                self._event(self.last_error)
+                continue
+            self.restarts += 1
+            self.state = EngineState.READY
+            self._event(f"{self.profile.id} is ready again")
             return
-        process.terminate()
+        self.last_error = (f"gave up after {attempts} restarts; engine log ends with:\n"
+                           + read_log_tail(self.log_path, 5))
+        self._event(f"gave up restarting {self.profile.id}")
+
+    # -- switching ------------------------------------------------------------------------
+
+    def fit(self, profile: Profile) -> FitVerdict:
+        return estimate(profile, self.hardware.gpus)
+
+    def check_switch(self, profile_id: str, *, override_fit: bool = False) -> Profile:
+        """The profile to switch to, or the reason a switch cannot start."""
+        target = self.profiles.get(profile_id)
+        if target is None:
+            raise InvalidInput(f"Unknown profile {profile_id!r}", code="profile_not_found")
+        if self._switch_lock.locked():
+            raise Conflict("A model switch is already in progress", code="switch_in_progress")
+        verdict = self.fit(target)
+        if not verdict.fits and not (override_fit and self.hardware.has_gpu):
+            reason = summary(verdict)
+            hint = "" if self.hardware.has_gpu else " (no GPU here: only CPU profiles can run)"
+            raise InvalidInput(f"{target.id}: {reason}{hint}", code="does_not_fit")
+        return target
+
+    def begin_switch(self, profile_id: str, *, override_fit: bool = False) -> asyncio.Task[None]:
+        """Start a switch in the background after checking it may start."""
+        self.check_switch(profile_id, override_fit=override_fit)
+        task = asyncio.get_running_loop().create_task(
+            self.switch(profile_id, override_fit=override_fit))
+        task.add_done_callback(_log_failure)
+        self._switch_task = task
+        return task
+
+    async def switch(self, profile_id: str, *, override_fit: bool = False) -> None:
+        """Drain, stop the old engine, start the new one; roll back if it does not come up."""
+        target = self.check_switch(profile_id, override_fit=override_fit)
+        async with self._switch_lock:
+            await self._drain(target)
+            previous = self.profile
+            try:
+                await self._replace(target)
+            except Exception as exc:
+                self.last_error = f"switch to {target.id} failed: {_first_line(exc)}"
+                self._event(self.last_error + f"; rolling back to {previous.id}")
+                await self._rollback(previous)
+                raise
+            finally:
+                self.interruption = None
+                self._gate.set()
+
+    async def _drain(self, target: Profile) -> None:
+        self.state = EngineState.DRAINING
+        self._gate.clear()
+        self._event(f"switching to {target.id}: waiting for {self._in_flight} answers to finish")
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self._settings.drain_grace_s)
+        if self._in_flight:
+            self._event(f"cutting off {self._in_flight} answers after the grace period")
+        self.interruption = f"the model is being switched to {target.name}"
+
+    async def _replace(self, target: Profile) -> None:
+        self.state = EngineState.SWITCHING
+        if self._recovery is not None:
+            self._recovery.cancel()
+        self._event(f"stopping {self.profile.id}")
+        await self._shutdown_current()
+        self._event(f"starting {target.id}")
+        await self._launch(target)
+        self.profile = target
+        self.state = EngineState.READY
+        self.last_error = None
+        self._event(f"{target.id} is ready")
+        self._settings.active_profile_path.write_text(target.id)
+
+    async def _rollback(self, previous: Profile) -> None:
+        await self._shutdown_current()
         try:
-            await asyncio.to_thread(process.wait, grace_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+            await self._launch(previous)
+        except Exception as exc:
+            self.state = EngineState.FAILED
+            self.last_error = f"{self.last_error}; rollback failed too: {_first_line(exc)}"
+            self._event(f"rollback to {previous.id} failed")
+            return
+        self.profile = previous
+        self.state = EngineState.READY
+        self._event(f"rolled back: {previous.id} is ready")
+
+    # -- status ---------------------------------------------------------------------------
+
+    async def health(self) -> bool:
+        if self.state is not EngineState.READY:
+            return False
+        if self._pool is not None:
+            return self._pool.any_healthy
+        if self._external:
+            return await probe(self._external, self._settings.engine_api_key)
+        return self._process is not None and self._process.running
+
+    async def metrics(self) -> dict[str, Any] | None:
+        if self.profile.engine == "llama.cpp" and not self._external:
+            return None  # llama-cpp-python serves no /metrics
+        return await fetch_engine_metrics(self.routes()[0].base_url)
 
     def log_tail(self, lines: int = 50) -> str:
-        try:
-            with self.log_path.open("rb") as f:
-                f.seek(max(0, f.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
-                text = f.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
+        return read_log_tail(self.log_path, lines)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "profile": self.profile.id,
+            "model": self.profile.served_model_name,
+            "engine": self.profile.engine,
+            "pid": self.pid,
+            "last_error": self.last_error,
+            "restarts": self.restarts,
+            "in_flight": self._in_flight,
+            "replicas": [r.snapshot() for r in self._pool.routes] if self._pool else [],
+            "events": [{"at": at, "message": message} for at, message in self.events],
+        }
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("switch failed: %s", task.exception())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]

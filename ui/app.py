@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
+from ui.models import build_models_tab
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
@@ -17,55 +20,84 @@ CSS = """
 def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
     handlers = ChatHandlers(holder)
     with gr.Blocks(title="vLLM Chat") as demo:
-        conversation_id = gr.State(None)
         with gr.Row():
             gr.Markdown("## vLLM Chat")
             header = gr.Markdown(elem_id="user-header")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=220):
-                new_chat = gr.Button("New chat", elem_id="new-chat", variant="secondary")
-                conversation_list = gr.Radio(
-                    label="Recent conversations", choices=[], elem_id="conversation-list"
-                )
-            with gr.Column(scale=4):
-                chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
-                                     show_label=False)
-                with gr.Row():
-                    message = gr.Textbox(placeholder="Type a message and press Enter",
-                                         show_label=False, scale=8, elem_id="message",
-                                         autofocus=True)
-                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
-                with gr.Accordion("Settings", open=False):
-                    system_prompt = gr.Textbox(label="System prompt", lines=3,
-                                               elem_id="system-prompt")
-                    temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature,
-                                            step=0.05, label="Temperature")
-                    max_tokens = gr.Slider(1, settings.max_tokens_limit,
-                                           value=settings.default_max_tokens, step=1,
-                                           label="Max tokens")
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", id="chat-tab"):
+                chat = _chat_tab(handlers, settings)
+            models_tab, admin_loaders = build_models_tab(holder)
+        demo.load(handlers.on_load, None, [header, chat["conversation_list"], chat["model"]],
+                  api_visibility="private")
+        async def admin_view(request: gr.Request) -> Any:
+            user = await holder.get().auth.user_by_name(request.username)
+            return gr.Tab(visible=user.is_admin)
 
-        pending = gr.State("")
-        inputs = [pending, chatbot, conversation_id, system_prompt, temperature, max_tokens]
-        outputs = [chatbot, conversation_id, conversation_list]
-        chat_events = [
-            trigger(lambda text: ("", text), [message], [message, pending], queue=False,
-                    api_visibility="private")
-            .then(handlers.respond, inputs, outputs, api_visibility="private",
-                  concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
-            for trigger in (message.submit, send.click)
-        ]
-        stop.click(handlers.refresh_conversations, [conversation_id], [conversation_list],
-                   cancels=chat_events, api_visibility="private")
-        chatbot.clear(lambda: None, None, conversation_id, api_visibility="private")
-        new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
-                       [chatbot, conversation_id, conversation_list], api_visibility="private")
-        conversation_list.input(handlers.open_conversation, [conversation_list],
-                                [chatbot, conversation_id, system_prompt],
-                                api_visibility="private")
-        demo.load(handlers.on_load, None, [header, conversation_list], api_visibility="private")
+        demo.load(admin_view, None, models_tab, api_visibility="private").then(
+            *_chain_loaders(admin_loaders), api_visibility="private")
         gr.api(handlers.chat_api, api_name="chat", concurrency_limit=settings.chat_concurrency,
                concurrency_id="chat")
     demo.max_threads = max(40, settings.chat_concurrency * 2)
     demo.queue(default_concurrency_limit=4, max_size=settings.chat_concurrency * 8)
     return demo
+
+
+def _chain_loaders(loaders: list[tuple[Any, list[Any]]]) -> tuple[Any, None, list[Any]]:
+    """One event that fills the admin tab, skipped (not refused) for other users."""
+    outputs = [component for _, components in loaders for component in components]
+
+    async def load_all(request: gr.Request) -> tuple[Any, ...]:
+        results: list[Any] = []
+        for loader, components in loaders:
+            try:
+                value = await loader(request)
+            except gr.Error:
+                value = tuple(gr.skip() for _ in components)
+            results.extend(value)
+        return tuple(results)
+
+    return load_all, None, outputs
+
+
+def _chat_tab(handlers: ChatHandlers, settings: Settings) -> dict[str, Any]:
+    conversation_id = gr.State(None)
+    pending = gr.State("")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=220):
+            new_chat = gr.Button("New chat", elem_id="new-chat", variant="secondary")
+            conversation_list = gr.Radio(label="Recent conversations", choices=[],
+                                         elem_id="conversation-list")
+        with gr.Column(scale=4):
+            chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
+                                 show_label=False)
+            with gr.Row():
+                message = gr.Textbox(placeholder="Type a message and press Enter",
+                                     show_label=False, scale=8, elem_id="message", autofocus=True)
+                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
+            with gr.Accordion("Settings", open=False):
+                model = gr.Dropdown(label="Model", choices=[], elem_id="model-choice")
+                system_prompt = gr.Textbox(label="System prompt", lines=3, elem_id="system-prompt")
+                temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
+                                        label="Temperature")
+                max_tokens = gr.Slider(1, settings.max_tokens_limit,
+                                       value=settings.default_max_tokens, step=1,
+                                       label="Max tokens")
+
+    inputs = [pending, chatbot, conversation_id, system_prompt, temperature, max_tokens, model]
+    outputs = [chatbot, conversation_id, conversation_list]
+    chat_events = [
+        trigger(lambda text: ("", text), [message], [message, pending], queue=False,
+                api_visibility="private")
+        .then(handlers.respond, inputs, outputs, api_visibility="private",
+              concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
+        for trigger in (message.submit, send.click)
+    ]
+    stop.click(handlers.refresh_conversations, [conversation_id], [conversation_list],
+               cancels=chat_events, api_visibility="private")
+    chatbot.clear(lambda: None, None, conversation_id, api_visibility="private")
+    new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
+                   [chatbot, conversation_id, conversation_list], api_visibility="private")
+    conversation_list.input(handlers.open_conversation, [conversation_list],
+                            [chatbot, conversation_id, system_prompt], api_visibility="private")
+    return {"conversation_list": conversation_list, "model": model}

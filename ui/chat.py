@@ -39,12 +39,14 @@ class ChatHandlers:
         system_prompt: str | None,
         temperature: float | None,
         max_tokens: int | None,
+        model: str | None,
         request: gr.Request,
     ) -> AsyncIterator[tuple[int, str]]:
         """(conversation id, answer so far), at most once per flush interval."""
         user = await self.user(request)
         options = ChatOptions(
-            system_prompt=system_prompt if system_prompt is not None else None,
+            model=model or None,
+            system_prompt=system_prompt,
             temperature=temperature,
             max_tokens=int(max_tokens) if max_tokens is not None else None,
         )
@@ -73,13 +75,15 @@ class ChatHandlers:
         system_prompt: str,
         temperature: float,
         max_tokens: float,
+        model: str | None,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
         asked = [*(history or []), {"role": "user", "content": message}]
         conv_id, text, started = conversation_id, "", False
         try:
             async for conv_id, text in self.answer(
-                message, conversation_id, system_prompt, temperature, int(max_tokens), request
+                message, conversation_id, system_prompt, temperature, int(max_tokens), model,
+                request,
             ):
                 started = True
                 yield [*asked, {"role": "assistant", "content": text}], conv_id, gr.skip()
@@ -101,13 +105,14 @@ class ChatHandlers:
         system_prompt: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        model: str | None = None,
         request: gr.Request | None = None,
     ) -> AsyncIterator[str]:
         """Send a message and stream the growing answer. Starts a new conversation unless
-        `conversation_id` names one of yours."""
+        `conversation_id` names one of yours; `model` is the served name or an alias."""
         assert request is not None
         async for _, text in self.answer(
-            message, conversation_id, system_prompt, temperature, max_tokens, request
+            message, conversation_id, system_prompt, temperature, max_tokens, model, request
         ):
             yield text
 
@@ -134,14 +139,16 @@ class ChatHandlers:
         history = [{"role": r["role"], "content": shown_text(r)} for r in rows if r["role"] != "system"]
         return history, conv.id, conv.system_prompt or ""
 
-    async def on_load(self, request: gr.Request) -> tuple[str, Any]:
+    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any]:
         user = await self.user(request)
         engine = self.services.engine
         header = (
             f"Model **{engine.profile.served_model_name}** ({engine.state.value}) · "
             f"Signed in as **{user.username}** ({user.role}) · [Sign out](/logout)"
         )
-        return header, await self.conversation_choices(request, None)
+        names = engine.profile.model_names
+        return (header, await self.conversation_choices(request, None),
+                gr.Dropdown(choices=names, value=names[0]))
 
 
 STATUS_NOTES = {"cancelled": "*(stopped)*", "failed": "⚠️ *(the engine failed here)*"}

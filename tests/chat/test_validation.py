@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chat.service import ChatOptions, ChatService
-from engine.client import EngineClient
+from engine.hardware import HardwareReport
 from engine.manager import EngineManager
 from engine.profiles import load_profiles
 from errors import InvalidInput, NotFound
@@ -39,19 +39,14 @@ class Chat:
 async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     settings = Settings(data_dir=tmp_path)
     db = Database(tmp_path / "db.duckdb")
-    engine = EngineManager(
-        load_profiles(settings.profiles_dir)["smollm2-135m-cpu"],
-        port=9,
-        model_dir=tmp_path / "models",
-        log_path=tmp_path / "engine.log",
-        start_timeout_s=1.0,
-    )
-    client = EngineClient("http://127.0.0.1:9", "not-needed", 5.0)
+    profiles = load_profiles(settings.profiles_dir)
+    no_gpu = HardwareReport(gpus=[], driver_version=None, error="no NVIDIA driver (test)")
+    engine = EngineManager(settings, profiles, profiles["smollm2-135m-cpu"], no_gpu)
     alice = db.call(lambda c: users.create(c, "alice", "not-a-real-hash", "user"))
     bob = db.call(lambda c: users.create(c, "bob", "not-a-real-hash", "user"))
     admin = db.call(lambda c: users.create(c, "root", "not-a-real-hash", "admin"))
-    yield Chat(settings, db, ChatService(settings, db, engine, client), alice, bob, admin)
-    await client.close()
+    yield Chat(settings, db, ChatService(settings, db, engine), alice, bob, admin)
+    await engine.stop()
     db.close()
 
 

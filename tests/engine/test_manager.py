@@ -1,11 +1,13 @@
-"""EngineManager with the real llama.cpp engine: start, readiness, failures, no orphans."""
+"""EngineManager with the real llama.cpp engine: start, readiness, failures, restarts, no orphans."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,68 +15,104 @@ import pytest
 from conftest import ROOT, ServerFactory, free_port, pid_alive
 from doubles.fake_engine import running_fake_engine
 
-from engine.manager import EngineManager, EngineStartError, EngineState
+from engine.hardware import HardwareReport
+from engine.manager import EngineManager, EngineState
+from engine.process import EngineStartError
 from engine.profiles import ModelFile, Profile, load_profile
+from settings import Settings
 
 PROFILE = load_profile(ROOT / "profiles" / "smollm2-135m-cpu.toml")
+NO_GPU = HardwareReport(gpus=[], driver_version=None, error="no NVIDIA driver (test)")
 
 
-def manager(profile: Profile, model_dir: Path, tmp_path: Path, timeout: float = 60) -> EngineManager:
-    return EngineManager(profile, port=free_port(), model_dir=model_dir,
-                         log_path=tmp_path / "engine.log", start_timeout_s=timeout)
+def make_manager(tmp_path: Path, model_dir: Path, profile: Profile = PROFILE,
+                 **settings: object) -> EngineManager:
+    config = Settings(data_dir=tmp_path, model_dir=model_dir, vllm_port=free_port(),
+                      engine_start_timeout_s=60, **settings)  # type: ignore[arg-type]
+    return EngineManager(config, {profile.id: profile}, profile, NO_GPU)
 
 
-async def test_engine_starts_ready_and_stops_without_orphans(model_dir: Path, tmp_path: Path) -> None:
-    engine = manager(PROFILE, model_dir, tmp_path)
-    await engine.start()
-    try:
-        assert engine.state is EngineState.READY
-        assert await engine.health()
-        async with httpx.AsyncClient() as client:
-            models = (await client.get(f"{engine.base_url}/v1/models")).json()
-        assert models["data"][0]["id"] == "smollm2-135m-instruct"
-        pid = engine.pid
-        assert pid is not None and pid_alive(pid)
-    finally:
-        await engine.stop()
-    assert engine.state is EngineState.STOPPED
+@pytest.fixture
+async def manager(tmp_path: Path, model_dir: Path) -> AsyncIterator[EngineManager]:
+    engine = make_manager(tmp_path, model_dir, engine_restart_attempts=0)
+    yield engine
+    await engine.stop()
+
+
+async def wait_for(engine: EngineManager, state: EngineState, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.state is not state and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert engine.state is state, f"engine is {engine.state}, not {state}"
+
+
+async def test_engine_starts_ready_and_stops_without_orphans(manager: EngineManager) -> None:
+    await manager.start()
+    assert manager.state is EngineState.READY
+    assert await manager.health()
+    async with httpx.AsyncClient() as client:
+        models = (await client.get(f"{manager.routes()[0].base_url}/v1/models")).json()
+    assert models["data"][0]["id"] == "smollm2-135m-instruct"
+    pid = manager.pid
+    assert pid is not None and pid_alive(pid)
+    await manager.stop()
+    assert manager.state is EngineState.STOPPED
     assert not pid_alive(pid)
-    assert "Application shutdown complete" in engine.log_tail(5)
-    assert "llama_cpp.server" in engine.log_path.read_text()
+    assert "llama_cpp.server" in manager.log_path.read_text()
+    assert [m for _, m in manager.events] == ["starting smollm2-135m-cpu", "smollm2-135m-cpu is ready"]
 
 
 async def test_engine_that_cannot_load_its_model_fails_with_its_log(tmp_path: Path) -> None:
-    (tmp_path / PROFILE.model_file.path).write_bytes(b"this is not a gguf file")
-    engine = manager(PROFILE, tmp_path, tmp_path)
+    (tmp_path / PROFILE.model_file.path).write_bytes(b"this is not a gguf file")  # type: ignore[union-attr]
+    engine = make_manager(tmp_path, tmp_path)
     with pytest.raises(EngineStartError, match="exited with code"):
         await engine.start()
     assert engine.state is EngineState.FAILED
-    assert engine.last_error and "exited with code" in engine.last_error
+    assert engine.last_error and "did not start: engine exited with code" in engine.last_error
     assert engine.pid is None
+    await engine.stop()
 
 
 async def test_missing_model_without_a_source_fails_clearly(tmp_path: Path) -> None:
     profile = PROFILE.model_copy(update={"model_file": ModelFile(path="absent.gguf")})
-    engine = manager(profile, tmp_path, tmp_path)
+    engine = make_manager(tmp_path, tmp_path, profile)
     with pytest.raises(FileNotFoundError, match=r"absent\.gguf"):
         await engine.start()
     assert engine.state is EngineState.FAILED
     assert not await engine.health()
+    await engine.stop()
 
 
-async def test_engine_that_dies_is_noticed(model_dir: Path, tmp_path: Path) -> None:
-    engine = manager(PROFILE, model_dir, tmp_path)
-    await engine.start()
+async def test_engine_that_dies_is_noticed(manager: EngineManager) -> None:
+    await manager.start()
+    assert manager.pid is not None
+    os.kill(manager.pid, signal.SIGKILL)
+    await wait_for(manager, EngineState.FAILED)
+    assert manager.last_error == "engine exited unexpectedly with code -9"
+    assert not await manager.health()
+
+
+async def test_engine_that_keeps_dying_is_given_up_with_its_log(tmp_path: Path, model_dir: Path) -> None:
+    own_models = tmp_path / "models"
+    own_models.mkdir()
+    model = own_models / PROFILE.model_file.path  # type: ignore[union-attr]
+    shutil.copy(model_dir / model.name, model)
+    engine = make_manager(tmp_path, own_models, engine_restart_attempts=2,
+                          engine_restart_backoff_s=0.1)
     try:
+        await engine.start()
+        garbage = own_models / "garbage"
+        garbage.write_bytes(b"not a model")
+        garbage.replace(model)  # the running engine keeps its open file; restarts get garbage
         assert engine.pid is not None
         os.kill(engine.pid, signal.SIGKILL)
-        for _ in range(50):
-            if engine.state is EngineState.FAILED:
-                break
-            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while not (engine.last_error or "").startswith("gave up") and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
         assert engine.state is EngineState.FAILED
-        assert engine.last_error == "engine exited unexpectedly with code -9"
-        assert not await engine.health()
+        assert (engine.last_error or "").startswith("gave up after 2 restarts")
+        messages = [m for _, m in engine.events]
+        assert "restarting smollm2-135m-cpu (attempt 2 of 2)" in messages
     finally:
         await engine.stop()
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.manager import EngineManager, llama_cpp_command
 from engine.profiles import Profile, ProfileError, load_profile, load_profiles
 from settings import Settings
 
@@ -83,53 +82,3 @@ def test_profile_whose_id_differs_from_its_file_name_is_refused(tmp_path: Path) 
     with pytest.raises(ProfileError, match=r"mine\.toml") as info:
         load_profile(tmp_path / "mine.toml")
     assert "theirs" in str(info.value)
-
-
-def test_llama_cpp_command_serves_on_loopback_without_interrupting_requests(tmp_path: Path) -> None:
-    profile = load_profile(write_profile(tmp_path, "tiny", max_model_len=3072))
-    command = llama_cpp_command(profile, tmp_path / "tiny.gguf", 18123)
-
-    def value(flag: str) -> str:
-        return command[command.index(flag) + 1]
-
-    assert command[1:3] == ["-m", "llama_cpp.server"]
-    assert value("--interrupt_requests") == "False"
-    assert value("--host") == "127.0.0.1"
-    assert value("--port") == "18123"
-    assert value("--n_ctx") == "3072"
-    assert value("--model") == str(tmp_path / "tiny.gguf")
-    assert value("--model_alias") == "tiny-instruct"
-
-
-def make_manager(profile: Profile, tmp_path: Path) -> EngineManager:
-    return EngineManager(
-        profile, port=9, model_dir=tmp_path / "models", log_path=tmp_path / "logs" / "engine.log",
-        start_timeout_s=1.0,
-    )
-
-
-def test_log_tail_returns_the_last_lines(smollm2: Profile, tmp_path: Path) -> None:
-    manager = make_manager(smollm2, tmp_path)
-    manager.log_path.parent.mkdir()
-    manager.log_path.write_text("".join(f"line {i}\n" for i in range(1, 101)))
-    assert manager.log_tail(3) == "line 98\nline 99\nline 100"
-    assert manager.log_tail(500).splitlines()[0] == "line 1"
-
-
-def test_log_tail_of_a_large_log_reads_only_its_end(smollm2: Profile, tmp_path: Path) -> None:
-    manager = make_manager(smollm2, tmp_path)
-    manager.log_path.parent.mkdir()
-    manager.log_path.write_text("".join(f"line {i:06d}\n" for i in range(20_000)))
-    assert manager.log_tail(2) == "line 019998\nline 019999"
-    assert len(manager.log_tail(100_000)) < 70 * 1024
-
-
-def test_log_tail_without_a_log_file_is_empty(smollm2: Profile, tmp_path: Path) -> None:
-    assert make_manager(smollm2, tmp_path).log_tail(20) == ""
-
-
-def test_log_tail_of_zero_lines_is_empty(smollm2: Profile, tmp_path: Path) -> None:
-    manager = make_manager(smollm2, tmp_path)
-    manager.log_path.parent.mkdir()
-    manager.log_path.write_text("one\ntwo\n")
-    assert manager.log_tail(0) == ""

@@ -122,3 +122,33 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
     page.locator(f'#conversation-list input[value="{conv_id}"]').click()
     page.wait_for_function(
         "document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText.includes('(stopped)')")
+
+
+def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Browser,
+                                                        app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.get_by_role("tab", name="Models").count() == 0
+
+    admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    admin.goto(app_server.url)
+    sign_in(admin, app_server, "admin", "admin123")
+    admin.get_by_role("tab", name="Models").click(timeout=30_000)
+    admin.wait_for_function(
+        "document.querySelector('#profiles-table')?.innerText.includes('deepseek-r1-distill-qwen-14b')")
+    table = admin.locator("#profiles-table").inner_text()
+    assert "llama.cpp runs on the CPU" in table and "no GPU" in table
+    admin.wait_for_function(
+        "document.querySelector('#engine-status')?.innerText.includes('Engine state: ready')")
+    admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
+    admin.keyboard.press("Enter")
+    admin.click("#switch-profile")
+    admin.wait_for_function(
+        "document.querySelector('#switch-progress textarea')?.value"
+        ".includes('smollm2-135m-cpu-precise is ready')", timeout=90_000)
+    admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
+    admin.wait_for_function(
+        "document.querySelector('#engine-status')?.innerText.includes('smollm2-135m-cpu-precise')")
+    admin.context.close()

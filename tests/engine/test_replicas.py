@@ -1,0 +1,123 @@
+"""Remote replicas: two real llama.cpp engines behind one remote profile, one killed mid-test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ROOT, ServerFactory, free_port
+from helpers import eventually, stream_chat
+
+from engine.replicas import ReplicaPool
+
+
+@pytest.fixture
+def two_engines(model_dir: Path, tmp_path: Path) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    engines = []
+    for n in range(2):
+        port = free_port()
+        log = (tmp_path / f"replica{n}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model",
+             str(model_dir / "SmolLM2-135M-Instruct.Q4_1.gguf"), "--model_alias", "smollm2-135m-instruct",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+             "--interrupt_requests", "False"], stdout=log, stderr=subprocess.STDOUT)
+        engines.append((f"http://127.0.0.1:{port}", process))
+    for url, _ in engines:
+        eventually(lambda url=url: _answers(url), timeout=60)
+    yield engines
+    for _, process in engines:
+        process.kill()
+        process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/models", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def remote_profiles(tmp_path: Path, urls: list[str]) -> Path:
+    directory = tmp_path / "profiles"
+    directory.mkdir()
+    (directory / "smollm2-135m-cpu.toml").write_text(
+        (ROOT / "profiles" / "smollm2-135m-cpu.toml").read_text())
+    (directory / "remote-pair.toml").write_text(f'''
+id = "remote-pair"
+name = "Two llama.cpp replicas"
+engine = "remote"
+served_model_name = "smollm2-135m-instruct"
+max_model_len = 2048
+
+[remote]
+base_urls = {urls!r}
+'''.replace("'", '"'))
+    return directory
+
+
+def replicas(server_url: str, admin: dict[str, str]) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{server_url}/api/engine", headers=admin).json()["replicas"])
+
+
+def test_remote_replicas_share_chats_and_survive_a_dead_one(
+    server_factory: ServerFactory, tmp_path: Path,
+    two_engines: list[tuple[str, subprocess.Popen[bytes]]],
+) -> None:
+    urls = [url for url, _ in two_engines]
+    server = server_factory({"PROFILES_DIR": str(remote_profiles(tmp_path, urls)),
+                             "ACTIVE_PROFILE": "remote-pair", "REPLICA_COOLDOWN_S": "60"})
+    assert server.engine_pid() is None, "a remote profile starts no engine"
+    user, admin = server.auth(), server.auth("admin", "admin123")
+    assert [r["healthy"] for r in replicas(server.url, admin)] == [True, True]
+
+    # Two long answers at once land on different replicas (fewest in flight first).
+    body = {"messages": [{"role": "user", "content": "Write a long story."}], "max_tokens": 300}
+    threads = [threading.Thread(target=stream_chat, args=(server.url, user, body)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    def both_busy() -> bool:
+        return [r["in_flight"] for r in replicas(server.url, admin)] == [1, 1]
+
+    assert eventually(both_busy, timeout=20, interval=0.05)
+    for thread in threads:
+        thread.join(120)
+
+    # Kill the first replica: the next chats fail over to the second before their first token.
+    two_engines[0][1].kill()
+    two_engines[0][1].wait()
+    for _ in range(2):
+        response, events = stream_chat(server.url, user, {
+            "messages": [{"role": "user", "content": "Hello again"}], "max_tokens": 12})
+        assert response.status_code == 200
+        assert events[-1] == "[DONE]" and not any(isinstance(e, dict) and "error" in e for e in events)
+    first, second = replicas(server.url, admin)
+    assert first["cooling_down_s"] > 0 or not first["healthy"]
+    assert first["last_error"]
+    assert second["healthy"]
+
+
+async def test_the_replica_with_fewest_requests_in_flight_goes_first() -> None:
+    pool = ReplicaPool(["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"],
+                       "key", 5.0, cooldown_s=30)
+    try:
+        a, b, c = pool.routes
+        assert pool.candidates() == [a, b, c]
+        with a.busy(), a.busy(), b.busy():
+            assert pool.candidates() == [c, b, a]
+        b.failed("connection refused")
+        assert pool.candidates() == [a, c]
+        c.healthy = False
+        assert pool.candidates() == [a]
+        a.failed("connection refused")
+        assert pool.candidates() == [a, b, c], "with none available every replica is tried"
+    finally:
+        await pool.close()

@@ -1,0 +1,173 @@
+"""Switching profiles from the web, rollback, crash recovery: the real app and engines."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from conftest import ROOT, AppServer, ServerFactory
+from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
+
+CPU_PROFILE = "smollm2-135m-cpu"
+PRECISE_PROFILE = "smollm2-135m-cpu-precise"
+
+
+def engine_status(server: AppServer, headers: dict[str, str]) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/api/engine", headers=headers)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def ask(server: AppServer, headers: dict[str, str], text: str = "Say hello.") -> str:
+    response, events = stream_chat(server.url, headers, {
+        "messages": [{"role": "user", "content": text}], "max_tokens": 16})
+    assert response.status_code == 200, response.text
+    assert events[-1] == "[DONE]" and not any("error" in e for e in events if isinstance(e, dict))
+    return content_of(events)
+
+
+def wait_for_switch(server: AppServer, admin: dict[str, str], marker: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        status = engine_status(server, admin)
+        messages = [e["message"] for e in status["events"]]
+        return status if any(marker in m for m in messages) and status["state"] == "ready" else None
+    return eventually(done, timeout=90, interval=0.5)
+
+
+def test_switch_between_cpu_profiles_keeps_answering(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    admin = server.auth("admin", "admin123")
+    assert ask(server, admin).strip()
+
+    response = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                          json={"profile": PRECISE_PROFILE})
+    assert response.status_code == 202
+    status = wait_for_switch(server, admin, f"{PRECISE_PROFILE} is ready")
+    assert status["profile"] == PRECISE_PROFILE
+    models = httpx.get(f"{server.url}/api/models", headers=admin).json()["models"]
+    assert models[0]["id"] == "smollm2-135m-precise"
+    assert "smollm2-precise" in models[0]["aliases"]
+    assert ask(server, admin).strip()
+    assert (server.data_dir / "active_profile").read_text() == PRECISE_PROFILE
+    messages = [e["message"] for e in status["events"]]
+    assert any("stopping smollm2-135m-cpu" in m for m in messages)
+
+
+def broken_profiles_dir(tmp_path: Path) -> Path:
+    """The shipped CPU profile plus one whose model file is not a model."""
+    directory = tmp_path / "profiles"
+    directory.mkdir()
+    shutil.copy(ROOT / "profiles" / f"{CPU_PROFILE}.toml", directory)
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"not a model" * 100)
+    (directory / "broken-cpu.toml").write_text(f'''
+id = "broken-cpu"
+name = "A profile whose engine cannot start"
+engine = "llama.cpp"
+served_model_name = "broken"
+max_model_len = 2048
+
+[model_file]
+path = "{garbage}"
+''')
+    return directory
+
+
+def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tmp_path: Path) -> None:
+    server = server_factory({"PROFILES_DIR": str(broken_profiles_dir(tmp_path))})
+    admin = server.auth("admin", "admin123")
+    response = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                          json={"profile": "broken-cpu"})
+    assert response.status_code == 202
+    status = wait_for_switch(server, admin, f"rolled back: {CPU_PROFILE} is ready")
+    assert status["profile"] == CPU_PROFILE
+    assert "switch to broken-cpu failed: engine exited with code" in status["last_error"]
+    assert ask(server, admin).strip(), "the old profile keeps answering"
+    assert not (server.data_dir / "active_profile").exists()
+
+
+def test_switch_requests_that_cannot_start_are_refused(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    admin = server.auth("admin", "admin123")
+    unknown = httpx.post(f"{server.url}/api/engine/switch", headers=admin, json={"profile": "nope"})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "profile_not_found")
+    gpu = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                     json={"profile": "deepseek-r1-distill-qwen-14b", "override_fit": True})
+    assert (gpu.status_code, gpu.json()["error"]["code"]) == (400, "does_not_fit")
+    assert "no GPU" in gpu.json()["error"]["message"]
+    profiles = httpx.get(f"{server.url}/api/profiles", headers=admin).json()["profiles"]
+    by_id = {p["id"]: p for p in profiles}
+    assert by_id[CPU_PROFILE]["active"] and by_id[CPU_PROFILE]["fits"]
+    assert not by_id["deepseek-r1-distill-qwen-14b"]["fits"]
+
+
+def test_a_non_admin_cannot_switch_by_rest_or_gradio(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    user = server.auth()
+    response = httpx.post(f"{server.url}/api/engine/switch", headers=user,
+                          json={"profile": PRECISE_PROFILE})
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "admin_only")
+    assert httpx.get(f"{server.url}/api/engine", headers=user).status_code == 403
+
+    # The Gradio switch event is private, but a direct queue call still reaches the server:
+    # it must refuse the caller, not rely on the hidden tab.
+    config = httpx.get(f"{server.url}/config", headers=user).json()
+    fn_index = next(i for i, d in enumerate(config["dependencies"]) if d["api_name"] == "switch")
+    join = httpx.post(f"{server.url}/gradio_api/queue/join", headers=user, json={
+        "data": [PRECISE_PROFILE, False], "fn_index": fn_index, "session_hash": "nonadmin",
+        "event_data": None, "trigger_id": None})
+    assert join.status_code == 200
+    outcome = None
+    with httpx.stream("GET", f"{server.url}/gradio_api/queue/data?session_hash=nonadmin",
+                      headers=user, timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                message = json.loads(line[6:])
+                if message.get("msg") == "process_completed":
+                    outcome = message
+                    break
+    assert outcome is not None and outcome["success"] is False
+    assert "admin" in json.dumps(outcome)
+    admin = server.auth("admin", "admin123")
+    time.sleep(1)
+    assert engine_status(server, admin)["profile"] == CPU_PROFILE
+
+
+def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) -> None:
+    server = server_factory({"ENGINE_RESTART_BACKOFF_S": "0.2"})
+    user, admin = server.auth(), server.auth("admin", "admin123")
+    engine_pid = server.engine_pid()
+    assert engine_pid is not None
+    body = {"messages": [{"role": "user", "content": "Write a long story about the sea."}],
+            "max_tokens": 1000}
+    events: list[Any] = []
+    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
+                      timeout=60) as response:
+        conv_id = response.headers["x-conversation-id"]
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]))
+                if len(events) == 6:
+                    os.kill(engine_pid, signal.SIGKILL)
+    errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
+    assert errors and "stopped answering" in errors[0]["message"]
+    partial = content_of(events)
+    assert partial
+
+    stored = stored_conversation(server.url, user, conv_id, 2)
+    assert (stored["messages"][1]["status"], stored["messages"][1]["content"]) == ("failed", partial)
+    assert usage_rows(server.url, user)[0]["status"] == "failed"
+
+    status = eventually(lambda: (s := engine_status(server, admin))["state"] == "ready" and s,
+                        timeout=60, interval=0.5)
+    assert status["restarts"] == 1
+    assert "engine exited unexpectedly with code -9" in [e["message"] for e in status["events"]]
+    assert server.engine_pid() not in (None, engine_pid)
+    assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
+    assert ask(server, user).strip(), "the next chat after recovery works"

@@ -1,0 +1,133 @@
+"""The admin-only Models tab: profiles and their fit, the engine's state and log, switching.
+
+Every handler checks the caller's role on the server: hiding the tab is not the protection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import gradio as gr
+
+from engine.fit import summary
+from errors import AppError, PermissionDenied
+from services import Services, ServicesHolder
+from storage.users import User
+from ui.errors import as_gradio_error
+
+PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit on this machine"]
+
+
+class ModelHandlers:
+    def __init__(self, holder: ServicesHolder) -> None:
+        self._holder = holder
+
+    @property
+    def services(self) -> Services:
+        return self._holder.get()
+
+    async def _admin(self, request: gr.Request) -> User:
+        try:
+            user = await self.services.auth.user_by_name(request.username)
+            if not user.is_admin:
+                raise PermissionDenied("This needs an admin account", code="admin_only")
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        return user
+
+    async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+        await self._admin(request)
+        engine = self.services.engine
+        rows = []
+        for profile in engine.profiles.values():
+            rows.append([
+                "●" if profile.id == engine.profile.id else "", profile.id, profile.name,
+                profile.engine, profile.tensor_parallel_size, profile.max_model_len,
+                summary(engine.fit(profile)),
+            ])
+        choices = [(f"{p.name} ({p.id})", p.id) for p in engine.profiles.values()]
+        return rows, gr.Dropdown(choices=choices, value=engine.profile.id)
+
+    async def status(self, request: gr.Request) -> tuple[str, str]:
+        await self._admin(request)
+        engine = self.services.engine
+        return status_markdown(engine.snapshot(), await engine.metrics(),
+                               engine.hardware.error), await asyncio.to_thread(engine.log_tail, 40)
+
+    async def switch(
+        self, profile_id: str, override_fit: bool, request: gr.Request
+    ) -> AsyncIterator[str]:
+        """Start the switch, then show its progress until it ends."""
+        await self._admin(request)
+        engine = self.services.engine
+        try:
+            task = engine.begin_switch(profile_id, override_fit=override_fit)
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        seen = len(engine.events)
+        lines: list[str] = []
+        while True:
+            fresh = list(engine.events)[seen:] if len(engine.events) >= seen else []
+            seen = len(engine.events)
+            lines += [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}" for at, message in fresh]
+            yield "\n".join(lines) or "starting the switch…"
+            if task.done():
+                break
+            await asyncio.sleep(0.5)
+        if not task.cancelled() and task.exception() is not None:
+            yield "\n".join([*lines, f"Switch failed: {task.exception()}"])
+
+
+def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
+                    hardware_error: str | None) -> str:
+    lines = [
+        f"**Active profile:** `{snapshot['profile']}` — model `{snapshot['model']}`"
+        f" ({snapshot['engine']})",
+        f"**Engine state:** {snapshot['state']} · answers in flight: {snapshot['in_flight']}"
+        f" · automatic restarts: {snapshot['restarts']}",
+    ]
+    if snapshot["last_error"]:
+        lines.append(f"**Last error:** {snapshot['last_error'].splitlines()[0]}")
+    if metrics:
+        lines.append("**Engine metrics:** " + ", ".join(f"{k} {v:g}" for k, v in metrics.items()))
+    for replica in snapshot["replicas"]:
+        health = "up" if replica["healthy"] else "down"
+        lines.append(f"- replica {replica['base_url']}: {health}, {replica['in_flight']} in flight"
+                     + (f", cooling down {replica['cooling_down_s']} s"
+                        if replica["cooling_down_s"] else ""))
+    if hardware_error:
+        lines.append(f"**GPUs:** none usable ({hardware_error}); only CPU profiles can run.")
+    return "\n\n".join(lines)
+
+
+def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
+    """The tab, hidden until an admin loads the page, and what to refresh on load."""
+    handlers = ModelHandlers(holder)
+    with gr.Tab("Models", id="models-tab", visible=False) as tab:
+        status = gr.Markdown(elem_id="engine-status")
+        table = gr.Dataframe(headers=PROFILE_COLUMNS, interactive=False, elem_id="profiles-table",
+                             wrap=True)
+        with gr.Row():
+            # Custom values pass to the handler, which checks the role and the profile itself.
+            choice = gr.Dropdown(label="Switch to profile", choices=[], elem_id="profile-choice",
+                                 allow_custom_value=True,
+                                 scale=3)
+            override = gr.Checkbox(label="Switch even if the fit check says it does not fit",
+                                   elem_id="override-fit", scale=2)
+            switch = gr.Button("Switch", variant="primary", elem_id="switch-profile", scale=1)
+        progress = gr.Textbox(label="Switch progress", lines=6, interactive=False,
+                              elem_id="switch-progress")
+        engine_log = gr.Textbox(label="Engine log (last lines)", lines=12, interactive=False,
+                                elem_id="engine-log", max_lines=12)
+        timer = gr.Timer(2.0, active=False)
+    timer.tick(handlers.status, None, [status, engine_log], api_visibility="private",
+               show_progress="hidden")
+    switch.click(handlers.switch, [choice, override], [progress], api_visibility="private",
+                 concurrency_limit=1).then(
+        handlers.profiles_table, None, [table, choice], api_visibility="private")
+    tab.select(lambda: gr.Timer(active=True), None, timer, api_visibility="private")
+    loaders = [(handlers.profiles_table, [table, choice]), (handlers.status, [status, engine_log])]
+    return tab, loaders
