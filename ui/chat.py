@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from chat.service import ChatOptions
+from engine.manager import EngineState
 from errors import AppError
 from services import Services, ServicesHolder
 from storage.users import User
@@ -56,7 +57,7 @@ class ChatHandlers:
                 int(conversation_id) if conversation_id else None,
             )
             interval = self.services.settings.stream_flush_interval_s
-            yield turn.conversation_id, ""
+            yield turn.conversation_id, self._waiting_note()
             last_flush = time.monotonic()
             async with aclosing(self.services.chat.stream(turn)) as deltas:
                 async for _ in deltas:
@@ -66,6 +67,13 @@ class ChatHandlers:
             yield turn.conversation_id, turn.answer
         except AppError as exc:
             raise as_gradio_error(exc) from exc
+
+    def _waiting_note(self) -> str:
+        """Shown in place of the answer while a model switch holds new chats."""
+        engine = self.services.engine
+        if engine.state in (EngineState.DRAINING, EngineState.SWITCHING):
+            return "⏳ The model is being switched; this answer starts when it is ready."
+        return ""
 
     async def respond(
         self,

@@ -199,7 +199,7 @@ def test_32b_awq_fits_one_24_gib_card_at_092_with_8k_context() -> None:
 
     assert verdict.fits, verdict.reasons
     assert verdict.per_gpu[0].weights_bytes == pytest.approx(32.76e9 * 0.6)  # 18.3 GiB
-    assert 0 < verdict.margin_bytes < 1 * GIB  # type: ignore[operator]
+    assert verdict.margin_bytes is not None and 0 < verdict.margin_bytes < 1 * GIB
     assert verdict.kv_tokens_capacity is not None and 8192 < verdict.kv_tokens_capacity < 16384
 
 

@@ -171,3 +171,35 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
     assert server.engine_pid() not in (None, engine_pid)
     assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
     assert ask(server, user).strip(), "the next chat after recovery works"
+
+
+def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
+    server_factory: ServerFactory,
+) -> None:
+    from gradio_client import Client
+
+    server = server_factory({"DRAIN_GRACE_S": "3"})
+    user, admin = server.auth(), server.auth("admin", "admin123")
+    body = {"messages": [{"role": "user", "content": "Write a very long story."}], "max_tokens": 1500}
+    events: list[Any] = []
+    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
+                      timeout=60) as response:
+        conv_id = response.headers["x-conversation-id"]
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]))
+                if len(events) == 3:
+                    switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                                        json={"profile": PRECISE_PROFILE})
+                    assert switch.status_code == 202
+                    client = Client(f"{server.url}/", headers=user, verbose=False)
+                    waiting = client.submit("Hello", api_name="/chat")
+    errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
+    assert errors and "being switched" in errors[0]["message"]
+    stored = stored_conversation(server.url, user, conv_id, 2)
+    assert stored["messages"][1]["status"] == "failed"
+
+    outputs = list(waiting)
+    assert outputs[0].startswith("⏳ The model is being switched")
+    assert outputs[-1].strip() and not outputs[-1].startswith("⏳")
+    assert engine_status(server, admin)["profile"] == PRECISE_PROFILE
