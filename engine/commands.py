@@ -97,6 +97,9 @@ def vllm_launch(
     env: dict[str, str] = {}
     if profile.gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(gpu) for gpu in profile.gpus)
+        # NVML (and so the fit check and the Models tab) numbers GPUs in PCI bus order; CUDA's
+        # default is fastest first. Make GPU1 mean the same card to both.
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     if hf_home is not None:
         env["HF_HOME"] = str(hf_home)
     if hf_token:  # an empty HUGGING_FACE_HUB_TOKEN= line in .env means no token

@@ -98,6 +98,7 @@ def test_served_model_names_are_every_name_of_the_profile() -> None:
 def test_the_gpu1_profile_sees_only_gpu1() -> None:
     spec = launch(SHIPPED["qwen2.5-14b-instruct-awq-gpu1"])
     assert spec.env["CUDA_VISIBLE_DEVICES"] == "1"
+    assert spec.env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
 
 
 def test_pinned_gpus_are_joined_with_commas() -> None:
