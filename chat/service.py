@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ class ChatService:
         self._db = db
         self._engine = engine
         self._recording: dict[int, asyncio.Task[None]] = {}
+        self.active_streams = 0
+        self._finished_at: deque[float] = deque(maxlen=100_000)
 
     @property
     def model_ids(self) -> list[str]:
@@ -185,6 +188,7 @@ class ChatService:
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
         which makes vLLM and llama.cpp stop generating."""
+        self.active_streams += 1
         try:
             async with self._engine.admission():
                 routes = self._engine.routes()
@@ -212,6 +216,8 @@ class ChatService:
             log.warning("chat %s failed: %r", turn.request_id, exc)
             raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
         finally:
+            self.active_streams -= 1
+            self._finished_at.append(time.monotonic())
             self._schedule_recording(turn)
 
     async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
@@ -257,6 +263,14 @@ class ChatService:
         task = self._recording.get(conv_id)
         if task is not None:
             await asyncio.shield(task)
+
+    def stats(self) -> dict[str, int]:
+        """App-side load: answers streaming now, and requests that ended in the last minute."""
+        cutoff = time.monotonic() - 60
+        while self._finished_at and self._finished_at[0] < cutoff:
+            self._finished_at.popleft()
+        return {"active_streams": self.active_streams,
+                "requests_last_minute": len(self._finished_at)}
 
     async def drain(self) -> None:
         """Wait until every answer that ended has been stored (on shutdown and in tests)."""
