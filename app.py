@@ -18,11 +18,14 @@ from api import chat as chat_routes
 from api import conversations as conversation_routes
 from api import engine as engine_routes
 from api import health as health_routes
+from api import metrics as metrics_routes
 from api import models as model_routes
 from api import usage as usage_routes
 from api.deps import token_from
 from api.errors import install_error_handlers
+from api.request_id import RequestIdMiddleware
 from errors import AppError
+from observability.logs import configure_logging
 from services import Services, ServicesHolder
 from settings import Settings
 from ui import login
@@ -50,8 +53,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(login.LoginRedirectMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
-                   usage_routes, engine_routes):
+                   usage_routes, engine_routes, metrics_routes):
         app.include_router(module.router)
     app.include_router(login.router)
 
@@ -69,11 +73,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     settings = Settings()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
-                log_level="info", timeout_graceful_shutdown=15)
+                log_level="info", log_config=None, timeout_graceful_shutdown=15)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
 from engine.manager import EngineManager
 from engine.profiles import Profile, ProfileError, load_profiles
+from observability.logs import log_request
+from observability.metrics import AppMetrics
 from settings import Settings
 from storage.db import Database
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ class Services:
     auth: AuthService
     engine: EngineManager
     chat: ChatService
+    writer: BatchWriter
+    metrics: AppMetrics
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -60,10 +65,14 @@ class Services:
                 f" bound to {settings.host}. Change or remove them, or bind to 127.0.0.1."
             )
         engine = EngineManager(settings, profiles, active, hardware)
-        chat = ChatService(settings, db, engine)
-        return cls(settings, db, auth, engine, chat)
+        writer = BatchWriter(db)
+        chat = ChatService(settings, db, engine, writer)
+        metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
+        chat.observers += [metrics.observe, log_request]
+        return cls(settings, db, auth, engine, chat, writer, metrics)
 
     async def start(self) -> None:
+        self.writer.start()
         try:
             await self.engine.start()
         except Exception:
@@ -72,6 +81,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.chat.drain()
+        await self.writer.stop()
         await self.engine.stop()
         self.db.close()
 

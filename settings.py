@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     stream_flush_interval_s: float = 0.04
 
     cors_origins: str = ""
+    # /metrics answers loopback callers; others need this as a Bearer token.
+    metrics_token: str | None = None
 
     @cached_property
     def resolved_model_dir(self) -> Path:

@@ -8,11 +8,12 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep, UserDep
+from api.request_id import request_id_of
 from chat.service import ChatOptions, ChatTurn, Delta
 from errors import AppError
 
@@ -74,10 +75,13 @@ async def _sse(
 
 
 @router.post("/chat", response_model=None)
-async def chat(body: ChatBody, services: ServicesDep, user: UserDep) -> StreamingResponse | JSONResponse:
+async def chat(
+    body: ChatBody, request: Request, services: ServicesDep, user: UserDep
+) -> StreamingResponse | JSONResponse:
     options = ChatOptions(model=body.model, temperature=body.temperature, max_tokens=body.max_tokens)
     messages = [m.model_dump() for m in body.messages]
-    turn = await services.chat.start_turn(user, messages, options, body.conversation_id)
+    turn = await services.chat.start_turn(user, messages, options, body.conversation_id,
+                                          request_id=request_id_of(request))
     headers = {"X-Conversation-Id": str(turn.conversation_id), "X-Request-Id": turn.request_id}
     deltas = services.chat.stream(turn)
     try:

@@ -32,6 +32,7 @@ class AuthService:
             self._hasher.verify, password, user.password_hash if user else None
         )
         if user is None or not ok:
+            log.info("failed login for %r", username)
             raise AuthenticationFailed("Wrong username or password", code="invalid_credentials")
         return user, self.tokens.issue(user.username)
 

@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,7 @@ from storage.db import Database
 from storage.usage import UsageRecord
 from storage.usage import insert as insert_usage
 from storage.users import User
+from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,15 @@ class ChatTurn:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, db: Database, engine: EngineManager) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, engine: EngineManager, writer: BatchWriter
+    ) -> None:
         self._settings = settings
         self._db = db
         self._engine = engine
+        self._writer = writer
+        # Called with each stored usage row: metrics and the request log.
+        self.observers: list[Callable[[UsageRecord], None]] = []
         self._recording: dict[int, asyncio.Task[None]] = {}
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
@@ -94,6 +100,7 @@ class ChatService:
         new_messages: Sequence[Mapping[str, Any]],
         options: ChatOptions,
         conversation_id: int | None = None,
+        request_id: str | None = None,
     ) -> ChatTurn:
         """Validate, then store the conversation and the user's message before asking the engine."""
         temperature, max_tokens = self._validate(new_messages, options)
@@ -113,7 +120,7 @@ class ChatService:
             lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages)
         )
         return ChatTurn(
-            request_id=uuid.uuid4().hex,
+            request_id=request_id or uuid.uuid4().hex,
             user=user,
             conversation_id=conv_id,
             model=model,
@@ -293,7 +300,6 @@ class ChatService:
         )
 
         def write(conn: Any) -> None:
-            conn.execute("BEGIN TRANSACTION")
             if user_tokens is not None:
                 conn.execute(
                     "UPDATE messages SET token_in = ? WHERE id = (SELECT max(id) FROM messages"
@@ -305,9 +311,13 @@ class ChatService:
                 token_in=input_tokens, token_out=output_tokens, status=turn.status,
             )
             insert_usage(conn, usage)
-            conn.execute("COMMIT")
 
-        await self._db.run(write)
+        await self._writer.write(write)
+        for observer in self.observers:
+            try:
+                observer(usage)
+            except Exception:
+                log.exception("usage observer failed")
 
     async def _token_counts(self, turn: ChatTurn) -> tuple[int | None, int | None, int | None]:
         """Upstream usage when the engine reports it, else the engine's tokenizer."""

@@ -18,6 +18,7 @@ from settings import Settings
 from storage import conversations, users
 from storage.db import Database
 from storage.users import User
+from storage.writer import BatchWriter
 
 
 @dataclass
@@ -45,7 +46,10 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     alice = db.call(lambda c: users.create(c, "alice", "not-a-real-hash", "user"))
     bob = db.call(lambda c: users.create(c, "bob", "not-a-real-hash", "user"))
     admin = db.call(lambda c: users.create(c, "root", "not-a-real-hash", "admin"))
-    yield Chat(settings, db, ChatService(settings, db, engine), alice, bob, admin)
+    writer = BatchWriter(db)
+    writer.start()
+    yield Chat(settings, db, ChatService(settings, db, engine, writer), alice, bob, admin)
+    await writer.stop()
     await engine.stop()
     db.close()
 

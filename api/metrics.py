@@ -1,0 +1,28 @@
+"""GET /metrics in Prometheus format: from loopback, or with METRICS_TOKEN as a Bearer token."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from api.deps import ServicesDep, token_from
+from errors import PermissionDenied
+from settings import is_loopback_host
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    client = request.client.host if request.client else ""
+    token = services.settings.metrics_token
+    presented = token_from(request) or ""
+    allowed = is_loopback_host(client) or bool(
+        token and hmac.compare_digest(presented.encode(), token.encode()))
+    if not allowed:
+        raise PermissionDenied("Metrics are served to loopback or with METRICS_TOKEN",
+                               code="metrics_forbidden")
+    body = services.metrics.render(services.chat.active_streams, services.engine.state.value)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

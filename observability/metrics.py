@@ -1,0 +1,53 @@
+"""Prometheus metrics of the app. Labels stay bounded: model names come from the profiles and
+statuses from a fixed set; never a user id or any free text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from storage.usage import UsageRecord
+
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
+TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30)
+ENGINE_STATES = ("stopped", "starting", "ready", "draining", "switching", "failed")
+
+
+class AppMetrics:
+    def __init__(self, known_models: Callable[[], set[str]]) -> None:
+        self.registry = CollectorRegistry()
+        self._known_models = known_models
+        self.requests = Counter(
+            "vllm_chat_requests", "Chat requests by model and outcome",
+            ["model", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "vllm_chat_request_latency_seconds", "Time from request to the answer's end",
+            ["model"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.ttft = Histogram(
+            "vllm_chat_time_to_first_token_seconds", "Time from request to the first token",
+            ["model"], buckets=TTFT_BUCKETS, registry=self.registry)
+        self.tokens = Counter(
+            "vllm_chat_tokens", "Tokens by model and direction (in: prompt, out: answer)",
+            ["model", "direction"], registry=self.registry)
+        self.active_streams = Gauge(
+            "vllm_chat_active_streams", "Answers streaming now", registry=self.registry)
+        self.engine_state = Gauge(
+            "vllm_chat_engine_state", "1 for the engine's current state",
+            ["state"], registry=self.registry)
+
+    def observe(self, usage: UsageRecord) -> None:
+        model = usage.model if usage.model in self._known_models() else "other"
+        self.requests.labels(model, usage.status).inc()
+        if usage.latency_ms is not None:
+            self.latency.labels(model).observe(usage.latency_ms / 1000)
+        if usage.ttft_ms is not None:
+            self.ttft.labels(model).observe(usage.ttft_ms / 1000)
+        self.tokens.labels(model, "in").inc(usage.input_tokens or 0)
+        self.tokens.labels(model, "out").inc(usage.output_tokens or 0)
+
+    def render(self, active_streams: int, engine_state: str) -> bytes:
+        self.active_streams.set(active_streams)
+        for state in ENGINE_STATES:
+            self.engine_state.labels(state).set(1 if state == engine_state else 0)
+        return generate_latest(self.registry)
