@@ -58,6 +58,7 @@ class ChatTurn:
     request_id: str
     user: User
     conversation_id: int
+    user_message_id: int
     model: str
     temperature: float
     max_tokens: int
@@ -116,10 +117,11 @@ class ChatService:
             if message["role"] == "system":
                 system_prompt = flatten_content(message.get("content"))
         model = self._engine.profile.served_model_name
-        conv_id = await self._db.run(
+        conv_id, user_message_id = await self._db.run(
             lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages)
         )
         return ChatTurn(
+            user_message_id=user_message_id,
             request_id=request_id or uuid.uuid4().hex,
             user=user,
             conversation_id=conv_id,
@@ -173,8 +175,10 @@ class ChatService:
         system_prompt: str | None,
         model: str,
         new_messages: Sequence[Mapping[str, Any]],
-    ) -> int:
+    ) -> tuple[int, int]:
+        """Returns the conversation's id and the id of this turn's user message."""
         conn.execute("BEGIN TRANSACTION")
+        message_id = 0
         try:
             if conversation_id is None:
                 first_text = flatten_content(new_messages[-1].get("content"))
@@ -185,12 +189,13 @@ class ChatService:
             for message in new_messages:
                 if message["role"] != "system":
                     text = flatten_content(message.get("content"))
-                    conversations.add_message(conn, conversation_id, str(message["role"]), text)
+                    message_id = conversations.add_message(
+                        conn, conversation_id, str(message["role"]), text)
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
             raise
-        return conversation_id
+        return conversation_id, message_id
 
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
@@ -301,11 +306,8 @@ class ChatService:
 
         def write(conn: Any) -> None:
             if user_tokens is not None:
-                conn.execute(
-                    "UPDATE messages SET token_in = ? WHERE id = (SELECT max(id) FROM messages"
-                    " WHERE conv_id = ? AND role = 'user')",
-                    [user_tokens, turn.conversation_id],
-                )
+                conn.execute("UPDATE messages SET token_in = ? WHERE id = ?",
+                             [user_tokens, turn.user_message_id])
             conversations.add_message(
                 conn, turn.conversation_id, "assistant", turn.answer,
                 token_in=input_tokens, token_out=output_tokens, status=turn.status,
