@@ -68,7 +68,7 @@ class Services:
         writer = BatchWriter(db)
         chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
-        chat.observers += [metrics.observe, log_request]
+        chat.recorder.observers += [metrics.observe, log_request]
         return cls(settings, db, auth, engine, chat, writer, metrics)
 
     async def start(self) -> None:

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream_flush_interval_s: float = 0.04
+    # Ask the model for a short title after a conversation's first answer.
+    auto_titles: bool = True
 
     cors_origins: str = ""
     # /metrics answers loopback callers; others need this as a Bearer token.

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep, UserDep
 from api.request_id import request_id_of
-from chat.service import ChatOptions, ChatTurn, Delta
+from chat.turn import ChatOptions, ChatTurn, Delta
 from errors import AppError
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -82,7 +82,8 @@ async def chat(
     messages = [m.model_dump() for m in body.messages]
     turn = await services.chat.start_turn(user, messages, options, body.conversation_id,
                                           request_id=request_id_of(request))
-    headers = {"X-Conversation-Id": str(turn.conversation_id), "X-Request-Id": turn.request_id}
+    headers = {"X-Conversation-Id": str(turn.conversation_id), "X-Request-Id": turn.request_id,
+               "X-Context-Trimmed": str(turn.trimmed)}
     deltas = services.chat.stream(turn)
     try:
         # Wait for the first token before sending headers, so an engine that is down is a 503.

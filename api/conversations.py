@@ -37,6 +37,7 @@ async def list_conversations(
 async def get_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> dict[str, Any]:
     conv = await services.chat.get_conversation(user, conv_id)
     messages = await services.chat.conversation_messages(user, conv_id)
-    return {"id": conv.id, "title": conv.title, "system_prompt": conv.system_prompt,
-            "model": conv.model, "created_at": conv.created_at.isoformat(),
+    return {"id": conv.id, "title": conv.title, "title_source": conv.title_source,
+            "system_prompt": conv.system_prompt, "model": conv.model,
+            "created_at": conv.created_at.isoformat(),
             "updated_at": conv.updated_at.isoformat(), "messages": messages}

@@ -10,72 +10,27 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
+from chat.context import fit_context
 from chat.messages import build_messages, flatten_content, title_from
+from chat.reasoning import ThinkSplitter
+from chat.recording import Recorder
+from chat.turn import ChatOptions, ChatTurn, Delta
 from engine.client import EngineClient, describe_engine_error
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
 from settings import Settings
 from storage import conversations
-from storage.conversations import MessageStatus
 from storage.db import Database
-from storage.usage import UsageRecord
-from storage.usage import insert as insert_usage
 from storage.users import User
 from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
-
-STATUS_CODES: dict[MessageStatus, int] = {"completed": 200, "cancelled": 499, "failed": 502}
-
-
-@dataclass
-class ChatOptions:
-    """What a caller may set for one turn; None means the profile's default."""
-
-    model: str | None = None
-    system_prompt: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-
-
-@dataclass
-class Delta:
-    content: str = ""
-    reasoning: str = ""
-
-
-@dataclass
-class ChatTurn:
-    """A prepared request: validated, its conversation and user message already stored."""
-
-    request_id: str
-    user: User
-    conversation_id: int
-    user_message_id: int
-    model: str
-    temperature: float
-    max_tokens: int
-    messages: list[dict[str, str]]
-    content: list[str] = field(default_factory=list)
-    status: MessageStatus = "completed"
-    error: str | None = None
-    finish_reason: str | None = None
-    usage: dict[str, int] | None = None
-    started: float = field(default_factory=time.monotonic)
-    first_token_at: float | None = None
-    client: EngineClient | None = None
-
-    @property
-    def answer(self) -> str:
-        return "".join(self.content)
-
 
 class ChatService:
     def __init__(
@@ -84,10 +39,7 @@ class ChatService:
         self._settings = settings
         self._db = db
         self._engine = engine
-        self._writer = writer
-        # Called with each stored usage row: metrics and the request log.
-        self.observers: list[Callable[[UsageRecord], None]] = []
-        self._recording: dict[int, asyncio.Task[None]] = {}
+        self.recorder = Recorder(db, writer, engine, settings.auto_titles)
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
 
@@ -109,7 +61,7 @@ class ChatService:
         history: list[dict[str, Any]] = []
         if conversation_id is not None:
             conv = await self.get_conversation(user, conversation_id)
-            await self._wait_for_recording(conversation_id)
+            await self.recorder.wait(conversation_id)
             history = await self._db.run(lambda c: conversations.list_messages(c, conversation_id))
             if system_prompt is None:
                 system_prompt = conv.system_prompt
@@ -117,18 +69,26 @@ class ChatService:
             if message["role"] == "system":
                 system_prompt = flatten_content(message.get("content"))
         model = self._engine.profile.served_model_name
+        messages, trimmed, prompt_tokens = await fit_context(
+            build_messages(system_prompt, history, new_messages),
+            self._engine.routes()[0].client.count_tokens,
+            self._engine.profile.max_model_len, max_tokens,
+        )
         conv_id, user_message_id = await self._db.run(
             lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages)
         )
         return ChatTurn(
+            trimmed=trimmed,
+            prompt_tokens=prompt_tokens,
             user_message_id=user_message_id,
+            first_turn=not history,
             request_id=request_id or uuid.uuid4().hex,
             user=user,
             conversation_id=conv_id,
             model=model,
             temperature=temperature,
             max_tokens=max_tokens,
-            messages=build_messages(system_prompt, history, new_messages),
+            messages=messages,
         )
 
     def _validate(
@@ -230,25 +190,25 @@ class ChatService:
         finally:
             self.active_streams -= 1
             self._finished_at.append(time.monotonic())
-            self._schedule_recording(turn)
+            self.recorder.schedule(turn)
 
     async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         upstream = await client.stream_chat(
             turn.model, turn.messages, turn.temperature, turn.max_tokens
         )
+        splitter = ThinkSplitter()
         try:
             async for chunk in upstream:
                 if chunk.usage is not None:
                     turn.usage = chunk.usage.model_dump()
                 for choice in chunk.choices:
-                    delta = _delta_of(choice.delta)
                     if choice.finish_reason:
                         turn.finish_reason = choice.finish_reason
+                    delta = _delta_of(choice.delta, splitter)
                     if delta.content or delta.reasoning:
-                        if turn.first_token_at is None:
-                            turn.first_token_at = time.monotonic()
-                        turn.content.append(delta.content)
-                        yield delta
+                        yield _took(turn, delta)
+            if (rest := Delta(*reversed(splitter.flush()))).content or rest.reasoning:
+                yield _took(turn, rest)
         finally:
             with anyio.CancelScope(shield=True):
                 await upstream.close()
@@ -258,23 +218,6 @@ class ChatService:
         if self._engine.interruption:
             return f"The answer was cut off: {self._engine.interruption}."
         return reason
-
-    def _schedule_recording(self, turn: ChatTurn) -> None:
-        latency_ms = int((time.monotonic() - turn.started) * 1000)
-        task = asyncio.get_running_loop().create_task(self._record(turn, latency_ms))
-        self._recording[turn.conversation_id] = task
-        task.add_done_callback(lambda t: self._forget(turn.conversation_id, t))
-
-    def _forget(self, conv_id: int, task: asyncio.Task[None]) -> None:
-        if self._recording.get(conv_id) is task:
-            del self._recording[conv_id]
-        if not task.cancelled() and task.exception():
-            log.error("could not store chat result", exc_info=task.exception())
-
-    async def _wait_for_recording(self, conv_id: int) -> None:
-        task = self._recording.get(conv_id)
-        if task is not None:
-            await asyncio.shield(task)
 
     def stats(self) -> dict[str, int]:
         """App-side load: answers streaming now, and requests that ended in the last minute."""
@@ -286,52 +229,7 @@ class ChatService:
 
     async def drain(self) -> None:
         """Wait until every answer that ended has been stored (on shutdown and in tests)."""
-        while self._recording:
-            await asyncio.gather(*self._recording.values(), return_exceptions=True)
-
-    async def _record(self, turn: ChatTurn, latency_ms: int) -> None:
-        input_tokens, output_tokens, user_tokens = await self._token_counts(turn)
-        ttft_ms = (
-            int((turn.first_token_at - turn.started) * 1000) if turn.first_token_at else None
-        )
-        status_code = STATUS_CODES[turn.status]
-        if turn.status == "failed" and not turn.content:
-            status_code = 503
-        usage = UsageRecord(
-            request_id=turn.request_id, user_id=turn.user.id, conv_id=turn.conversation_id,
-            model=turn.model, status=turn.status, status_code=status_code,
-            latency_ms=latency_ms, ttft_ms=ttft_ms, input_tokens=input_tokens,
-            output_tokens=output_tokens, error=turn.error,
-        )
-
-        def write(conn: Any) -> None:
-            if user_tokens is not None:
-                conn.execute("UPDATE messages SET token_in = ? WHERE id = ?",
-                             [user_tokens, turn.user_message_id])
-            conversations.add_message(
-                conn, turn.conversation_id, "assistant", turn.answer,
-                token_in=input_tokens, token_out=output_tokens, status=turn.status,
-            )
-            insert_usage(conn, usage)
-
-        await self._writer.write(write)
-        for observer in self.observers:
-            try:
-                observer(usage)
-            except Exception:
-                log.exception("usage observer failed")
-
-    async def _token_counts(self, turn: ChatTurn) -> tuple[int | None, int | None, int | None]:
-        """Upstream usage when the engine reports it, else the engine's tokenizer."""
-        client = turn.client or self._engine.routes()[0].client
-        last_user = turn.messages[-1]["content"]
-        user_tokens = await client.count_tokens(last_user)
-        if turn.usage:
-            return turn.usage.get("prompt_tokens"), turn.usage.get("completion_tokens"), user_tokens
-        prompt = "\n".join(m["content"] for m in turn.messages)
-        input_tokens = await client.count_tokens(prompt)
-        output_tokens = await client.count_tokens(turn.answer) if turn.answer else 0
-        return input_tokens, output_tokens, user_tokens
+        await self.recorder.drain()
 
     async def get_conversation(self, user: User, conv_id: int) -> conversations.Conversation:
         """A conversation the user may read: their own, or any for an admin."""
@@ -356,9 +254,19 @@ class ChatService:
         )
 
 
-def _delta_of(delta: Any) -> Delta:
+def _delta_of(delta: Any, splitter: ThinkSplitter) -> Delta:
+    """Thinking from the delta's reasoning fields or from <think> tags in its content."""
     if delta is None:
         return Delta()
     extra = getattr(delta, "model_extra", None) or {}
-    reasoning = extra.get("reasoning") or extra.get("reasoning_content") or ""
-    return Delta(content=delta.content or "", reasoning=str(reasoning))
+    reasoning = str(extra.get("reasoning") or extra.get("reasoning_content") or "")
+    inline_reasoning, content = splitter.feed(delta.content or "")
+    return Delta(content=content, reasoning=reasoning + inline_reasoning)
+
+
+def _took(turn: ChatTurn, delta: Delta) -> Delta:
+    if turn.first_token_at is None:
+        turn.first_token_at = time.monotonic()
+    turn.content.append(delta.content)
+    turn.reasoning.append(delta.reasoning)
+    return delta

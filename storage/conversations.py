@@ -22,9 +22,10 @@ class Conversation:
     model: str | None
     created_at: datetime
     updated_at: datetime
+    title_source: str | None = None
 
 
-_CONV_COLUMNS = "id, user_id, title, system_prompt, model, created_at, updated_at"
+_CONV_COLUMNS = "id, user_id, title, system_prompt, model, created_at, updated_at, title_source"
 
 
 def create(
@@ -81,11 +82,12 @@ def add_message(
     token_in: int | None = None,
     token_out: int | None = None,
     status: MessageStatus = "completed",
+    reasoning: str | None = None,
 ) -> int:
     row = conn.execute(
-        "INSERT INTO messages (conv_id, role, content, token_in, token_out, status)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        [conv_id, role, content, token_in, token_out, status],
+        "INSERT INTO messages (conv_id, role, content, token_in, token_out, status, reasoning)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [conv_id, role, content, token_in, token_out, status, reasoning],
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -93,8 +95,24 @@ def add_message(
 
 def list_messages(conn: duckdb.DuckDBPyConnection, conv_id: int) -> list[dict[str, Any]]:
     cur = conn.execute(
-        "SELECT id, role, content, token_in, token_out, status, created_at"
+        "SELECT id, role, content, reasoning, token_in, token_out, status, created_at"
         " FROM messages WHERE conv_id = ? ORDER BY id",
         [conv_id],
     )
     return rows_as_dicts(cur)
+
+
+def set_title(
+    conn: duckdb.DuckDBPyConnection, conv_id: int, title: str, source: str,
+    only_if_source: str | None = None,
+) -> bool:
+    """Set a title; with only_if_source, only while the current title came from there
+    (a generated title never overwrites one the user chose)."""
+    # No RETURNING here: DuckDB turns an UPDATE ... RETURNING into delete + insert, which the
+    # messages' foreign key refuses. A plain UPDATE reports the number of rows it changed.
+    row = conn.execute(
+        "UPDATE conversations SET title = ?, title_source = ? WHERE id = ?"
+        " AND (? IS NULL OR title_source = ?)",
+        [title, source, conv_id, only_if_source, only_if_source],
+    ).fetchone()
+    return bool(row and row[0])

@@ -56,6 +56,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX requests_created_at_idx ON requests (created_at);
     """,
+    # 2: a reasoning model's thinking is kept apart from its answer; titles know their origin.
+    """
+    ALTER TABLE messages ADD COLUMN reasoning TEXT;
+    ALTER TABLE conversations ADD COLUMN title_source TEXT DEFAULT 'first_message';
+    """,
 ]
 
 

@@ -10,6 +10,7 @@ from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
 from ui.models import build_models_tab
+from ui.usage import build_usage_tab
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
@@ -27,6 +28,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             with gr.Tab("Chat", id="chat-tab"):
                 chat = _chat_tab(handlers, settings)
             models_tab, admin_loaders = build_models_tab(holder)
+            build_usage_tab(holder)
         demo.load(handlers.on_load, None, [header, chat["conversation_list"], chat["model"]],
                   api_visibility="private")
         async def admin_view(request: gr.Request) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from chat.service import ChatOptions
+from chat.turn import ChatOptions
 from engine.manager import EngineState
 from errors import AppError
 from services import Services, ServicesHolder
@@ -42,8 +42,8 @@ class ChatHandlers:
         max_tokens: int | None,
         model: str | None,
         request: gr.Request,
-    ) -> AsyncIterator[tuple[int, str]]:
-        """(conversation id, answer so far), at most once per flush interval."""
+    ) -> AsyncIterator[tuple[int, str, str]]:
+        """(conversation id, answer so far, thinking so far), at most once per flush interval."""
         user = await self.user(request)
         options = ChatOptions(
             model=model or None,
@@ -56,15 +56,17 @@ class ChatHandlers:
                 user, [{"role": "user", "content": message}], options,
                 int(conversation_id) if conversation_id else None,
             )
+            if turn.trimmed:
+                gr.Info(f"{turn.trimmed} earlier messages were left out to fit the model's context.")
             interval = self.services.settings.stream_flush_interval_s
-            yield turn.conversation_id, self._waiting_note()
+            yield turn.conversation_id, self._waiting_note(), ""
             last_flush = time.monotonic()
             async with aclosing(self.services.chat.stream(turn)) as deltas:
                 async for _ in deltas:
                     if time.monotonic() - last_flush >= interval:
                         last_flush = time.monotonic()
-                        yield turn.conversation_id, turn.answer
-            yield turn.conversation_id, turn.answer
+                        yield turn.conversation_id, turn.answer, turn.thinking
+            yield turn.conversation_id, turn.answer, turn.thinking
         except AppError as exc:
             raise as_gradio_error(exc) from exc
 
@@ -87,21 +89,21 @@ class ChatHandlers:
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
         asked = [*(history or []), {"role": "user", "content": message}]
-        conv_id, text, started = conversation_id, "", False
+        conv_id, text, thinking, started = conversation_id, "", "", False
         try:
-            async for conv_id, text in self.answer(
+            async for conv_id, text, thinking in self.answer(
                 message, conversation_id, system_prompt, temperature, int(max_tokens), model,
                 request,
             ):
                 started = True
-                yield [*asked, {"role": "assistant", "content": text}], conv_id, gr.skip()
+                yield [*asked, *assistant_messages(text, thinking, done=False)], conv_id, gr.skip()
         except gr.Error as exc:
             if started:  # keep what arrived, marked, as it is stored
                 failed = f"{text}\n\n⚠️ {exc.message}".strip()
-                yield [*asked, {"role": "assistant", "content": failed}], conv_id, gr.skip()
+                yield [*asked, *assistant_messages(failed, thinking)], conv_id, gr.skip()
             raise
         yield (
-            [*asked, {"role": "assistant", "content": text}],
+            [*asked, *assistant_messages(text, thinking)],
             conv_id,
             await self.conversation_choices(request, conv_id),
         )
@@ -119,7 +121,7 @@ class ChatHandlers:
         """Send a message and stream the growing answer. Starts a new conversation unless
         `conversation_id` names one of yours; `model` is the served name or an alias."""
         assert request is not None
-        async for _, text in self.answer(
+        async for _, text, _thinking in self.answer(
             message, conversation_id, system_prompt, temperature, max_tokens, model, request
         ):
             yield text
@@ -144,7 +146,12 @@ class ChatHandlers:
             rows = await self.services.chat.conversation_messages(user, conv.id)
         except AppError as exc:
             raise as_gradio_error(exc) from exc
-        history = [{"role": r["role"], "content": shown_text(r)} for r in rows if r["role"] != "system"]
+        history: History = []
+        for row in rows:
+            if row["role"] == "user":
+                history.append({"role": "user", "content": row["content"]})
+            elif row["role"] == "assistant":
+                history += assistant_messages(shown_text(row), row.get("reasoning") or "")
         return history, conv.id, conv.system_prompt or ""
 
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any]:
@@ -166,3 +173,14 @@ def shown_text(message: dict[str, Any]) -> str:
     """A stored message as the chat shows it: answers that did not finish say so."""
     note = STATUS_NOTES.get(message["status"]) if message["role"] == "assistant" else None
     return f"{message['content']}\n\n{note}".strip() if note else str(message["content"])
+
+
+def assistant_messages(text: str, thinking: str, done: bool = True) -> History:
+    """An answer as the chat shows it: thinking (if any) in a collapsible block above it."""
+    shown: History = []
+    if thinking.strip():
+        shown.append({"role": "assistant", "content": thinking.strip(),
+                      "metadata": {"title": "💭 Thinking", "status": "done" if done else "pending"}})
+    if text or not shown:
+        shown.append({"role": "assistant", "content": text})
+    return shown

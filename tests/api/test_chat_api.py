@@ -90,13 +90,15 @@ def test_bad_chat_input_is_refused_and_nothing_is_stored(
     app_server: AppServer, body: dict[str, object], status: int, code: str
 ) -> None:
     headers = app_server.auth("admin", "admin123")
-    before = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+    def conversation_ids() -> list[int]:
+        listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+        return [c["id"] for c in listed["conversations"]]
+    before = conversation_ids()
     response = httpx.post(f"{app_server.url}/api/chat", json=body, headers=headers)
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
-    after = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
-    assert after == before
+    assert conversation_ids() == before
 
 
 def test_malformed_json_is_a_clear_422(app_server: AppServer) -> None:

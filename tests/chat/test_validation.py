@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from chat.service import ChatOptions, ChatService
+from chat.service import ChatService
+from chat.turn import ChatOptions
 from engine.hardware import HardwareReport
 from engine.manager import EngineManager
 from engine.profiles import load_profiles

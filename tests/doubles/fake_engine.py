@@ -22,7 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-Mode = Literal["crash", "endless", "refuse"]
+Mode = Literal["crash", "endless", "refuse", "think_field", "think_tags"]
+TITLE = "A Fine Title"
+THINKING = ["Let me ", "think about ", "this."]
+ANSWER = ["The answer ", "is 42."]
 
 
 @dataclass
@@ -33,15 +36,26 @@ class FakeEngine:
     requests: int = 0
     disconnected: threading.Event = field(default_factory=threading.Event)
     chunks_sent: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _chunk(self, text: str) -> str:
+    def _chunk(self, text: str, field_name: str = "content") -> str:
         body = {"id": "fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+                "choices": [{"index": 0, "delta": {field_name: text}, "finish_reason": None}]}
         return f"data: {json.dumps(body)}\n\n"
+
+    async def _thinking_stream(self) -> AsyncIterator[str]:
+        if self.mode == "think_field":
+            pieces = [(t, "reasoning_content") for t in THINKING] + [(t, "content") for t in ANSWER]
+        else:  # think_tags: inline, with the tags cut across chunks
+            text = "<think>" + "".join(THINKING) + "</think>" + "".join(ANSWER)
+            pieces = [(text[i:i + 5], "content") for i in range(0, len(text), 5)]
+        for text, field_name in pieces:
+            yield self._chunk(text, field_name)
+        yield "data: [DONE]\n\n"
 
     async def _stream(self, request: Request) -> AsyncIterator[str]:
         try:
@@ -57,7 +71,15 @@ class FakeEngine:
 
     async def chat(self, request: Request) -> Response:
         self.requests += 1
-        await request.json()
+        body = await request.json()
+        self.bodies.append(body)
+        if not body.get("stream"):
+            return JSONResponse({
+                "id": "fake", "object": "chat.completion", "created": 0, "model": "fake",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f'"{TITLE}."'}}]})
+        if self.mode in ("think_field", "think_tags"):
+            return StreamingResponse(self._thinking_stream(), media_type="text/event-stream")
         if self.mode == "refuse":
             error = {"message": "This model's maximum context length is 2048 tokens",
                      "type": "BadRequestError", "param": None, "code": 400}

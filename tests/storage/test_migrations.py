@@ -63,8 +63,10 @@ def test_file_from_a_newer_app_is_refused(tmp_path: Path) -> None:
     ("table", "expected"),
     [
         ("users", {"id", "username", "email", "password_hash", "role", "created_at"}),
-        ("conversations", {"id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at"}),
-        ("messages", {"id", "conv_id", "role", "content", "token_in", "token_out", "status", "created_at"}),
+        ("conversations", {"id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at",
+                           "title_source"}),
+        ("messages", {"id", "conv_id", "role", "content", "token_in", "token_out", "status", "created_at",
+                      "reasoning"}),
         (
             "requests",
             {

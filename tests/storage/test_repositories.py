@@ -106,3 +106,16 @@ def test_usage_is_listed_newest_first_for_everyone_when_no_user_is_given(db: Dat
     assert [r["request_id"] for r in db.call(lambda c: usage.recent(c, None))] == ["r3", "r2", "r1"]
     assert [r["request_id"] for r in db.call(lambda c: usage.recent(c, alice.id))] == ["r3", "r1"]
     assert [r["request_id"] for r in db.call(lambda c: usage.recent(c, None, limit=1))] == ["r3"]
+
+
+def test_a_generated_title_never_replaces_one_the_user_chose(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.duckdb")
+    user = db.call(lambda c: users.create(c, "u", "x", "user"))
+    conv = db.call(lambda c: conversations.create(c, user.id, "first words", None, "m"))
+    db.call(lambda c: conversations.add_message(c, conv.id, "user", "hi"))
+    assert db.call(lambda c: conversations.set_title(c, conv.id, "Mine", "user"))
+    assert not db.call(lambda c: conversations.set_title(
+        c, conv.id, "Generated", "model", only_if_source="first_message"))
+    stored = db.call(lambda c: conversations.get(c, conv.id))
+    assert stored is not None and (stored.title, stored.title_source) == ("Mine", "user")
+    db.close()

@@ -1,0 +1,68 @@
+"""One chat turn: what a caller asked for, and what came back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from engine.client import EngineClient
+from storage.conversations import MessageStatus
+from storage.users import User
+
+STATUS_CODES: dict[MessageStatus, int] = {"completed": 200, "cancelled": 499, "failed": 502}
+
+
+@dataclass
+class ChatOptions:
+    """What a caller may set for one turn; None means the profile's default."""
+
+    model: str | None = None
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class Delta:
+    content: str = ""
+    reasoning: str = ""
+
+
+@dataclass
+class ChatTurn:
+    """A prepared request: validated, its conversation and user message already stored."""
+
+    request_id: str
+    user: User
+    conversation_id: int
+    user_message_id: int
+    model: str
+    temperature: float
+    max_tokens: int
+    messages: list[dict[str, str]]
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    first_turn: bool = False
+    trimmed: int = 0  # earlier messages left out to fit the context window
+    prompt_tokens: int | None = None
+    status: MessageStatus = "completed"
+    error: str | None = None
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    started: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    client: EngineClient | None = None
+
+    @property
+    def answer(self) -> str:
+        return "".join(self.content)
+
+    @property
+    def thinking(self) -> str:
+        return "".join(self.reasoning)
+
+    @property
+    def ttft_ms(self) -> int | None:
+        if self.first_token_at is None:
+            return None
+        return int((self.first_token_at - self.started) * 1000)

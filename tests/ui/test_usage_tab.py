@@ -1,0 +1,234 @@
+"""The Usage tab: figure builders on known query results, the caller's scope, and the tab's build."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+import pytest
+
+from auth.passwords import PasswordHasher
+from auth.service import AuthService
+from auth.tokens import TokenService
+from services import ServicesHolder
+from settings import Settings
+from storage import users
+from storage.analytics import Outcomes, Percentiles, UsageFilter
+from storage.db import Database
+from storage.users import User
+from ui import usage
+from ui.usage import ALL, UsageHandlers, UsageView, build_usage_tab
+
+ADMIN = User(1, "root", "admin", "h")
+ALICE = User(2, "alice", "user", "h")
+NOW = datetime(2030, 1, 2, 10, tzinfo=UTC)
+
+
+def series() -> pd.DataFrame:
+    buckets = pd.to_datetime([NOW - timedelta(hours=h) for h in (2, 1)]).tz_convert("UTC")
+    return pd.DataFrame({
+        "bucket": buckets, "requests": [3, 0], "completed": [1, 0], "cancelled": [1, 0],
+        "failed": [1, 0], "input_tokens": [77, 0], "output_tokens": [13, 0], "tokens": [90, 0],
+    })
+
+
+def annotations(fig: Any) -> list[str]:
+    return [a.text for a in fig.layout.annotations]
+
+
+def test_requests_figure_stacks_statuses_per_bucket_in_utc() -> None:
+    fig = usage.requests_figure(series(), "hour")
+    assert [trace.name for trace in fig.data] == ["completed", "cancelled", "failed"]
+    assert [list(trace.y) for trace in fig.data] == [[1, 0], [1, 0], [1, 0]]
+    assert list(fig.data[0].x) == [pd.Timestamp(2030, 1, 2, 8), pd.Timestamp(2030, 1, 2, 9)]
+    assert fig.layout.barmode == "stack"
+    assert fig.layout.title.text == "Requests per hour"
+    assert annotations(fig) == []
+
+
+def test_tokens_over_time_figure_shows_input_and_output() -> None:
+    fig = usage.tokens_over_time_figure(series(), "minute")
+    assert [(trace.name, list(trace.y)) for trace in fig.data] == [
+        ("input", [77, 0]), ("output", [13, 0])]
+    assert fig.layout.title.text == "Tokens per minute"
+
+
+def test_time_figures_say_so_when_there_are_no_requests() -> None:
+    empty = series().assign(requests=0, completed=0, cancelled=0, failed=0, input_tokens=0,
+                            output_tokens=0, tokens=0)
+    assert annotations(usage.requests_figure(empty, "hour")) == ["No requests in this range"]
+    assert annotations(usage.tokens_over_time_figure(empty, "hour")) == ["No requests in this range"]
+
+
+def test_tokens_by_model_figure_puts_the_largest_model_on_top() -> None:
+    by_model = pd.DataFrame({"model": ["B", "A"], "requests": [3, 5], "input_tokens": [157, 66],
+                             "output_tokens": [3, 76], "tokens": [160, 142]})
+    fig = usage.tokens_by_model_figure(by_model)
+    assert [(t.name, list(t.y), list(t.x)) for t in fig.data] == [
+        ("input", ["B", "A"], [157, 66]), ("output", ["B", "A"], [3, 76])]
+    assert list(fig.layout.yaxis.categoryarray) == ["A", "B"]  # drawn bottom-up
+
+
+def test_tokens_by_user_figure_groups_users_past_the_top_into_others() -> None:
+    by_user = pd.DataFrame({
+        "user_id": [1, 2, 3, 4], "username": ["bob", "alice", "carol", "dan"],
+        "requests": [3, 4, 1, 1], "input_tokens": [155, 67, 1, 4], "output_tokens": [5, 73, 1, 0],
+        "tokens": [160, 140, 2, 4], "failed": [1, 0, 0, 0], "cancelled": [0, 1, 0, 0],
+    })
+    top = usage.top_users(by_user, top=2)
+    assert [tuple(r) for r in top.itertuples(index=False)] == [
+        ("bob", 155, 5, 160), ("alice", 67, 73, 140), ("others (2)", 5, 1, 6)]
+    fig = usage.tokens_by_user_figure(by_user, top=2)
+    assert list(fig.data[0].y) == ["bob", "alice", "others (2)"]
+    assert list(fig.data[1].x) == [5, 73, 1]
+    assert len(usage.top_users(by_user, top=10)) == 4
+
+
+def test_latency_figure_groups_percentiles_of_latency_and_ttft() -> None:
+    fig = usage.latency_figure(Percentiles(6, 250.0, 850.0, 970.0, 25.0, 47.5, 49.5))
+    assert [(t.name, list(t.x), list(t.y)) for t in fig.data] == [
+        ("latency", ["p50", "p95", "p99"], [250.0, 850.0, 970.0]),
+        ("time to first token", ["p50", "p95", "p99"], [25.0, 47.5, 49.5])]
+    assert fig.layout.title.text == "Latency, 6 completed requests"
+    empty = usage.latency_figure(Percentiles(0, *[None] * 6))
+    assert annotations(empty) == ["No completed requests in this range"]
+
+
+def test_outcomes_figure_shows_rates_in_percent() -> None:
+    fig = usage.outcomes_figure(Outcomes(total=8, completed=6, cancelled=1, failed=1, server_errors=1))
+    assert list(fig.data[0].x) == ["error rate", "cancel rate", "5xx rate"]
+    assert list(fig.data[0].y) == [12.5, 12.5, 12.5]
+    assert list(fig.data[0].text) == ["12.5 %", "12.5 %", "12.5 %"]
+    assert annotations(usage.outcomes_figure(Outcomes(0, 0, 0, 0, 0))) == ["No requests in this range"]
+
+
+def test_tables_have_readable_columns_and_utc_times() -> None:
+    slowest = pd.DataFrame({
+        "request_id": ["r6"], "username": ["bob"], "model": ["B"], "status": ["failed"],
+        "latency_ms": [5000], "ttft_ms": [float("nan")], "input_tokens": [50.0],
+        "output_tokens": [float("nan")], "tokens": [50],
+        "created_at": pd.to_datetime([datetime(2030, 1, 1, 12, 45, tzinfo=UTC)]).tz_convert("Asia/Seoul"),
+    })
+    table = usage.slowest_table(slowest)
+    assert list(table.columns) == usage.SLOWEST_COLUMNS
+    row = table.iloc[0]
+    assert (row["Request"], row["Latency (ms)"], row["Input tokens"], row["Time (UTC)"]) == (
+        "r6", 5000, 50, "2030-01-01 12:45:00")
+    assert pd.isna(row["TTFT (ms)"]) and pd.isna(row["Output tokens"])
+    heaviest = pd.DataFrame({"user_id": [2], "username": ["bob"], "requests": [3],
+                             "input_tokens": [155], "output_tokens": [5], "tokens": [160],
+                             "failed": [1], "cancelled": [0]})
+    assert usage.heaviest_table(heaviest).values.tolist() == [["bob", 3, 160, 155, 5, 1, 0]]
+
+
+def test_dropdown_choices_keep_a_selection_missing_from_the_range() -> None:
+    assert usage.model_choices(["A"], "Z") == [("All models", ALL), ("A", "A"), ("Z", "Z")]
+    assert usage.model_choices(["A"], ALL) == [("All models", ALL), ("A", "A")]
+    assert usage.user_choices([(2, "bob")], "2") == [("All users", ALL), ("bob", "2")]
+    assert usage.user_choices([(2, "bob")], "9") == [("All users", ALL), ("bob", "2"), ("user 9", "9")]
+
+
+def test_summary_names_the_scope_and_the_key_numbers() -> None:
+    flt = UsageFilter.last(timedelta(hours=24), now=NOW, scope_user_id=2)
+    view = UsageView(flt=flt, series=series(), by_model=pd.DataFrame(),
+                     percentiles=Percentiles(6, 250.0, 850.0, 970.0, 25.0, 47.5, 49.5),
+                     outcomes=Outcomes(8, 6, 1, 1, 1), slowest=pd.DataFrame(), models=[])
+    text = usage.summary_markdown(view)
+    assert "2030-01-01 10:00 – 2030-01-02 10:00 UTC · your requests · all models" in text
+    assert "**8** requests · **90** tokens" in text
+    assert "error rate **12.50 %** · cancel rate **12.50 %**" in text
+    assert "TTFT p50 **25 ms** · latency p95 **850 ms**" in text
+
+
+def test_a_user_is_scoped_to_themselves_whatever_user_they_pick() -> None:
+    flt = usage.usage_filter(ALICE, "Last 7 days", "A", "1", now=NOW)
+    assert (flt.scope_user_id, flt.user_id, flt.effective_user_id) == (2, None, 2)
+    assert (flt.start, flt.end, flt.model) == (NOW - timedelta(days=7), NOW, "A")
+
+
+def test_an_admin_may_pick_any_user_or_everyone() -> None:
+    picked = usage.usage_filter(ADMIN, "Last 30 days", ALL, "2", now=NOW)
+    assert (picked.scope_user_id, picked.user_id, picked.model) == (None, 2, None)
+    assert picked.start == NOW - timedelta(days=30)
+    everyone = usage.usage_filter(ADMIN, "no such range", None, ALL, now=NOW)
+    assert (everyone.user_id, everyone.start) == (None, NOW - timedelta(hours=24))
+    assert usage.usage_filter(ADMIN, None, None, "not-a-number", now=NOW).user_id is None
+
+
+@dataclass
+class _Services:
+    """The two services the Usage tab uses, both real."""
+
+    db: Database
+    auth: AuthService
+
+
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[ServicesHolder]:
+    db = Database(tmp_path / "db.duckdb")
+    settings = Settings(data_dir=tmp_path, bcrypt_rounds=4)
+    auth = AuthService(db, PasswordHasher(4), TokenService("s" * 32, 30), settings)
+    ids = {name: db.call(lambda c, n=name, r=role: users.create(c, n, "h", r)).id
+           for name, role in [("root", "admin"), ("alice", "user"), ("bob", "user")]}
+    recent = datetime.now(UTC) - timedelta(hours=1)
+    db.call(lambda c: c.executemany(
+        "INSERT INTO requests (request_id, user_id, model, status, status_code, latency_ms,"
+        " ttft_ms, input_tokens, output_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [["a1", ids["alice"], "A", "completed", 200, 100, 10, 1, 2, recent],
+         ["b1", ids["bob"], "B", "completed", 200, 900, 90, 10, 20, recent],
+         ["b2", ids["bob"], "B", "failed", 502, 50, None, 5, None, recent]]))
+    services_holder = ServicesHolder()
+    services_holder.set(_Services(db, auth))  # type: ignore[arg-type]
+    yield services_holder
+    db.close()
+
+
+async def test_a_user_sees_only_their_own_requests_and_no_user_figures(
+        holder: ServicesHolder) -> None:
+    bob = holder.get().db.call(lambda c: users.get_by_username(c, "bob"))
+    assert bob is not None
+    out = await UsageHandlers(holder).refresh("Last 24 hours", ALL, str(bob.id),
+                                             gr.Request(username="alice"))
+    model_dd, user_dd, summary, *_, by_user_plot, latency, outcomes, heaviest, slowest = out
+    assert list(slowest["Request"]) == ["a1"]
+    assert latency.layout.title.text == "Latency, 1 completed requests"
+    assert "**1** requests · **3** tokens" in summary and "your requests" in summary
+    assert user_dd.visible is False and by_user_plot.visible is False and heaviest.visible is False
+    assert by_user_plot.value is None and heaviest.value["data"] == []
+    assert model_dd.choices == [("All models", ALL), ("A", "A")]
+    assert list(outcomes.data[0].y) == [0.0, 0.0, 0.0]
+
+
+async def test_an_admin_sees_everyone_and_can_narrow_to_one_user(holder: ServicesHolder) -> None:
+    handlers = UsageHandlers(holder)
+    out = await handlers.refresh("Last 24 hours", ALL, ALL, gr.Request(username="root"))
+    user_dd, by_user_plot, heaviest, slowest = out[1], out[6], out[9], out[10]
+    assert list(slowest["Request"]) == ["b1", "a1", "b2"]
+    sent = gr.Dataframe(headers=usage.SLOWEST_COLUMNS).postprocess(slowest)
+    assert sent.data[2][:6] == ["b2", "bob", "B", "failed", 50, None]  # no TTFT: sent as null
+    assert user_dd.visible is True and by_user_plot.visible is True and heaviest.visible is True
+    assert [label for label, _ in user_dd.choices] == ["All users", "alice", "bob"]
+    bob_id = next(value for label, value in user_dd.choices if label == "bob")
+    narrowed = await handlers.refresh("Last 24 hours", "B", bob_id, gr.Request(username="root"))
+    assert list(narrowed[10]["Request"]) == ["b1", "b2"]
+    assert list(narrowed[8].data[0].y) == [50.0, 0.0, 50.0]
+
+
+async def test_an_unknown_caller_is_refused(holder: ServicesHolder) -> None:
+    with pytest.raises(gr.Error, match="Not authenticated"):
+        await UsageHandlers(holder).refresh("Last 24 hours", ALL, ALL, gr.Request(username="ghost"))
+
+
+def test_usage_tab_builds_inside_blocks_with_private_events() -> None:
+    with gr.Blocks() as demo, gr.Tabs():
+        tab = build_usage_tab(ServicesHolder())
+    assert isinstance(tab, gr.Tab)
+    assert tab.label == "Usage" and tab.visible is True
+    assert all(fn.api_visibility == "private" for fn in demo.fns.values())
+    triggers = {event for fn in demo.fns.values() for _, event in fn.targets}
+    assert {"select", "click", "input"} <= triggers
