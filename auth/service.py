@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+from auth.api_keys import hash_key, looks_like_key, new_key
 from auth.passwords import PasswordHasher
 from auth.tokens import TokenClaims, TokenService
-from errors import AuthenticationFailed
+from errors import AuthenticationFailed, InvalidInput, NotFound
 from settings import Settings
-from storage import users
+from storage import api_keys, users
 from storage.db import Database
 from storage.users import Role, User
 
@@ -42,11 +44,36 @@ class AuthService:
             if self._settings.development_mode:
                 return await self._development_user(), None
             raise AuthenticationFailed("Not authenticated", code="missing_token")
+        if looks_like_key(token):
+            return await self._user_for_key(token), None
         claims = self.tokens.decode(token)
         user = await self._db.run(lambda c: users.get_by_username(c, claims.username))
         if user is None:
             raise AuthenticationFailed("Invalid token", code="unknown_user")
         return user, claims
+
+    async def _user_for_key(self, key: str) -> User:
+        key_hash = hash_key(key)
+        user = await self._db.run(lambda c: api_keys.user_for_hash(c, key_hash))
+        if user is None:
+            raise AuthenticationFailed("Invalid or revoked API key", code="invalid_api_key")
+        return user
+
+    async def create_key(self, user: User, name: str) -> tuple[dict[str, Any], str]:
+        """A new key for the user: its record, and the key itself (shown only this once)."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("Give the key a name of 1 to 100 characters", code="invalid_name")
+        key, prefix, key_hash = new_key()
+        row = await self._db.run(lambda c: api_keys.create(c, user.id, name, prefix, key_hash))
+        return row, key
+
+    async def list_keys(self, user: User) -> list[dict[str, Any]]:
+        return await self._db.run(lambda c: api_keys.list_for_user(c, user.id))
+
+    async def revoke_key(self, user: User, key_id: int) -> None:
+        if not await self._db.run(lambda c: api_keys.revoke(c, user.id, key_id)):
+            raise NotFound(f"API key {key_id} not found", code="api_key_not_found")
 
     async def _development_user(self) -> User:
         user = await self._db.run(lambda c: users.get_by_username(c, DEVELOPMENT_USER))

@@ -54,6 +54,7 @@ class ChatService:
         options: ChatOptions,
         conversation_id: int | None = None,
         request_id: str | None = None,
+        source: str = "chat",
     ) -> ChatTurn:
         """Validate, then store the conversation and the user's message before asking the engine."""
         temperature, max_tokens = self._validate(new_messages, options)
@@ -75,7 +76,8 @@ class ChatService:
             self._engine.profile.max_model_len, max_tokens,
         )
         conv_id, user_message_id = await self._db.run(
-            lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages)
+            lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages,
+                                       source)
         )
         return ChatTurn(
             trimmed=trimmed,
@@ -135,6 +137,7 @@ class ChatService:
         system_prompt: str | None,
         model: str,
         new_messages: Sequence[Mapping[str, Any]],
+        source: str,
     ) -> tuple[int, int]:
         """Returns the conversation's id and the id of this turn's user message."""
         conn.execute("BEGIN TRANSACTION")
@@ -142,7 +145,8 @@ class ChatService:
         try:
             if conversation_id is None:
                 first_text = flatten_content(new_messages[-1].get("content"))
-                conv = conversations.create(conn, user.id, title_from(first_text), system_prompt, model)
+                conv = conversations.create(conn, user.id, title_from(first_text), system_prompt,
+                                            model, source)
                 conversation_id = conv.id
             else:
                 conversations.update_settings(conn, conversation_id, system_prompt, model)
@@ -242,8 +246,10 @@ class ChatService:
         await self.get_conversation(user, conv_id)
         return await self._db.run(lambda c: conversations.list_messages(c, conv_id))
 
-    async def list_conversations(self, user: User, limit: int = 50) -> list[dict[str, Any]]:
-        return await self._db.run(lambda c: conversations.list_for_user(c, user.id, limit))
+    async def list_conversations(
+        self, user: User, limit: int = 50, source: str = "chat"
+    ) -> list[dict[str, Any]]:
+        return await self._db.run(lambda c: conversations.list_for_user(c, user.id, limit, source))
 
     async def create_conversation(
         self, user: User, title: str | None, system_prompt: str | None

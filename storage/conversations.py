@@ -34,11 +34,12 @@ def create(
     title: str | None,
     system_prompt: str | None,
     model: str | None,
+    source: str = "chat",
 ) -> Conversation:
     row = conn.execute(
-        "INSERT INTO conversations (user_id, title, system_prompt, model) VALUES (?, ?, ?, ?)"
-        f" RETURNING {_CONV_COLUMNS}",
-        [user_id, title, system_prompt, model],
+        "INSERT INTO conversations (user_id, title, system_prompt, model, source)"
+        f" VALUES (?, ?, ?, ?, ?) RETURNING {_CONV_COLUMNS}",
+        [user_id, title, system_prompt, model, source],
     ).fetchone()
     assert row is not None
     return Conversation(*row)
@@ -52,14 +53,15 @@ def get(conn: duckdb.DuckDBPyConnection, conv_id: int) -> Conversation | None:
 
 
 def list_for_user(
-    conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 50
+    conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 50, source: str = "chat"
 ) -> list[dict[str, Any]]:
+    """Newest first; `source` keeps chats apart from conversations made through /v1."""
     cur = conn.execute(
         "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
         " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count"
-        " FROM conversations c WHERE c.user_id = ?"
+        " FROM conversations c WHERE c.user_id = ? AND coalesce(c.source, 'chat') = ?"
         " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
-        [user_id, limit],
+        [user_id, source, limit],
     )
     return rows_as_dicts(cur)
 

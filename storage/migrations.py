@@ -61,6 +61,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN reasoning TEXT;
     ALTER TABLE conversations ADD COLUMN title_source TEXT DEFAULT 'first_message';
     """,
+    # 3: personal API keys (only a hash is kept); conversations made through /v1 are kept apart.
+    """
+    CREATE SEQUENCE api_keys_id_seq START 1;
+    CREATE TABLE api_keys (
+        id BIGINT PRIMARY KEY DEFAULT nextval('api_keys_id_seq'),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        last_used_at TIMESTAMPTZ,
+        revoked_at TIMESTAMPTZ
+    );
+    ALTER TABLE conversations ADD COLUMN source TEXT DEFAULT 'chat';
+    """,
 ]
 
 

@@ -1,0 +1,53 @@
+"""An OpenAI-compatible API: the official `openai` SDK works against /v1 unchanged.
+
+Authenticated by a JWT or a personal API key; requests are stored and counted like the UI's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.chat import ChatMessage
+from api.deps import ServicesDep, UserDep
+from api.request_id import request_id_of
+from api.streaming import answer_response
+from chat.turn import ChatOptions
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+class CompletionBody(BaseModel):
+    # OpenAI clients send fields this server does not use (n, stop, user, ...): ignore them.
+    model_config = ConfigDict(extra="ignore")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=500)
+    model: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    stream: bool = False
+
+
+@router.get("/models")
+async def models(services: ServicesDep, _: UserDep) -> dict[str, Any]:
+    created = int(time.time())
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "created": created, "owned_by": "vllm-chat"}
+        for name in services.engine.profile.model_names]}
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: CompletionBody, request: Request, services: ServicesDep, user: UserDep
+) -> StreamingResponse | JSONResponse:
+    options = ChatOptions(model=body.model, temperature=body.temperature,
+                          max_tokens=body.max_completion_tokens or body.max_tokens)
+    turn = await services.chat.start_turn(
+        user, [m.model_dump() for m in body.messages], options,
+        request_id=request_id_of(request), source="api")
+    headers = {"X-Request-Id": turn.request_id, "X-Context-Trimmed": str(turn.trimmed)}
+    return await answer_response(services.chat, turn, body.stream, headers)

@@ -1,0 +1,90 @@
+"""Answering with a chat turn: SSE in the OpenAI chunk format, or one chat.completion."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from chat.service import ChatService
+from chat.turn import ChatTurn, Delta
+from errors import AppError
+
+
+async def answer_response(
+    chat: ChatService, turn: ChatTurn, stream: bool, headers: dict[str, str]
+) -> StreamingResponse | JSONResponse:
+    deltas = chat.stream(turn)
+    try:
+        # Wait for the first token before sending headers, so an engine that is down is a 503.
+        first = await anext(deltas, None)
+    except BaseException:
+        await deltas.aclose()
+        raise
+    if not stream:
+        async with aclosing(deltas):
+            rest = [d async for d in deltas]
+        parts = [first, *rest] if first else rest
+        return JSONResponse(_completion(turn, parts), headers=headers)
+    headers = {**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_sse(turn, first, deltas), media_type="text/event-stream",
+                             headers=headers)
+
+
+def _chunk(turn: ChatTurn, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+    body = {
+        "id": f"chatcmpl-{turn.request_id}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": turn.model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def _delta_body(delta: Delta) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if delta.content:
+        body["content"] = delta.content
+    if delta.reasoning:
+        body["reasoning_content"] = delta.reasoning
+    return body
+
+
+async def _sse(
+    turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None]
+) -> AsyncIterator[str]:
+    async with aclosing(rest):
+        yield _chunk(turn, {"role": "assistant", "content": ""})
+        try:
+            if first is not None:
+                yield _chunk(turn, _delta_body(first))
+                async for delta in rest:
+                    yield _chunk(turn, _delta_body(delta))
+        except AppError as exc:
+            # Headers are gone: report the failure in the stream, as vLLM does.
+            error = {"message": exc.message, "type": exc.error_type, "code": exc.code}
+            yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+            yield "data: [DONE]\n\n"
+            return
+    yield _chunk(turn, {}, turn.finish_reason or "stop")
+    yield "data: [DONE]\n\n"
+
+
+def _completion(turn: ChatTurn, parts: list[Delta]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(p.content for p in parts)}
+    if any(p.reasoning for p in parts):
+        message["reasoning_content"] = "".join(p.reasoning for p in parts)
+    return {
+        "id": f"chatcmpl-{turn.request_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": turn.model,
+        "conversation_id": turn.conversation_id,
+        "choices": [{"index": 0, "message": message,
+                     "finish_reason": turn.finish_reason or "stop"}],
+    }
