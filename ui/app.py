@@ -9,6 +9,7 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
+from ui.keys import build_keys_tab
 from ui.models import build_models_tab
 from ui.usage import build_usage_tab
 
@@ -29,6 +30,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
                 chat = _chat_tab(handlers, settings)
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
+            build_keys_tab(holder)
         demo.load(handlers.on_load, None, [header, chat["conversation_list"], chat["model"]],
                   api_visibility="private")
         async def admin_view(request: gr.Request) -> Any:

@@ -152,3 +152,27 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     admin.wait_for_function(
         "document.querySelector('#engine-status')?.innerText.includes('smollm2-135m-cpu-precise')")
     admin.context.close()
+
+
+def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_server: AppServer) -> None:
+    import openai
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.get_by_role("tab", name="API keys").click(timeout=30_000)
+    page.fill("#key-name textarea, #key-name input", "browser key")
+    page.click("#create-key")
+    page.wait_for_function(
+        "(document.querySelector('#new-key textarea, #new-key input')?.value || '').startsWith('vck_')")
+    key = page.locator("#new-key textarea, #new-key input").first.input_value()
+    client = openai.OpenAI(base_url=f"{app_server.url}/v1", api_key=key, max_retries=0)
+    assert client.models.list().data
+    page.wait_for_function("document.querySelector('#keys-table')?.innerText.includes('browser key')")
+
+    page.locator("#revoke-choice input").click()
+    page.get_by_role("option", name="browser key", exact=False).click()
+    page.click("#revoke-key")
+    page.wait_for_function(
+        "!(document.querySelector('#revoke-choice')?.innerText || '').includes('browser key')")
+    with pytest.raises(openai.AuthenticationError):
+        client.models.list()

@@ -1,0 +1,75 @@
+"""The "API keys" tab: personal keys for /v1 and the REST API. A key is shown once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from errors import AppError
+from services import Services, ServicesHolder
+from storage.users import User
+from ui.errors import as_gradio_error
+
+KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
+
+
+class KeyHandlers:
+    def __init__(self, holder: ServicesHolder) -> None:
+        self._holder = holder
+
+    @property
+    def services(self) -> Services:
+        return self._holder.get()
+
+    async def _user(self, request: gr.Request) -> User:
+        try:
+            return await self.services.auth.user_by_name(request.username)
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+
+    async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+        keys = await self.services.auth.list_keys(await self._user(request))
+        rows = [[k["id"], k["name"], f"{k['prefix']}…", f"{k['created_at']:%Y-%m-%d %H:%M}",
+                 f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else ""] for k in keys]
+        active = [(f"{k['name']} ({k['prefix']}…)", k["id"]) for k in keys if not k["revoked_at"]]
+        return rows, gr.Dropdown(choices=active, value=None)
+
+    async def create(self, name: str, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        try:
+            _, key = await self.services.auth.create_key(await self._user(request), name or "")
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        rows, choices = await self.table(request)
+        return key, rows, choices
+
+    async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[list[list[Any]], Any]:
+        if key_id is None:
+            raise gr.Error("Choose a key to revoke")
+        try:
+            await self.services.auth.revoke_key(await self._user(request), int(key_id))
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        return await self.table(request)
+
+
+def build_keys_tab(holder: ServicesHolder) -> gr.Tab:
+    handlers = KeyHandlers(holder)
+    with gr.Tab("API keys", id="keys-tab") as tab:
+        gr.Markdown("Keys let programs use `/v1` (the OpenAI API) and the REST API as you. "
+                    "A new key is shown **once**: copy it now.")
+        with gr.Row():
+            name = gr.Textbox(label="Name", placeholder="e.g. laptop script", elem_id="key-name",
+                              scale=3)
+            create = gr.Button("Create key", variant="primary", elem_id="create-key", scale=1)
+        shown = gr.Textbox(label="Your new key", interactive=False, buttons=["copy"],
+                           elem_id="new-key")
+        table = gr.Dataframe(headers=KEY_COLUMNS, interactive=False, elem_id="keys-table")
+        with gr.Row():
+            choice = gr.Dropdown(label="Revoke a key", choices=[], elem_id="revoke-choice",
+                                 scale=3)
+            revoke = gr.Button("Revoke", variant="stop", elem_id="revoke-key", scale=1)
+    tab.select(handlers.table, None, [table, choice], api_visibility="private")
+    create.click(handlers.create, [name], [shown, table, choice], api_visibility="private")
+    revoke.click(handlers.revoke, [choice], [table, choice], api_visibility="private")
+    return tab
