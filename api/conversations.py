@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep, UserDep
+from api.request_id import request_id_of
+from api.streaming import answer_response
+from chat.turn import ChatOptions
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -28,9 +32,68 @@ async def create_conversation(
 
 @router.get("")
 async def list_conversations(
-    services: ServicesDep, user: UserDep, limit: int = Query(default=50, ge=1, le=500)
+    services: ServicesDep, user: UserDep, limit: int = Query(default=50, ge=1, le=500),
+    q: str | None = Query(default=None, max_length=200, description="search titles and messages"),
+    source: Literal["chat", "api"] = "chat",
 ) -> dict[str, list[dict[str, Any]]]:
-    return {"conversations": await services.chat.list_conversations(user, limit)}
+    if q:
+        return {"conversations": await services.chat.search_conversations(user, q)}
+    return {"conversations": await services.chat.list_conversations(user, limit, source)}
+
+
+class Rename(BaseModel):
+    title: str = Field(max_length=200)
+
+
+@router.patch("/{conv_id}")
+async def rename_conversation(
+    conv_id: int, body: Rename, services: ServicesDep, user: UserDep
+) -> dict[str, Any]:
+    await services.chat.rename_conversation(user, conv_id, body.title)
+    conv = await services.chat.get_conversation(user, conv_id)
+    return {"id": conv.id, "title": conv.title, "title_source": conv.title_source}
+
+
+@router.delete("/{conv_id}", status_code=204)
+async def delete_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> Response:
+    await services.chat.delete_conversation(user, conv_id)
+    return Response(status_code=204)
+
+
+class Resend(BaseModel):
+    model: str | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    stream: bool = True
+
+
+class Edit(Resend):
+    content: str
+
+
+async def _resend(conv_id: int, body: Resend, edited: str | None, request: Request,
+                  services: ServicesDep, user: UserDep) -> StreamingResponse | JSONResponse:
+    options = ChatOptions(model=body.model, temperature=body.temperature,
+                          max_tokens=body.max_tokens)
+    turn = await services.chat.start_resend(user, conv_id, options, edited,
+                                            request_id=request_id_of(request))
+    headers = {"X-Conversation-Id": str(conv_id), "X-Request-Id": turn.request_id,
+               "X-Context-Trimmed": str(turn.trimmed)}
+    return await answer_response(services.chat, turn, body.stream, headers)
+
+
+@router.post("/{conv_id}/regenerate", response_model=None)
+async def regenerate(conv_id: int, body: Resend, request: Request, services: ServicesDep,
+                     user: UserDep) -> StreamingResponse | JSONResponse:
+    """Answer the last message again; the previous answer is replaced."""
+    return await _resend(conv_id, body, None, request, services, user)
+
+
+@router.post("/{conv_id}/edit", response_model=None)
+async def edit_last(conv_id: int, body: Edit, request: Request, services: ServicesDep,
+                    user: UserDep) -> StreamingResponse | JSONResponse:
+    """Change the last user message and answer it again."""
+    return await _resend(conv_id, body, body.content, request, services, user)
 
 
 @router.get("/{conv_id}")

@@ -21,6 +21,7 @@ from chat.messages import build_messages, flatten_content, title_from
 from chat.reasoning import ThinkSplitter
 from chat.recording import Recorder
 from chat.turn import ChatOptions, ChatTurn, Delta
+from chat.validation import validate_messages, validate_options
 from engine.client import EngineClient, describe_engine_error
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
@@ -93,41 +94,64 @@ class ChatService:
             messages=messages,
         )
 
+    async def start_resend(
+        self, user: User, conv_id: int, options: ChatOptions, edited: str | None = None,
+        request_id: str | None = None,
+    ) -> ChatTurn:
+        """Answer the conversation's last user message again (regenerate), after replacing its
+        text when `edited` is given; the previous answer is removed, its usage row stays."""
+        probe = [{"role": "user", "content": edited if edited is not None else "."}]
+        temperature, max_tokens = self._validate(probe, options)
+        conv = await self._owned(user, conv_id)
+        await self.recorder.wait(conv_id)
+        try:
+            _, message_id = await self._db.run(lambda c: conversations.rewind(c, conv_id, edited))
+        except LookupError as exc:
+            raise InvalidInput("There is no message to answer again",
+                               code="nothing_to_resend") from exc
+        history = await self._db.run(lambda c: conversations.list_messages(c, conv_id))
+        system_prompt = options.system_prompt if options.system_prompt is not None else (
+            conv.system_prompt)
+        messages, trimmed, prompt_tokens = await fit_context(
+            build_messages(system_prompt, history, []), self._engine.routes()[0].client.count_tokens,
+            self._engine.profile.max_model_len, max_tokens)
+        return ChatTurn(
+            request_id=request_id or uuid.uuid4().hex, user=user, conversation_id=conv_id,
+            user_message_id=message_id, model=self._engine.profile.served_model_name,
+            temperature=temperature, max_tokens=max_tokens, messages=messages, trimmed=trimmed,
+            prompt_tokens=prompt_tokens, first_turn=len(history) == 1,
+        )
+
+    async def rename_conversation(self, user: User, conv_id: int, title: str) -> None:
+        await self._owned(user, conv_id)
+        title = " ".join(title.split())
+        if not title or len(title) > 200:
+            raise InvalidInput("A title has 1 to 200 characters", code="invalid_title")
+        await self._db.run(lambda c: conversations.set_title(c, conv_id, title, "user"))
+
+    async def delete_conversation(self, user: User, conv_id: int) -> None:
+        await self._owned(user, conv_id)
+        await self.recorder.wait(conv_id)
+        await self._db.run(lambda c: conversations.delete(c, conv_id))
+
+    async def search_conversations(self, user: User, query: str) -> list[dict[str, Any]]:
+        if not query.strip():
+            return await self.list_conversations(user)
+        return await self._db.run(lambda c: conversations.search_for_user(c, user.id, query.strip()))
+
+    async def _owned(self, user: User, conv_id: int) -> conversations.Conversation:
+        """Only the owner changes a conversation (an admin may read others', not change them)."""
+        conv = await self.get_conversation(user, conv_id)
+        if conv.user_id != user.id:
+            raise NotFound(f"Conversation {conv_id} not found", code="conversation_not_found")
+        return conv
+
     def _validate(
         self, new_messages: Sequence[Mapping[str, Any]], options: ChatOptions
     ) -> tuple[float, int]:
-        if not new_messages or new_messages[-1].get("role") != "user":
-            raise InvalidInput("The last message must come from the user", code="no_user_message")
-        for message in new_messages:
-            if message.get("role") not in ("system", "user", "assistant"):
-                raise InvalidInput("A message's role must be system, user or assistant",
-                                   code="invalid_role")
-            text = flatten_content(message.get("content"))
-            if len(text) > self._settings.max_message_chars:
-                raise InvalidInput(
-                    f"A message may have at most {self._settings.max_message_chars} characters",
-                    code="message_too_long",
-                )
-        if not flatten_content(new_messages[-1].get("content")).strip():
-            raise InvalidInput("The message is empty", code="empty_message")
-        if options.model is not None and options.model not in self.model_ids:
-            raise InvalidInput(
-                f"Unknown model {options.model!r}; available: {', '.join(self.model_ids)}",
-                code="model_not_found",
-            )
-        sampling = self._engine.profile.sampling
-        temperature = sampling.temperature if options.temperature is None else options.temperature
-        if not 0.0 <= temperature <= 2.0:
-            raise InvalidInput("temperature must be between 0 and 2", code="invalid_temperature")
-        max_tokens = min(sampling.max_tokens, self._settings.max_tokens_limit)
-        if options.max_tokens is not None:
-            max_tokens = options.max_tokens
-        if not 1 <= max_tokens <= self._settings.max_tokens_limit:
-            raise InvalidInput(
-                f"max_tokens must be between 1 and {self._settings.max_tokens_limit}",
-                code="invalid_max_tokens",
-            )
-        return temperature, max_tokens
+        validate_messages(new_messages, self._settings.max_message_chars)
+        return validate_options(options, self.model_ids, self._engine.profile.sampling,
+                                self._settings.max_tokens_limit)
 
     @staticmethod
     def _store_turn(

@@ -118,3 +118,52 @@ def set_title(
         [title, source, conv_id, only_if_source, only_if_source],
     ).fetchone()
     return bool(row and row[0])
+
+
+def search_for_user(
+    conn: duckdb.DuckDBPyConnection, user_id: int, query: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The user's chats whose title or any message contains `query` (case-insensitive)."""
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cur = conn.execute(
+        "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
+        " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count"
+        " FROM conversations c WHERE c.user_id = ? AND coalesce(c.source, 'chat') = 'chat'"
+        " AND (c.title ILIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+        "      WHERE m.conv_id = c.id AND m.content ILIKE ? ESCAPE '\\'))"
+        " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+        [user_id, pattern, pattern, limit],
+    )
+    return rows_as_dicts(cur)
+
+
+def delete(conn: duckdb.DuckDBPyConnection, conv_id: int) -> None:
+    """The conversation and its messages; its usage rows stay for the usage figures.
+
+    Two commits, not one: DuckDB checks a foreign key against committed rows, so the messages
+    must be gone before the conversation they point to can be deleted."""
+    conn.execute("DELETE FROM messages WHERE conv_id = ?", [conv_id])
+    conn.execute("DELETE FROM conversations WHERE id = ?", [conv_id])
+
+
+def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, edited: str | None) -> tuple[str, int]:
+    """Drop what follows the last user message (its answer) and, if given, change that message,
+    so it can be answered again. Returns its text and id."""
+    row = conn.execute(
+        "SELECT id, content FROM messages WHERE conv_id = ? AND role = 'user'"
+        " ORDER BY id DESC LIMIT 1", [conv_id]).fetchone()
+    if row is None:
+        raise LookupError("the conversation has no message to answer again")
+    message_id, content = int(row[0]), str(row[1])
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("DELETE FROM messages WHERE conv_id = ? AND id > ?", [conv_id, message_id])
+        if edited is not None:
+            conn.execute("UPDATE messages SET content = ?, token_in = NULL WHERE id = ?",
+                         [edited, message_id])
+            content = edited
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return content, message_id
