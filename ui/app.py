@@ -11,6 +11,7 @@ from settings import Settings
 from ui.chat import ChatHandlers
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
+from ui.sidebar import SidebarHandlers
 from ui.usage import build_usage_tab
 
 CSS = """
@@ -27,7 +28,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             header = gr.Markdown(elem_id="user-header")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Chat", id="chat-tab"):
-                chat = _chat_tab(handlers, settings)
+                chat = _chat_tab(handlers, SidebarHandlers(holder), settings)
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
             build_keys_tab(holder)
@@ -63,17 +64,31 @@ def _chain_loaders(loaders: list[tuple[Any, list[Any]]]) -> tuple[Any, None, lis
     return load_all, None, outputs
 
 
-def _chat_tab(handlers: ChatHandlers, settings: Settings) -> dict[str, Any]:
+def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
+              settings: Settings) -> dict[str, Any]:
     conversation_id = gr.State(None)
     pending = gr.State("")
     with gr.Row():
         with gr.Column(scale=1, min_width=220):
             new_chat = gr.Button("New chat", elem_id="new-chat", variant="secondary")
+            search = gr.Textbox(placeholder="Search conversations", show_label=False,
+                                elem_id="conversation-search")
             conversation_list = gr.Radio(label="Recent conversations", choices=[],
                                          elem_id="conversation-list")
+            with gr.Accordion("Rename or delete", open=False):
+                new_title = gr.Textbox(label="New title", elem_id="new-title")
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
+                    delete = gr.Button("Delete", size="sm", variant="stop",
+                                       elem_id="delete-conversation")
+                confirm_delete = gr.Button("Yes, delete this conversation for good",
+                                           size="sm", variant="stop", visible=False,
+                                           elem_id="confirm-delete")
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
-                                 show_label=False)
+                                 show_label=False, editable="user",
+                                 latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                   {"left": "$", "right": "$", "display": False}])
             with gr.Row():
                 message = gr.Textbox(placeholder="Type a message and press Enter",
                                      show_label=False, scale=8, elem_id="message", autofocus=True)
@@ -97,8 +112,25 @@ def _chat_tab(handlers: ChatHandlers, settings: Settings) -> dict[str, Any]:
               concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
         for trigger in (message.submit, send.click)
     ]
+    settings_inputs = [system_prompt, temperature, max_tokens, model]
+    chat_events.append(chatbot.retry(
+        handlers.regenerate, [conversation_id, *settings_inputs], outputs,
+        api_visibility="private", concurrency_limit=settings.chat_concurrency,
+        concurrency_id="chat"))
+    chat_events.append(chatbot.edit(
+        handlers.edit, [chatbot, conversation_id, *settings_inputs], outputs,
+        api_visibility="private", concurrency_limit=settings.chat_concurrency,
+        concurrency_id="chat"))
     stop.click(handlers.refresh_conversations, [conversation_id], [conversation_list],
                cancels=chat_events, api_visibility="private")
+    search.change(sidebar.search, [search, conversation_id], [conversation_list],
+                  api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+    rename.click(sidebar.rename, [conversation_id, new_title, search],
+                 [conversation_list, new_title], api_visibility="private")
+    delete.click(lambda: gr.Button(visible=True), None, confirm_delete, api_visibility="private")
+    confirm_delete.click(sidebar.delete, [conversation_id, search],
+                         [conversation_list, chatbot, conversation_id, confirm_delete],
+                         api_visibility="private")
     chatbot.clear(lambda: None, None, conversation_id, api_visibility="private")
     new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
                    [chatbot, conversation_id, conversation_list], api_visibility="private")

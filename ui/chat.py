@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from chat.turn import ChatOptions
+from chat.messages import flatten_content
+from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineState
 from errors import AppError
 from services import Services, ServicesHolder
@@ -56,19 +57,64 @@ class ChatHandlers:
                 user, [{"role": "user", "content": message}], options,
                 int(conversation_id) if conversation_id else None,
             )
-            if turn.trimmed:
-                gr.Info(f"{turn.trimmed} earlier messages were left out to fit the model's context.")
-            interval = self.services.settings.stream_flush_interval_s
-            yield turn.conversation_id, self._waiting_note(), ""
-            last_flush = time.monotonic()
-            async with aclosing(self.services.chat.stream(turn)) as deltas:
-                async for _ in deltas:
-                    if time.monotonic() - last_flush >= interval:
-                        last_flush = time.monotonic()
-                        yield turn.conversation_id, turn.answer, turn.thinking
-            yield turn.conversation_id, turn.answer, turn.thinking
+            async for update in self._follow(turn):
+                yield update
         except AppError as exc:
             raise as_gradio_error(exc) from exc
+
+    async def _follow(self, turn: ChatTurn) -> AsyncIterator[tuple[int, str, str]]:
+        if turn.trimmed:
+            gr.Info(f"{turn.trimmed} earlier messages were left out to fit the model's context.")
+        interval = self.services.settings.stream_flush_interval_s
+        yield turn.conversation_id, self._waiting_note(), ""
+        last_flush = time.monotonic()
+        async with aclosing(self.services.chat.stream(turn)) as deltas:
+            async for _ in deltas:
+                if time.monotonic() - last_flush >= interval:
+                    last_flush = time.monotonic()
+                    yield turn.conversation_id, turn.answer, turn.thinking
+        yield turn.conversation_id, turn.answer, turn.thinking
+
+    async def regenerate(
+        self, conversation_id: int | None, system_prompt: str, temperature: float,
+        max_tokens: float, model: str | None, request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in self._resend(conversation_id, None, system_prompt, temperature,
+                                         max_tokens, model, request):
+            yield update
+
+    async def edit(
+        self, history: History, conversation_id: int | None, system_prompt: str,
+        temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        users = [i for i, m in enumerate(history or []) if m["role"] == "user"]
+        if not users or edit.index != users[-1]:
+            raise gr.Error("Only your last message can be edited and sent again.")
+        async for update in self._resend(conversation_id, flatten_content(edit.value),
+                                         system_prompt, temperature, max_tokens, model, request):
+            yield update
+
+    async def _resend(
+        self, conversation_id: int | None, edited: str | None, system_prompt: str,
+        temperature: float, max_tokens: float, model: str | None, request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        if not conversation_id:
+            raise gr.Error("There is no answer to write again yet.")
+        user = await self.user(request)
+        options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
+                              temperature=temperature, max_tokens=int(max_tokens))
+        try:
+            turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
+            shown, _, _ = await self.open_conversation(turn.conversation_id, request)
+            text, thinking = "", ""
+            async for _, text, thinking in self._follow(turn):
+                yield [*shown, *assistant_messages(text, thinking, done=False)], turn.conversation_id, \
+                    gr.skip()
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        yield ([*shown, *assistant_messages(text, thinking)], turn.conversation_id,
+               await self.conversation_choices(request, turn.conversation_id))
 
     def _waiting_note(self) -> str:
         """Shown in place of the answer while a model switch holds new chats."""

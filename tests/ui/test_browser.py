@@ -176,3 +176,52 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
         "!(document.querySelector('#revoke-choice')?.innerText || '').includes('browser key')")
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
+
+
+def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server: AppServer) -> None:
+    import httpx
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.fill("#message textarea", "Name one ocean with a rare word: quetzalcoatl.")
+    page.keyboard.press("Enter")
+    first = watch_answer(page)[-1]
+    headers = app_server.auth()
+
+    def current() -> dict[str, object]:
+        listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+        conv_id = listed["conversations"][0]["id"]
+        return dict(httpx.get(f"{app_server.url}/api/conversations/{conv_id}", headers=headers).json())
+    answer_id = current()["messages"][1]["id"]  # type: ignore[index]
+
+    page.get_by_role("button", name="Retry").click()
+    watch_answer(page)
+    regenerated = current()["messages"]
+    assert len(regenerated) == 2 and regenerated[1]["id"] != answer_id  # type: ignore[index]
+    assert first  # the old answer was replaced, not appended
+
+    page.get_by_role("button", name="Edit").click()
+    page.locator("#chatbot textarea").fill("Name one desert with a rare word: quetzalcoatl.")
+    page.locator("#chatbot").get_by_role("button", name="Submit").click()
+    watch_answer(page)
+    edited = current()["messages"]
+    assert edited[0]["content"] == "Name one desert with a rare word: quetzalcoatl."  # type: ignore[index]
+    assert len(edited) == 2  # type: ignore[arg-type]
+
+    page.click("#new-chat")
+    page.fill("#conversation-search input, #conversation-search textarea", "QUETZALCOATL")
+    page.wait_for_function(
+        "document.querySelectorAll('#conversation-list label').length === 1", timeout=10_000)
+    page.locator("#conversation-list label").first.click()
+    page.wait_for_function(
+        "document.querySelector('#chatbot')?.innerText.includes('desert with a rare word')")
+
+    page.get_by_text("Rename or delete").click()
+    page.click("#delete-conversation")
+    page.click("#confirm-delete")
+    page.wait_for_function(
+        "document.querySelectorAll('#conversation-list label').length === 0", timeout=10_000)
+    listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers,
+                       params={"q": "quetzalcoatl"}).json()["conversations"]
+    assert listed == []
