@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
+from chat.live import LiveAnswers
 from chat.service import ChatService
 from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
@@ -16,6 +17,7 @@ from engine.profiles import Profile, ProfileError, load_profiles
 from observability.logs import log_request
 from observability.metrics import AppMetrics
 from settings import Settings
+from storage import conversations
 from storage.db import Database
 from storage.writer import BatchWriter
 
@@ -38,6 +40,7 @@ class Services:
     chat: ChatService
     writer: BatchWriter
     metrics: AppMetrics
+    live: LiveAnswers
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -69,9 +72,12 @@ class Services:
         chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
         chat.recorder.observers += [metrics.observe, log_request]
-        return cls(settings, db, auth, engine, chat, writer, metrics)
+        return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat))
 
     async def start(self) -> None:
+        marked = self.db.call(conversations.mark_interrupted)
+        if marked:
+            log.warning("%d answers were cut off by the last shutdown; marked as interrupted", marked)
         self.writer.start()
         try:
             await self.engine.start()
@@ -80,6 +86,7 @@ class Services:
             log.exception("engine did not start")
 
     async def stop(self) -> None:
+        await self.live.shutdown()
         await self.chat.drain()
         await self.writer.stop()
         await self.engine.stop()

@@ -76,6 +76,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE conversations ADD COLUMN source TEXT DEFAULT 'chat';
     """,
+    # 4: why an answer has no text (cut off by a restart).
+    """
+    ALTER TABLE messages ADD COLUMN note TEXT;
+    """,
 ]
 
 

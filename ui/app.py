@@ -121,7 +121,7 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
         handlers.edit, [chatbot, conversation_id, *settings_inputs], outputs,
         api_visibility="private", concurrency_limit=settings.chat_concurrency,
         concurrency_id="chat"))
-    stop.click(handlers.refresh_conversations, [conversation_id], [conversation_list],
+    stop.click(handlers.stop, [conversation_id], [conversation_list],
                cancels=chat_events, api_visibility="private")
     search.change(sidebar.search, [search, conversation_id], [conversation_list],
                   api_visibility="private", trigger_mode="always_last", show_progress="hidden")

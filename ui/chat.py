@@ -43,6 +43,7 @@ class ChatHandlers:
         max_tokens: int | None,
         model: str | None,
         request: gr.Request,
+        detached: bool = False,
     ) -> AsyncIterator[tuple[int, str, str]]:
         """(conversation id, answer so far, thinking so far), at most once per flush interval."""
         user = await self.user(request)
@@ -57,16 +58,25 @@ class ChatHandlers:
                 user, [{"role": "user", "content": message}], options,
                 int(conversation_id) if conversation_id else None,
             )
-            async for update in self._follow(turn):
+            async for update in self._follow(turn, detached):
                 yield update
         except AppError as exc:
             raise as_gradio_error(exc) from exc
 
-    async def _follow(self, turn: ChatTurn) -> AsyncIterator[tuple[int, str, str]]:
+    async def _follow(
+        self, turn: ChatTurn, detached: bool
+    ) -> AsyncIterator[tuple[int, str, str]]:
+        """Stream the turn. Detached, the answer runs on the server whatever this page does;
+        attached (API callers), closing this stream stops the answer."""
         if turn.trimmed:
             gr.Info(f"{turn.trimmed} earlier messages were left out to fit the model's context.")
         interval = self.services.settings.stream_flush_interval_s
         yield turn.conversation_id, self._waiting_note(), ""
+        if detached:
+            live = self.services.live.start(turn)
+            async for current in live.follow(interval):
+                yield current.conversation_id, current.answer, current.thinking
+            return
         last_flush = time.monotonic()
         async with aclosing(self.services.chat.stream(turn)) as deltas:
             async for _ in deltas:
@@ -106,9 +116,9 @@ class ChatHandlers:
                               temperature=temperature, max_tokens=int(max_tokens))
         try:
             turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
-            shown, _, _ = await self.open_conversation(turn.conversation_id, request)
+            shown, _ = await self._display(turn.conversation_id, request)
             text, thinking = "", ""
-            async for _, text, thinking in self._follow(turn):
+            async for _, text, thinking in self._follow(turn, detached=True):
                 yield [*shown, *assistant_messages(text, thinking, done=False)], turn.conversation_id, \
                     gr.skip()
         except AppError as exc:
@@ -139,7 +149,7 @@ class ChatHandlers:
         try:
             async for conv_id, text, thinking in self.answer(
                 message, conversation_id, system_prompt, temperature, int(max_tokens), model,
-                request,
+                request, detached=True,
             ):
                 started = True
                 yield [*asked, *assistant_messages(text, thinking, done=False)], conv_id, gr.skip()
@@ -175,17 +185,21 @@ class ChatHandlers:
     async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
         user = await self.user(request)
         rows = await self.services.chat.list_conversations(user)
-        choices = [(row["title"] or f"Conversation {row['id']}", row["id"]) for row in rows]
+        live = self.services.live.running_for(user)
+        choices = [(("⏳ " if row["id"] in live else "") + (row["title"] or f"Conversation {row['id']}"),
+                    row["id"]) for row in rows]
         return gr.Radio(choices=choices, value=selected)
 
     async def refresh_conversations(self, selected: int | None, request: gr.Request) -> Any:
         return await self.conversation_choices(request, selected)
 
-    async def open_conversation(
-        self, conversation_id: int | None, request: gr.Request
-    ) -> tuple[History, int | None, str]:
-        if not conversation_id:
-            return [], None, gr.skip()
+    async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
+        """Stop this conversation's answer, wherever it was started from."""
+        if conversation_id:
+            await self.services.live.stop(await self.user(request), int(conversation_id))
+        return await self.conversation_choices(request, conversation_id)
+
+    async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
         user = await self.user(request)
         try:
             conv = await self.services.chat.get_conversation(user, int(conversation_id))
@@ -198,7 +212,27 @@ class ChatHandlers:
                 history.append({"role": "user", "content": row["content"]})
             elif row["role"] == "assistant":
                 history += assistant_messages(shown_text(row), row.get("reasoning") or "")
-        return history, conv.id, conv.system_prompt or ""
+        return history, conv
+
+    async def open_conversation(
+        self, conversation_id: int | None, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Its messages; an answer still being written streams on from where it is."""
+        if not conversation_id:
+            yield [], None, gr.skip()
+            return
+        history, conv = await self._display(conversation_id, request)
+        yield history, conv.id, conv.system_prompt or ""
+        live = self.services.live.running(await self.user(request), conv.id)
+        if live is None:
+            return
+        interval = self.services.settings.stream_flush_interval_s
+        try:
+            async for turn in live.follow(interval):
+                yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done)],
+                       conv.id, gr.skip())
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
 
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any]:
         user = await self.user(request)
@@ -218,6 +252,8 @@ STATUS_NOTES = {"cancelled": "*(stopped)*", "failed": "⚠️ *(the engine faile
 def shown_text(message: dict[str, Any]) -> str:
     """A stored message as the chat shows it: answers that did not finish say so."""
     note = STATUS_NOTES.get(message["status"]) if message["role"] == "assistant" else None
+    if message.get("note"):
+        note = f"⚠️ *({message['note']})*"
     return f"{message['content']}\n\n{note}".strip() if note else str(message["content"])
 
 

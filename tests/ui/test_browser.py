@@ -225,3 +225,41 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers,
                        params={"q": "quetzalcoatl"}).json()["conversations"]
     assert listed == []
+
+
+def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
+    page: Page, browser: Browser, app_server: AppServer
+) -> None:
+    import httpx
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.fill("#message textarea", "Tell me a very long story about a lighthouse keeper.")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 30",
+        timeout=30_000)
+    page.reload()  # the browser's connection goes away; the answer must not
+
+    page.wait_for_selector("#conversation-list label", timeout=30_000)
+    live = page.locator("#conversation-list label", has_text="⏳")
+    assert live.count() == 1, "the sidebar marks the conversation whose answer is still running"
+    live.click()
+    page.wait_for_function(
+        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 30")
+    before = last_answer(page)
+    page.wait_for_timeout(1500)
+    assert len(last_answer(page)) > len(before), "the answer goes on streaming after the reload"
+
+    page.click("#stop")
+    page.wait_for_timeout(1500)
+    stopped = last_answer(page)
+    page.wait_for_timeout(1500)
+    assert last_answer(page) == stopped
+    headers = app_server.auth()
+    conv_id = httpx.get(f"{app_server.url}/api/conversations",
+                        headers=headers).json()["conversations"][0]["id"]
+    stored = stored_conversation(app_server.url, headers, conv_id, 2)
+    assert stored["messages"][1]["status"] == "cancelled"
+    assert len(stored["messages"][1]["content"]) >= len(before)
