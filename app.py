@@ -32,6 +32,7 @@ from services import Services, ServicesHolder
 from settings import Settings
 from ui import login
 from ui.app import CSS, build_blocks
+from ui.i18n import I18N
 
 log = logging.getLogger("vllm_chat")
 
@@ -71,7 +72,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     blocks = build_blocks(holder, settings)
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
-                               footer_links=["api"], css=CSS)
+                               footer_links=["api", "settings"], css=CSS, i18n=I18N)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
+from ui.i18n import t
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
 from ui.sidebar import SidebarHandlers
@@ -27,7 +28,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             gr.Markdown("## vLLM Chat")
             header = gr.Markdown(elem_id="user-header")
         with gr.Tabs(elem_id="tabs"):
-            with gr.Tab("Chat", id="chat-tab"):
+            with gr.Tab(t("chat"), id="chat-tab"):
                 chat = _chat_tab(handlers, SidebarHandlers(holder), settings)
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
@@ -70,18 +71,18 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
     pending = gr.State("")
     with gr.Row():
         with gr.Column(scale=1, min_width=220):
-            new_chat = gr.Button("New chat", elem_id="new-chat", variant="secondary")
-            search = gr.Textbox(placeholder="Search conversations", show_label=False,
+            new_chat = gr.Button(t("new_chat"), elem_id="new-chat", variant="secondary")
+            search = gr.Textbox(placeholder=t("search"), show_label=False,
                                 elem_id="conversation-search")
-            conversation_list = gr.Radio(label="Recent conversations", choices=[],
+            conversation_list = gr.Radio(label=t("recent"), choices=[],
                                          elem_id="conversation-list")
-            with gr.Accordion("Rename or delete", open=False):
-                new_title = gr.Textbox(label="New title", elem_id="new-title")
+            with gr.Accordion(t("rename_or_delete"), open=False):
+                new_title = gr.Textbox(label=t("new_title"), elem_id="new-title")
                 with gr.Row():
-                    rename = gr.Button("Rename", size="sm", elem_id="rename-conversation")
-                    delete = gr.Button("Delete", size="sm", variant="stop",
+                    rename = gr.Button(t("rename"), size="sm", elem_id="rename-conversation")
+                    delete = gr.Button(t("delete"), size="sm", variant="stop",
                                        elem_id="delete-conversation")
-                confirm_delete = gr.Button("Yes, delete this conversation for good",
+                confirm_delete = gr.Button(t("confirm_delete"),
                                            size="sm", variant="stop", visible=False,
                                            elem_id="confirm-delete")
         with gr.Column(scale=4):
@@ -90,18 +91,18 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
                                  latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                    {"left": "$", "right": "$", "display": False}])
             with gr.Row():
-                message = gr.Textbox(placeholder="Type a message and press Enter",
+                message = gr.Textbox(placeholder=t("message_placeholder"),
                                      show_label=False, scale=8, elem_id="message", autofocus=True)
-                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
-            with gr.Accordion("Settings", open=False):
-                model = gr.Dropdown(label="Model", choices=[], elem_id="model-choice")
-                system_prompt = gr.Textbox(label="System prompt", lines=3, elem_id="system-prompt")
+                send = gr.Button(t("send"), variant="primary", scale=1, elem_id="send")
+                stop = gr.Button(t("stop"), variant="stop", scale=1, elem_id="stop")
+            with gr.Accordion(t("settings"), open=False):
+                model = gr.Dropdown(label=t("model"), choices=[], elem_id="model-choice")
+                system_prompt = gr.Textbox(label=t("system_prompt"), lines=3, elem_id="system-prompt")
                 temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
-                                        label="Temperature")
+                                        label=t("temperature"))
                 max_tokens = gr.Slider(1, settings.max_tokens_limit,
                                        value=settings.default_max_tokens, step=1,
-                                       label="Max tokens")
+                                       label=t("max_tokens"))
 
     inputs = [pending, chatbot, conversation_id, system_prompt, temperature, max_tokens, model]
     outputs = [chatbot, conversation_id, conversation_list]

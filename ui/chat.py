@@ -16,6 +16,8 @@ from errors import AppError
 from services import Services, ServicesHolder
 from storage.users import User
 from ui.errors import as_gradio_error
+from ui.i18n import language
+from ui.i18n import text as tr
 
 History = list[dict[str, Any]]
 
@@ -32,7 +34,7 @@ class ChatHandlers:
         try:
             return await self.services.auth.user_by_name(request.username)
         except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise as_gradio_error(exc, request) from exc
 
     async def answer(
         self,
@@ -58,20 +60,21 @@ class ChatHandlers:
                 user, [{"role": "user", "content": message}], options,
                 int(conversation_id) if conversation_id else None,
             )
-            async for update in self._follow(turn, detached):
+            lang = language(request.headers.get("accept-language"))
+            async for update in self._follow(turn, detached, lang):
                 yield update
         except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise as_gradio_error(exc, request) from exc
 
     async def _follow(
-        self, turn: ChatTurn, detached: bool
+        self, turn: ChatTurn, detached: bool, lang: str = "en"
     ) -> AsyncIterator[tuple[int, str, str]]:
         """Stream the turn. Detached, the answer runs on the server whatever this page does;
         attached (API callers), closing this stream stops the answer."""
         if turn.trimmed:
-            gr.Info(f"{turn.trimmed} earlier messages were left out to fit the model's context.")
+            gr.Info(tr("trimmed", lang, n=turn.trimmed))
         interval = self.services.settings.stream_flush_interval_s
-        yield turn.conversation_id, self._waiting_note(), ""
+        yield turn.conversation_id, self._waiting_note(lang), ""
         if detached:
             live = self.services.live.start(turn)
             async for current in live.follow(interval):
@@ -118,19 +121,20 @@ class ChatHandlers:
             turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
             shown, _ = await self._display(turn.conversation_id, request)
             text, thinking = "", ""
-            async for _, text, thinking in self._follow(turn, detached=True):
+            async for _, text, thinking in self._follow(
+                    turn, detached=True, lang=language(request.headers.get("accept-language"))):
                 yield [*shown, *assistant_messages(text, thinking, done=False)], turn.conversation_id, \
                     gr.skip()
         except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise as_gradio_error(exc, request) from exc
         yield ([*shown, *assistant_messages(text, thinking)], turn.conversation_id,
                await self.conversation_choices(request, turn.conversation_id))
 
-    def _waiting_note(self) -> str:
+    def _waiting_note(self, lang: str) -> str:
         """Shown in place of the answer while a model switch holds new chats."""
         engine = self.services.engine
         if engine.state in (EngineState.DRAINING, EngineState.SWITCHING):
-            return "⏳ The model is being switched; this answer starts when it is ready."
+            return tr("waiting_switch", lang)
         return ""
 
     async def respond(
@@ -205,7 +209,7 @@ class ChatHandlers:
             conv = await self.services.chat.get_conversation(user, int(conversation_id))
             rows = await self.services.chat.conversation_messages(user, conv.id)
         except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise as_gradio_error(exc, request) from exc
         history: History = []
         for row in rows:
             if row["role"] == "user":
@@ -232,14 +236,16 @@ class ChatHandlers:
                 yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done)],
                        conv.id, gr.skip())
         except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise as_gradio_error(exc, request) from exc
 
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any]:
         user = await self.user(request)
         engine = self.services.engine
+        lang = language(request.headers.get("accept-language"))
         header = (
-            f"Model **{engine.profile.served_model_name}** ({engine.state.value}) · "
-            f"Signed in as **{user.username}** ({user.role}) · [Sign out](/logout)"
+            f"{tr('model', lang)} **{engine.profile.served_model_name}** ({engine.state.value}) · "
+            f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
+            f"[{tr('sign_out', lang)}](/logout)"
         )
         names = engine.profile.model_names
         return (header, await self.conversation_choices(request, None),

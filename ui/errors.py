@@ -1,11 +1,13 @@
-"""Domain errors shown in the Gradio UI."""
+"""Domain errors shown in the Gradio UI, in the caller's language."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from errors import AppError
+from ui.i18n import error_text, language
 
 
-def as_gradio_error(exc: AppError) -> gr.Error:
-    return gr.Error(exc.message, title="Error")
+def as_gradio_error(exc: AppError, request: gr.Request | None = None) -> gr.Error:
+    lang = language(request.headers.get("accept-language") if request else None)
+    return gr.Error(error_text(exc.code, exc.message, lang), title="Error")

@@ -10,6 +10,7 @@ from errors import AppError
 from services import Services, ServicesHolder
 from storage.users import User
 from ui.errors import as_gradio_error
+from ui.i18n import t
 
 KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
 
@@ -55,7 +56,7 @@ class KeyHandlers:
 
 def build_keys_tab(holder: ServicesHolder) -> gr.Tab:
     handlers = KeyHandlers(holder)
-    with gr.Tab("API keys", id="keys-tab") as tab:
+    with gr.Tab(t("keys"), id="keys-tab") as tab:
         gr.Markdown("Keys let programs use `/v1` (the OpenAI API) and the REST API as you. "
                     "A new key is shown **once**: copy it now.")
         with gr.Row():

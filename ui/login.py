@@ -18,13 +18,14 @@ from api.deps import TOKEN_COOKIE, token_from
 from auth.tokens import TokenClaims
 from errors import AppError, AuthenticationFailed
 from services import Services
+from ui.i18n import language
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vLLM Chat · Sign in</title>
+<title>vLLM Chat · {sign_in}</title>
 <style>
  body {{ font-family: system-ui, sans-serif; background: #f4f5f7; display: flex;
         align-items: center; justify-content: center; min-height: 100vh; margin: 0; }}
@@ -43,17 +44,31 @@ PAGE = """<!doctype html>
 <h1>vLLM Chat</h1>
 {error}
 <input type="hidden" name="next" value="{next}">
-<label for="username">Username</label>
+<label for="username">{username}</label>
 <input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label>
+<label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit" id="sign-in">Sign in</button>
+<button type="submit" id="sign-in">{sign_in}</button>
 </form></body></html>"""
 
 
-def _page(error: str | None = None, next_path: str = "/", status_code: int = 200) -> HTMLResponse:
-    block = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(PAGE.format(error=block, next=html.escape(next_path)), status_code)
+WORDS = {
+    "en": {"sign_in": "Sign in", "username": "Username", "password": "Password",
+           "missing": "Enter your username and password.", "wrong": "Wrong username or password."},
+    "ko": {"sign_in": "로그인", "username": "아이디", "password": "비밀번호",
+           "missing": "아이디와 비밀번호를 입력하세요.",
+           "wrong": "아이디 또는 비밀번호가 올바르지 않습니다."},
+}
+
+
+def _page(request: Request, error: str | None = None, next_path: str = "/",
+          status_code: int = 200) -> HTMLResponse:
+    lang = language(request.headers.get("accept-language"))
+    words = WORDS[lang]
+    block = f'<p class="error" role="alert">{html.escape(words[error])}</p>' if error else ""
+    return HTMLResponse(PAGE.format(error=block, next=html.escape(next_path), lang=lang,
+                                    sign_in=words["sign_in"], username=words["username"],
+                                    password=words["password"]), status_code)
 
 
 def _safe_next(next_path: str) -> str:
@@ -72,8 +87,8 @@ def set_session_cookie(response: Response, request: Request, token: str, max_age
 
 
 @router.get("/login")
-async def login_page(next: str = "/") -> HTMLResponse:
-    return _page(next_path=_safe_next(next))
+async def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return _page(request, next_path=_safe_next(next))
 
 
 @router.post("/login")
@@ -85,11 +100,11 @@ async def login_submit(
 ) -> Response:
     services: Services = request.app.state.services
     if not username or not password:
-        return _page("Enter your username and password.", _safe_next(next), 400)
+        return _page(request, "missing", _safe_next(next), 400)
     try:
         _, token = await services.auth.login(username, password)
     except AuthenticationFailed:
-        return _page("Wrong username or password.", _safe_next(next), 401)
+        return _page(request, "wrong", _safe_next(next), 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, request, token, services.auth.tokens.lifetime_s)
     return response

@@ -17,6 +17,7 @@ from errors import AppError, PermissionDenied
 from services import Services, ServicesHolder
 from storage.users import User
 from ui.errors import as_gradio_error
+from ui.i18n import t
 
 PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit on this machine"]
 
@@ -106,7 +107,7 @@ def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
 def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
     """The tab, hidden until an admin loads the page, and what to refresh on load."""
     handlers = ModelHandlers(holder)
-    with gr.Tab("Models", id="models-tab", visible=False) as tab:
+    with gr.Tab(t("models"), id="models-tab", visible=False) as tab:
         status = gr.Markdown(elem_id="engine-status")
         table = gr.Dataframe(headers=PROFILE_COLUMNS, interactive=False, elem_id="profiles-table",
                              wrap=True)

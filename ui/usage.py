@@ -23,6 +23,7 @@ from storage import analytics
 from storage.analytics import Bucket, Outcomes, Percentiles, UsageFilter
 from storage.users import User
 from ui.errors import as_gradio_error
+from ui.i18n import t
 
 RANGES: dict[str, timedelta] = {
     "Last 24 hours": timedelta(hours=24),
@@ -304,7 +305,7 @@ class UsageHandlers:
 def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
     """The Usage tab; it loads when selected and on refresh or a filter change."""
     handlers = UsageHandlers(holder)
-    with gr.Tab("Usage", id="usage-tab") as tab:
+    with gr.Tab(t("usage"), id="usage-tab") as tab:
         with gr.Row():
             range_choice = gr.Radio(list(RANGES), value=DEFAULT_RANGE, label="Time range",
                                     elem_id="usage-range", scale=3)

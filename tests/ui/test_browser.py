@@ -263,3 +263,24 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     stored = stored_conversation(app_server.url, headers, conv_id, 2)
     assert stored["messages"][1]["status"] == "cancelled"
     assert len(stored["messages"][1]["content"]) >= len(before)
+
+
+def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900},
+                                  extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    page = context.new_page()
+    page.goto(app_server.url)
+    assert page.locator("#sign-in").inner_text() == "로그인"
+    sign_in(page, app_server, "test", "wrong")
+    assert page.locator(".error").inner_text() == "아이디 또는 비밀번호가 올바르지 않습니다."
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    assert page.get_by_role("tab", name="채팅").count() == 1
+    assert page.locator("#send").inner_text() == "보내기"
+    page.wait_for_function(
+        "document.querySelector('#user-header')?.innerText.includes('로그인 사용자')")
+    page.fill("#message textarea", "   ")
+    page.click("#send")
+    page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-korean.png"))
+    context.close()

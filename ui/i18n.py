@@ -1,0 +1,83 @@
+"""Korean and English. Labels are translated in the browser by Gradio's i18n, from the browser's
+language (the footer's Settings has a switch); text the server writes uses Accept-Language."""
+
+from __future__ import annotations
+
+import gradio as gr
+from gradio.i18n import I18nData
+
+EN: dict[str, str] = {
+    "chat": "Chat", "models": "Models", "usage": "Usage", "keys": "API keys",
+    "new_chat": "New chat", "search": "Search conversations",
+    "recent": "Recent conversations", "rename_or_delete": "Rename or delete",
+    "new_title": "New title", "rename": "Rename", "delete": "Delete",
+    "confirm_delete": "Yes, delete this conversation for good",
+    "message_placeholder": "Type a message and press Enter", "send": "Send", "stop": "Stop",
+    "settings": "Settings", "model": "Model", "system_prompt": "System prompt",
+    "temperature": "Temperature", "max_tokens": "Max tokens",
+    "signed_in_as": "Signed in as", "sign_out": "Sign out", "thinking": "💭 Thinking",
+    "stopped": "stopped", "failed_here": "the engine failed here",
+    "waiting_switch": "⏳ The model is being switched; this answer starts when it is ready.",
+    "trimmed": "{n} earlier messages were left out to fit the model's context.",
+}
+
+KO: dict[str, str] = {
+    "chat": "채팅", "models": "모델", "usage": "사용량", "keys": "API 키",
+    "new_chat": "새 대화", "search": "대화 검색",
+    "recent": "최근 대화", "rename_or_delete": "이름 변경 또는 삭제",
+    "new_title": "새 제목", "rename": "이름 변경", "delete": "삭제",
+    "confirm_delete": "네, 이 대화를 완전히 삭제합니다",
+    "message_placeholder": "메시지를 입력하고 Enter를 누르세요", "send": "보내기", "stop": "중지",
+    "settings": "설정", "model": "모델", "system_prompt": "시스템 프롬프트",
+    "temperature": "온도", "max_tokens": "최대 토큰",
+    "signed_in_as": "로그인 사용자", "sign_out": "로그아웃", "thinking": "💭 생각 중",
+    "stopped": "중지됨", "failed_here": "엔진 오류로 중단됨",
+    "waiting_switch": "⏳ 모델을 전환하는 중입니다. 준비되면 답변을 시작합니다.",
+    "trimmed": "모델의 문맥 길이에 맞추기 위해 이전 메시지 {n}개를 제외했습니다.",
+}
+
+# Errors by their stable code; anything not listed keeps the English message.
+ERRORS_KO: dict[str, str] = {
+    "empty_message": "메시지가 비어 있습니다.",
+    "message_too_long": "메시지가 너무 깁니다.",
+    "context_length_exceeded": "메시지가 모델의 문맥 길이보다 깁니다.",
+    "invalid_credentials": "아이디 또는 비밀번호가 올바르지 않습니다.",
+    "engine_unavailable": "모델 엔진에 연결할 수 없습니다. 시작 중이거나 중지되었을 수 있습니다.",
+    "engine_error": "모델 엔진이 답변 도중 응답을 멈췄습니다.",
+    "switching": "모델을 전환하는 중입니다. 잠시 후 다시 시도하세요.",
+    "conversation_not_found": "대화를 찾을 수 없습니다.",
+    "model_not_found": "알 수 없는 모델입니다.",
+    "invalid_temperature": "온도는 0에서 2 사이여야 합니다.",
+    "invalid_max_tokens": "최대 토큰 값이 허용 범위를 벗어났습니다.",
+    "admin_only": "관리자 계정이 필요합니다.",
+    "does_not_fit": "이 프로필은 이 장비에 맞지 않습니다.",
+    "nothing_to_resend": "다시 답할 메시지가 없습니다.",
+}
+
+I18N = gr.I18n(en=EN, ko=KO)
+
+
+def t(key: str) -> I18nData:
+    """A label Gradio translates in the browser."""
+    return I18N(key)
+
+
+def language(accept_language: str | None) -> str:
+    """"ko" when the browser prefers Korean over English, else "en"."""
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("ko"):
+            return "ko"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """Server-written text in the caller's language."""
+    table = KO if lang == "ko" else EN
+    return table.get(key, EN[key]).format(**values)
+
+
+def error_text(code: str, message: str, lang: str) -> str:
+    return ERRORS_KO.get(code, message) if lang == "ko" else message
