@@ -22,6 +22,7 @@ from api import keys as key_routes
 from api import metrics as metrics_routes
 from api import models as model_routes
 from api import openai_compat as openai_routes
+from api import presets as preset_routes
 from api import usage as usage_routes
 from api.deps import token_from
 from api.errors import install_error_handlers
@@ -58,7 +59,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(login.LoginRedirectMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
-                   usage_routes, engine_routes, metrics_routes, key_routes, openai_routes):
+                   usage_routes, engine_routes, metrics_routes, key_routes, openai_routes,
+                   preset_routes):
         app.include_router(module.router)
     app.include_router(login.router)
 

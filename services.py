@@ -9,6 +9,7 @@ from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
 from chat.live import LiveAnswers
+from chat.presets import PresetService
 from chat.service import ChatService
 from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
@@ -41,6 +42,7 @@ class Services:
     writer: BatchWriter
     metrics: AppMetrics
     live: LiveAnswers
+    presets: PresetService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -72,7 +74,8 @@ class Services:
         chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
         chat.recorder.observers += [metrics.observe, log_request]
-        return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat))
+        return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat),
+                   PresetService(db, settings.max_tokens_limit))
 
     async def start(self) -> None:
         marked = self.db.call(conversations.mark_interrupted)

@@ -80,6 +80,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN note TEXT;
     """,
+    # 5: settings that stick: a default system prompt per user, and named presets.
+    """
+    ALTER TABLE users ADD COLUMN default_system_prompt TEXT;
+    CREATE SEQUENCE presets_id_seq START 1;
+    CREATE TABLE presets (
+        id BIGINT PRIMARY KEY DEFAULT nextval('presets_id_seq'),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        system_prompt TEXT,
+        temperature DOUBLE,
+        max_tokens INTEGER,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (user_id, name)
+    );
+    """,
 ]
 
 

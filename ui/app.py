@@ -12,6 +12,7 @@ from ui.chat import ChatHandlers
 from ui.i18n import t
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
+from ui.presets import PresetHandlers
 from ui.sidebar import SidebarHandlers
 from ui.usage import build_usage_tab
 
@@ -29,11 +30,14 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             header = gr.Markdown(elem_id="user-header")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab(t("chat"), id="chat-tab"):
-                chat = _chat_tab(handlers, SidebarHandlers(holder), settings)
+                preset_handlers = PresetHandlers(holder)
+                chat = _chat_tab(handlers, SidebarHandlers(holder), preset_handlers, settings)
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
             build_keys_tab(holder)
         demo.load(handlers.on_load, None, [header, chat["conversation_list"], chat["model"]],
+                  api_visibility="private")
+        demo.load(preset_handlers.load, None, [chat["preset"], chat["system_prompt"]],
                   api_visibility="private")
         async def admin_view(request: gr.Request) -> Any:
             user = await holder.get().auth.user_by_name(request.username)
@@ -65,7 +69,7 @@ def _chain_loaders(loaders: list[tuple[Any, list[Any]]]) -> tuple[Any, None, lis
     return load_all, None, outputs
 
 
-def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
+def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers, presets: PresetHandlers,
               settings: Settings) -> dict[str, Any]:
     conversation_id = gr.State(None)
     pending = gr.State("")
@@ -88,6 +92,7 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
                                  show_label=False, editable="user",
+                                 sanitize_html=True, allow_tags=False,
                                  latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                    {"left": "$", "right": "$", "display": False}])
             with gr.Row():
@@ -97,12 +102,20 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
                 stop = gr.Button(t("stop"), variant="stop", scale=1, elem_id="stop")
             with gr.Accordion(t("settings"), open=False):
                 model = gr.Dropdown(label=t("model"), choices=[], elem_id="model-choice")
+                preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice")
                 system_prompt = gr.Textbox(label=t("system_prompt"), lines=3, elem_id="system-prompt")
                 temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
                                         label=t("temperature"))
                 max_tokens = gr.Slider(1, settings.max_tokens_limit,
                                        value=settings.default_max_tokens, step=1,
                                        label=t("max_tokens"))
+                with gr.Row():
+                    preset_name = gr.Textbox(placeholder=t("preset_name"), show_label=False,
+                                             elem_id="preset-name", scale=2)
+                    save_preset = gr.Button(t("save_preset"), size="sm", elem_id="save-preset",
+                                            scale=1)
+                    make_default = gr.Button(t("make_default"), size="sm",
+                                             elem_id="make-default", scale=1)
 
     inputs = [pending, chatbot, conversation_id, system_prompt, temperature, max_tokens, model]
     outputs = [chatbot, conversation_id, conversation_list]
@@ -134,7 +147,14 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers,
                          api_visibility="private")
     chatbot.clear(lambda: None, None, conversation_id, api_visibility="private")
     new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
-                   [chatbot, conversation_id, conversation_list], api_visibility="private")
+                   [chatbot, conversation_id, conversation_list], api_visibility="private").then(
+        presets.default_prompt, None, system_prompt, api_visibility="private")
+    preset.input(presets.apply, [preset], [system_prompt, temperature, max_tokens],
+                 api_visibility="private")
+    save_preset.click(presets.save, [preset_name, system_prompt, temperature, max_tokens],
+                      [preset, preset_name], api_visibility="private")
+    make_default.click(presets.make_default, [system_prompt], None, api_visibility="private")
     conversation_list.input(handlers.open_conversation, [conversation_list],
                             [chatbot, conversation_id, system_prompt], api_visibility="private")
-    return {"conversation_list": conversation_list, "model": model}
+    return {"conversation_list": conversation_list, "model": model, "preset": preset,
+            "system_prompt": system_prompt}

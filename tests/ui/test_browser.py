@@ -284,3 +284,24 @@ def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppSe
     page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "browser-korean.png"))
     context.close()
+
+
+def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.fill("#message textarea", '<img src="x" onerror="window.__pwned = 1"> hello')
+    page.keyboard.press("Enter")
+    watch_answer(page)
+    assert page.evaluate("window.__pwned === undefined"), "HTML in a message ran as code"
+
+    page.get_by_role("button", name="Settings ▼").click()
+    page.fill("#system-prompt textarea", "You answer like a pirate.")
+    page.fill("#preset-name input, #preset-name textarea", "Pirate")
+    page.click("#save-preset")
+    page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Pirate'")
+    page.fill("#system-prompt textarea", "")
+    page.locator("#preset-choice input").click()
+    page.get_by_role("option", name="Pirate").click()
+    page.wait_for_function(
+        "document.querySelector('#system-prompt textarea')?.value === 'You answer like a pirate.'")

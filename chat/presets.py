@@ -1,0 +1,49 @@
+"""Settings that stick, checked like a chat's own options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from errors import InvalidInput, NotFound
+from storage import presets
+from storage.db import Database
+from storage.users import User
+
+MAX_PROMPT_CHARS = 8000
+
+
+class PresetService:
+    def __init__(self, db: Database, max_tokens_limit: int) -> None:
+        self._db = db
+        self._max_tokens_limit = max_tokens_limit
+
+    async def default_prompt(self, user: User) -> str | None:
+        return await self._db.run(lambda c: presets.default_system_prompt(c, user.id))
+
+    async def set_default_prompt(self, user: User, prompt: str | None) -> None:
+        prompt = (prompt or "").strip() or None
+        if prompt and len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f"A system prompt may have at most {MAX_PROMPT_CHARS} characters",
+                               code="prompt_too_long")
+        await self._db.run(lambda c: presets.set_default_system_prompt(c, user.id, prompt))
+
+    async def save(self, user: User, name: str, system_prompt: str | None,
+                   temperature: float | None, max_tokens: int | None) -> dict[str, Any]:
+        name = " ".join((name or "").split())
+        if not name or len(name) > 80:
+            raise InvalidInput("A preset needs a name of 1 to 80 characters", code="invalid_name")
+        if temperature is not None and not 0.0 <= temperature <= 2.0:
+            raise InvalidInput("temperature must be between 0 and 2", code="invalid_temperature")
+        if max_tokens is not None and not 1 <= max_tokens <= self._max_tokens_limit:
+            raise InvalidInput(f"max_tokens must be between 1 and {self._max_tokens_limit}",
+                               code="invalid_max_tokens")
+        prompt = (system_prompt or "").strip() or None
+        return await self._db.run(
+            lambda c: presets.save(c, user.id, name, prompt, temperature, max_tokens))
+
+    async def list(self, user: User) -> list[dict[str, Any]]:
+        return await self._db.run(lambda c: presets.list_for_user(c, user.id))
+
+    async def delete(self, user: User, preset_id: int) -> None:
+        if not await self._db.run(lambda c: presets.delete(c, user.id, preset_id)):
+            raise NotFound(f"Preset {preset_id} not found", code="preset_not_found")
