@@ -35,8 +35,9 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
             build_keys_tab(holder)
-        demo.load(handlers.on_load, None, [header, chat["conversation_list"], chat["model"]],
-                  api_visibility="private")
+        demo.load(handlers.on_load, None,
+                  [header, chat["conversation_list"], chat["model"], chat["temperature"],
+                   chat["max_tokens"]], api_visibility="private")
         demo.load(preset_handlers.load, None, [chat["preset"], chat["system_prompt"]],
                   api_visibility="private")
         async def admin_view(request: gr.Request) -> Any:
@@ -157,4 +158,4 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers, presets: PresetH
     conversation_list.input(handlers.open_conversation, [conversation_list],
                             [chatbot, conversation_id, system_prompt], api_visibility="private")
     return {"conversation_list": conversation_list, "model": model, "preset": preset,
-            "system_prompt": system_prompt}
+            "system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens}

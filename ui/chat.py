@@ -238,7 +238,7 @@ class ChatHandlers:
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
 
-    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any]:
+    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
         user = await self.user(request)
         engine = self.services.engine
         lang = language(request.headers.get("accept-language"))
@@ -248,8 +248,10 @@ class ChatHandlers:
             f"[{tr('sign_out', lang)}](/logout)"
         )
         names = engine.profile.model_names
+        sampling = engine.profile.sampling  # the model's own defaults start each page
+        max_tokens = min(sampling.max_tokens, self.services.settings.max_tokens_limit)
         return (header, await self.conversation_choices(request, None),
-                gr.Dropdown(choices=names, value=names[0]))
+                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
 
 
 STATUS_NOTES = {"cancelled": "*(stopped)*", "failed": "⚠️ *(the engine failed here)*"}

@@ -228,7 +228,7 @@ def test_usage_tab_builds_inside_blocks_with_private_events() -> None:
     with gr.Blocks() as demo, gr.Tabs():
         tab = build_usage_tab(ServicesHolder())
     assert isinstance(tab, gr.Tab)
-    assert tab.label == "Usage" and tab.visible is True
+    assert tab.label.key == "usage" and tab.visible is True  # type: ignore[union-attr]
     assert all(fn.api_visibility == "private" for fn in demo.fns.values())
     triggers = {event for fn in demo.fns.values() for _, event in fn.targets}
     assert {"select", "click", "input"} <= triggers
