@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
@@ -15,6 +16,7 @@ from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
 from engine.manager import EngineManager
 from engine.profiles import Profile, ProfileError, load_profiles
+from engine.sampler import Sampler
 from observability.logs import log_request
 from observability.metrics import AppMetrics
 from settings import Settings
@@ -43,6 +45,7 @@ class Services:
     metrics: AppMetrics
     live: LiveAnswers
     presets: PresetService
+    sampler: Sampler
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -74,14 +77,19 @@ class Services:
         chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
         chat.recorder.observers += [metrics.observe, log_request]
+        async def engine_load() -> dict[str, Any]:
+            return {**(await engine.metrics() or {}), "state": engine.state.value}
+
+        sampler = Sampler(read_hardware, engine_load, chat.stats)
         return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat),
-                   PresetService(db, settings.max_tokens_limit))
+                   PresetService(db, settings.max_tokens_limit), sampler)
 
     async def start(self) -> None:
         marked = self.db.call(conversations.mark_interrupted)
         if marked:
             log.warning("%d answers were cut off by the last shutdown; marked as interrupted", marked)
         self.writer.start()
+        await self.sampler.start()
         try:
             await self.engine.start()
         except Exception:
@@ -89,6 +97,7 @@ class Services:
             log.exception("engine did not start")
 
     async def stop(self) -> None:
+        await self.sampler.stop()
         await self.live.shutdown()
         await self.chat.drain()
         await self.writer.stop()

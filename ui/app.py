@@ -9,6 +9,7 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
+from ui.gpu import build_gpu_tab
 from ui.i18n import t
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
@@ -34,6 +35,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
                 chat = _chat_tab(handlers, SidebarHandlers(holder), preset_handlers, settings)
             models_tab, admin_loaders = build_models_tab(holder)
             build_usage_tab(holder)
+            build_gpu_tab(holder)
             build_keys_tab(holder)
         demo.load(handlers.on_load, None,
                   [header, chat["conversation_list"], chat["model"], chat["temperature"],

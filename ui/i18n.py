@@ -8,6 +8,7 @@ from gradio.i18n import I18nData
 
 EN: dict[str, str] = {
     "chat": "Chat", "models": "Models", "usage": "Usage", "keys": "API keys",
+    "gpu": "GPU & engine", "range": "Range",
     "new_chat": "New chat", "search": "Search conversations",
     "recent": "Recent conversations", "rename_or_delete": "Rename or delete",
     "new_title": "New title", "rename": "Rename", "delete": "Delete",
@@ -25,6 +26,7 @@ EN: dict[str, str] = {
 
 KO: dict[str, str] = {
     "chat": "채팅", "models": "모델", "usage": "사용량", "keys": "API 키",
+    "gpu": "GPU 및 엔진", "range": "기간",
     "new_chat": "새 대화", "search": "대화 검색",
     "recent": "최근 대화", "rename_or_delete": "이름 변경 또는 삭제",
     "new_title": "새 제목", "rename": "이름 변경", "delete": "삭제",

@@ -305,3 +305,13 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     page.get_by_role("option", name="Pirate").click()
     page.wait_for_function(
         "document.querySelector('#system-prompt textarea')?.value === 'You answer like a pirate.'")
+
+
+def test_the_gpu_tab_says_there_is_no_gpu_and_charts_the_app(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.get_by_role("tab", name="GPU & engine").click(timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#gpu-status')?.innerText.includes('No GPU')", timeout=15_000)
+    page.wait_for_selector("text=Requests per minute", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-gpu.png"), full_page=True)
