@@ -22,6 +22,7 @@ from observability.metrics import AppMetrics
 from settings import Settings
 from storage import conversations
 from storage.db import Database
+from storage.exports import SnapshotWriter
 from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Services:
     live: LiveAnswers
     presets: PresetService
     sampler: Sampler
+    snapshots: SnapshotWriter
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -82,7 +84,8 @@ class Services:
 
         sampler = Sampler(read_hardware, engine_load, chat.stats)
         return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat),
-                   PresetService(db, settings.max_tokens_limit), sampler)
+                   PresetService(db, settings.max_tokens_limit), sampler,
+                   SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
 
     async def start(self) -> None:
         marked = self.db.call(conversations.mark_interrupted)
@@ -90,6 +93,7 @@ class Services:
             log.warning("%d answers were cut off by the last shutdown; marked as interrupted", marked)
         self.writer.start()
         await self.sampler.start()
+        await self.snapshots.start()
         try:
             await self.engine.start()
         except Exception:
@@ -101,6 +105,7 @@ class Services:
         await self.live.shutdown()
         await self.chat.drain()
         await self.writer.stop()
+        await self.snapshots.stop()
         await self.engine.stop()
         self.db.close()
 

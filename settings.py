@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     auto_titles: bool = True
 
     cors_origins: str = ""
+    # Parquet snapshots of the tables for notebooks, in DATA_DIR/exports.
+    snapshot_interval_s: float = Field(default=300.0, gt=0)
     # /metrics answers loopback callers; others need this as a Bearer token.
     metrics_token: str | None = None
 

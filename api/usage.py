@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import ServicesDep, UserDep
+from api.deps import AdminDep, ServicesDep, UserDep
 from errors import PermissionDenied
-from storage import usage
+from storage import exports, usage
 
 router = APIRouter(prefix="/api", tags=["usage"])
 
@@ -25,3 +26,30 @@ async def list_usage(
     owner = None if all_users else user.id
     rows = await services.db.run(lambda c: usage.recent(c, owner, limit))
     return {"requests": rows}
+
+
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+
+
+@router.get("/usage/export", response_model=None)
+async def export_usage(
+    services: ServicesDep,
+    user: UserDep,
+    format: Literal["csv", "parquet"] = "csv",
+    start: datetime | None = Query(default=None, alias="from"),
+    end: datetime | None = Query(default=None, alias="to"),
+) -> Response:
+    """Usage rows as a file: admins get everyone's, users their own."""
+    owner = None if user.is_admin else user.id
+    write = exports.usage_csv if format == "csv" else exports.usage_parquet
+    body = await services.db.run(lambda c: write(c, start, end, owner))
+    name = f"usage-{date.today():%Y%m%d}.{format}"
+    return Response(body, media_type=MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/usage/snapshot")
+async def snapshot(services: ServicesDep, _: AdminDep) -> dict[str, object]:
+    """Write the Parquet snapshot that notebooks read, now."""
+    paths = await services.snapshots.snapshot_now()
+    return {"directory": str(services.snapshots.directory), "files": [p.name for p in paths]}
