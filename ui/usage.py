@@ -9,8 +9,10 @@ The figure builders below are pure functions of the storage/analytics results.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,7 +21,7 @@ import plotly.graph_objects as go
 
 from errors import AppError
 from services import Services, ServicesHolder
-from storage import analytics
+from storage import analytics, exports
 from storage.analytics import Bucket, Outcomes, Percentiles, UsageFilter
 from storage.users import User
 from ui.errors import as_gradio_error
@@ -302,6 +304,17 @@ class UsageHandlers:
         )
 
 
+    async def download(self, range_key: str | None, request: gr.Request) -> Any:
+        """The usage rows of the chosen range as a CSV file (UTF-8 with BOM, for Excel)."""
+        caller = await self._caller(request)
+        flt = usage_filter(caller, range_key, None, None)
+        owner = None if caller.is_admin else caller.id
+        body = await self.services.db.run(lambda c: exports.usage_csv(c, flt.start, flt.end, owner))
+        path = Path(tempfile.mkdtemp(prefix="usage-")) / f"usage-{flt.end:%Y%m%d-%H%M}.csv"
+        path.write_bytes(body)
+        return gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)
+
+
 def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
     """The Usage tab; it loads when selected and on refresh or a filter change."""
     handlers = UsageHandlers(holder)
@@ -316,6 +329,9 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
                                allow_custom_value=True, visible=False, elem_id="usage-user",
                                scale=2)
             refresh = gr.Button("Refresh", elem_id="usage-refresh", scale=1)
+            export = gr.Button("Export CSV", elem_id="usage-export", scale=1)
+            download = gr.DownloadButton("Download", elem_id="usage-download", visible=False,
+                                         scale=1)
         summary = gr.Markdown(elem_id="usage-summary")
         with gr.Row():
             requests_plot = gr.Plot(label="Requests", elem_id="usage-requests")
@@ -336,4 +352,5 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
     gr.on([tab.select, refresh.click, range_choice.input, model.input, user.input],
           handlers.refresh, inputs, outputs, api_visibility="private",
           trigger_mode="always_last", concurrency_limit=2, concurrency_id="usage")
+    export.click(handlers.download, [range_choice], download, api_visibility="private")
     return tab

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, AppServer
@@ -315,3 +316,20 @@ def test_the_gpu_tab_says_there_is_no_gpu_and_charts_the_app(page: Page, app_ser
         "document.querySelector('#gpu-status')?.innerText.includes('No GPU')", timeout=15_000)
     page.wait_for_selector("text=Requests per minute", timeout=15_000)
     page.screenshot(path=str(ARTIFACTS / "browser-gpu.png"), full_page=True)
+
+
+def test_the_usage_tab_charts_and_downloads_csv(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "admin", "admin123")
+    page.get_by_role("tab", name="Usage").click(timeout=30_000)
+    page.wait_for_selector("#usage-summary", timeout=15_000)
+    page.wait_for_function(
+        "(document.querySelector('#usage-summary')?.innerText || '').length > 10", timeout=15_000)
+    page.click("#usage-export")
+    page.wait_for_selector("#usage-download", state="visible", timeout=15_000)
+    with page.expect_download(timeout=30_000) as download:
+        page.click("#usage-download")
+    path = download.value.path()
+    body = Path(path).read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf") and b"request_id" in body
+    page.screenshot(path=str(ARTIFACTS / "browser-usage.png"), full_page=True)
