@@ -81,3 +81,17 @@ async def test_without_a_gpu_samples_say_why() -> None:
     latest = sampler.latest()
     assert latest is not None and latest.gpus == [] and latest.app["requests_last_minute"] == 7
     assert sampler.gpu_error == "NVIDIA driver not found"
+
+
+async def test_the_sampler_reads_gpus_through_nvml() -> None:
+    from doubles.fake_nvml import FakeNvml, two_rtx_3090s
+
+    from engine.hardware import read_hardware
+
+    nvml = FakeNvml(two_rtx_3090s())
+    reads = Reads(HardwareReport(gpus=[]))
+    sampler = Sampler(lambda: read_hardware(nvml), reads.engine, reads.app, interval_s=0.02)
+    await run_for(sampler, 0.15)
+    latest = sampler.latest()
+    assert latest is not None and [g.name for g in latest.gpus] == ["NVIDIA GeForce RTX 3090"] * 2
+    assert all(g.memory_total_bytes > 0 and g.utilization_percent is not None for g in latest.gpus)

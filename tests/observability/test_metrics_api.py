@@ -10,6 +10,7 @@ import pytest
 from conftest import AppServer
 from fastapi import FastAPI
 from helpers import eventually, stream_chat, usage_rows
+from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics as metrics_routes
 from api.errors import install_error_handlers
@@ -26,9 +27,13 @@ def test_a_chat_is_counted_logged_and_traced_by_its_request_id(app_server: AppSe
     assert row["status"] == "completed"
 
     text = httpx.get(f"{app_server.url}/metrics").text
-    assert 'vllm_chat_requests_total{model="smollm2-135m-instruct",status="completed"}' in text
-    assert "vllm_chat_time_to_first_token_seconds_bucket" in text
-    assert 'vllm_chat_engine_state{state="ready"} 1.0' in text
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for family in text_string_to_metric_families(text) for s in family.samples}
+    model = ("model", "smollm2-135m-instruct")
+    assert found[("vllm_chat_requests_total", (model, ("status", "completed")))] >= 1
+    assert found[("vllm_chat_time_to_first_token_seconds_count", (model,))] >= 1
+    assert found[("vllm_chat_tokens_total", (("direction", "out"), model))] > 0
+    assert found[("vllm_chat_engine_state", (("state", "ready"),))] == 1
 
     def logged() -> dict[str, object] | None:
         for line in app_server.log().splitlines():

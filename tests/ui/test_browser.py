@@ -177,6 +177,7 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
         "!(document.querySelector('#revoke-choice')?.innerText || '').includes('browser key')")
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
+    page.screenshot(path=str(ARTIFACTS / "browser-keys.png"), full_page=True)
 
 
 def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server: AppServer) -> None:
