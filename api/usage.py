@@ -1,15 +1,22 @@
-"""GET /api/usage: per-request usage rows; users see their own, admins may ask for everyone's."""
+"""Usage over REST.
+
+GET /api/usage: recent per-request rows; users see their own, admins may ask for everyone's.
+GET /api/usage/export: the usage rows as a CSV or Parquet file, scoped to the caller.
+POST /api/usage/snapshot: (admin) write the Parquet snapshot that notebooks read, now.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import asyncio
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminDep, ServicesDep, UserDep
-from errors import PermissionDenied
+from errors import InvalidInput, PermissionDenied
 from storage import exports, usage
+from storage.exports import SnapshotWriter
 
 router = APIRouter(prefix="/api", tags=["usage"])
 
@@ -35,21 +42,39 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apa
 async def export_usage(
     services: ServicesDep,
     user: UserDep,
-    format: Literal["csv", "parquet"] = "csv",
-    start: datetime | None = Query(default=None, alias="from"),
-    end: datetime | None = Query(default=None, alias="to"),
+    format: Literal["csv", "parquet"] = Query(default="csv"),
+    start: datetime | None = Query(
+        default=None, alias="from",
+        description="ISO 8601 date or datetime, inclusive; without an offset it is UTC"),
+    end: datetime | None = Query(
+        default=None, alias="to",
+        description="ISO 8601 date or datetime, exclusive; without an offset it is UTC"),
 ) -> Response:
-    """Usage rows as a file: admins get everyone's, users their own."""
-    owner = None if user.is_admin else user.id
-    write = exports.usage_csv if format == "csv" else exports.usage_parquet
-    body = await services.db.run(lambda c: write(c, start, end, owner))
-    name = f"usage-{date.today():%Y%m%d}.{format}"
-    return Response(body, media_type=MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    """Usage rows as a file: admins get everyone's, users their own. No from/to = all time.
+
+    CSV is UTF-8 with a byte-order mark (Excel reads Korean names right); Parquet keeps types.
+    """
+    start, end = exports.as_utc(start), exports.as_utc(end)
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("`to` must be later than `from`", code="invalid_range")
+    owner = None if user.is_admin else user.id  # decided here, never by the client
+    frame = await services.db.run(lambda c: exports.usage_frame(c, start, end, owner))
+    # Serialising uses a private in-memory DuckDB: off the database thread and the event loop.
+    encode = exports.to_csv_bytes if format == "csv" else exports.to_parquet_bytes
+    body = await asyncio.to_thread(encode, frame)
+    name = f"usage-{datetime.now(UTC):%Y%m%d}.{format}"
+    return Response(body, media_type=MEDIA_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    })
 
 
 @router.post("/usage/snapshot")
-async def snapshot(services: ServicesDep, _: AdminDep) -> dict[str, object]:
-    """Write the Parquet snapshot that notebooks read, now."""
-    paths = await services.snapshots.snapshot_now()
-    return {"directory": str(services.snapshots.directory), "files": [p.name for p in paths]}
+async def snapshot(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
+    """Write the Parquet snapshot that notebooks read (DATA_DIR/exports), now."""
+    writer: SnapshotWriter | None = getattr(services, "snapshots", None)
+    if writer is None:
+        writer = SnapshotWriter(services.db, services.settings.data_dir / "exports")
+    paths = await writer.snapshot_now()
+    return {"directory": str(writer.directory.resolve()), "files": [p.name for p in paths],
+            "written_at": writer.last_written}

@@ -13,8 +13,7 @@ from chat.messages import flatten_content
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineState
 from errors import AppError
-from services import Services, ServicesHolder
-from storage.users import User
+from ui.base import Handlers
 from ui.errors import as_gradio_error
 from ui.i18n import language
 from ui.i18n import text as tr
@@ -22,20 +21,7 @@ from ui.i18n import text as tr
 History = list[dict[str, Any]]
 
 
-class ChatHandlers:
-    def __init__(self, holder: ServicesHolder) -> None:
-        self._holder = holder
-
-    @property
-    def services(self) -> Services:
-        return self._holder.get()
-
-    async def user(self, request: gr.Request) -> User:
-        try:
-            return await self.services.auth.user_by_name(request.username)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
-
+class ChatHandlers(Handlers):
     async def answer(
         self,
         message: str,

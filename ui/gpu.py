@@ -1,19 +1,28 @@
-"""The "GPU & engine" tab: live charts from the one shared sampler (no NVML call per page)."""
+"""The "GPU & engine" tab: live charts from the one shared sampler (no NVML call per page).
+
+The timer starts when the tab is selected and stops when another tab of the same gr.Tabs is
+selected, so a page left on the chat tab costs nothing."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import gradio as gr
 import plotly.graph_objects as go
 
+from engine.hardware import GpuInfo
 from engine.sampler import Sample
 from services import ServicesHolder
 from ui.i18n import t
 
 GIB = 1024**3
 RANGES = {"5 min": 300, "15 min": 900, "1 h": 3600}
+DEFAULT_RANGE = "15 min"
+MAX_POINTS = 600  # per line: an hour at 1 s would send 3600 points per trace every 2 s
+TAB_ID = "gpu-tab"
 
 
 def _figure(title: str, unit: str) -> go.Figure:
@@ -27,53 +36,76 @@ def _times(samples: list[Sample]) -> list[datetime]:
     return [datetime.fromtimestamp(s.at) for s in samples]
 
 
+def thin(samples: list[Sample], max_points: int = MAX_POINTS) -> list[Sample]:
+    """Every n-th sample so that at most `max_points` remain, always keeping the latest."""
+    if len(samples) <= max_points:
+        return samples
+    step = math.ceil(len(samples) / max_points)
+    kept = samples[::-1][::step][::-1]  # counted back from the latest
+    return kept[-max_points:]
+
+
+GpuMetric = tuple[str, str, Callable[[GpuInfo], float | int | None]]
+GPU_METRICS: list[GpuMetric] = [
+    ("GPU utilization", "%", lambda g: g.utilization_percent),
+    ("GPU memory used", "GiB", lambda g: g.memory_used_bytes / GIB),
+    ("GPU temperature", "°C", lambda g: g.temperature_c),
+    ("GPU power", "W", lambda g: g.power_watts),
+]
+
+
 def gpu_figures(samples: list[Sample]) -> list[go.Figure]:
-    """Utilization, memory, temperature and power: one line per GPU."""
-    metrics = [("GPU utilization", "%", lambda g: g.utilization_percent),
-               ("GPU memory used", "GiB", lambda g: g.memory_used_bytes / GIB),
-               ("GPU temperature", "°C", lambda g: g.temperature_c),
-               ("GPU power", "W", lambda g: g.power_watts)]
-    indices = sorted({g.index for s in samples for g in s.gpus})
+    """Utilization, memory (used, and total dotted), temperature and power: one line per GPU.
+    Empty when no sample has a GPU."""
+    names: dict[int, str] = {}
+    for sample in samples:
+        for gpu in sample.gpus:
+            names.setdefault(gpu.index, gpu.name)
+    if not names:
+        return []
     figures = []
-    for title, unit, value in metrics:
+    for title, unit, value in GPU_METRICS:
         figure = _figure(title, unit)
-        for index in indices:
-            points = [(datetime.fromtimestamp(s.at), value(g)) for s in samples
-                      for g in s.gpus if g.index == index]
-            name = next(g.name for s in samples for g in s.gpus if g.index == index)
-            figure.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
-                               mode="lines", name=f"GPU{index} {name}")
-        if title == "GPU memory used":
-            for index in indices:
-                total = next(g.memory_total_bytes for s in samples for g in s.gpus
-                             if g.index == index) / GIB
-                figure.add_hline(y=total, line_dash="dot", annotation_text=f"GPU{index} total")
+        for index in sorted(names):
+            readings = [(datetime.fromtimestamp(s.at), g) for s in samples
+                        for g in s.gpus if g.index == index]
+            x = [at for at, _ in readings]
+            figure.add_scatter(x=x, y=[value(g) for _, g in readings], mode="lines",
+                               name=f"GPU{index} {names[index]}")
+            if title == "GPU memory used":
+                figure.add_scatter(x=x, y=[g.memory_total_bytes / GIB for _, g in readings],
+                                   mode="lines", line={"dash": "dot"},
+                                   name=f"GPU{index} {names[index]} total")
         figures.append(figure)
     return figures
 
 
 def engine_figures(samples: list[Sample]) -> list[go.Figure]:
-    """Running/waiting requests and KV cache usage, where the engine reports them."""
+    """Running/waiting requests and KV cache usage (%), only where the engine reports them
+    (llama.cpp reports nothing, so the list is empty)."""
     reported = [s for s in samples if s.engine and "requests_running" in s.engine]
     if not reported:
         return []
+    x = _times(reported)
     load = _figure("Engine requests", "requests")
     for key in ("requests_running", "requests_waiting"):
-        load.add_scatter(x=_times(reported), y=[(s.engine or {}).get(key) for s in reported],
-                         mode="lines", name=key.replace("requests_", ""))
+        load.add_scatter(x=x, y=[(s.engine or {}).get(key) for s in reported],
+                         mode="lines", name=key.removeprefix("requests_"))
     cache = _figure("KV cache usage", "%")
-    cache.add_scatter(x=_times(reported),
-                      y=[100 * float((s.engine or {}).get("kv_cache_usage") or 0) for s in reported],
+    usage = [(s.engine or {}).get("kv_cache_usage") for s in reported]
+    cache.add_scatter(x=x, y=[None if u is None else 100 * float(u) for u in usage],
                       mode="lines", name="KV cache")
     return [load, cache]
 
 
 def app_figures(samples: list[Sample]) -> list[go.Figure]:
+    """Answers streaming now and requests per minute: always there, GPU or not."""
+    x = _times(samples)
     streams = _figure("Answers streaming now", "answers")
-    streams.add_scatter(x=_times(samples), y=[s.app.get("active_streams", 0) for s in samples],
+    streams.add_scatter(x=x, y=[s.app.get("active_streams", 0) for s in samples],
                         mode="lines", name="active streams")
     rate = _figure("Requests per minute", "requests/min")
-    rate.add_scatter(x=_times(samples), y=[s.app.get("requests_last_minute", 0) for s in samples],
+    rate.add_scatter(x=x, y=[s.app.get("requests_last_minute", 0) for s in samples],
                      mode="lines", name="requests/min")
     return [streams, rate]
 
@@ -87,32 +119,57 @@ def status_line(samples: list[Sample], gpu_error: str | None) -> str:
     return f"**{gpus}** · engine: {state}"
 
 
+class GpuHandlers:
+    """Reads the shared sampler's history at event time; never touches NVML itself."""
+
+    def __init__(self, holder: ServicesHolder) -> None:
+        self._holder = holder
+
+    def refresh(self, span_name: str) -> list[Any]:
+        sampler = self._holder.get().sampler
+        samples = thin(sampler.history(RANGES.get(span_name, RANGES[DEFAULT_RANGE])))
+        gpus = gpu_figures(samples)
+        engine = engine_figures(samples)
+        return [status_line(samples, sampler.gpu_error),
+                *[gr.Plot(value=f, visible=True) for f in gpus],
+                *[gr.Plot(visible=False) for _ in range(len(GPU_METRICS) - len(gpus))],
+                *[gr.Plot(value=f, visible=True) for f in engine],
+                *[gr.Plot(visible=False) for _ in range(2 - len(engine))],
+                *app_figures(samples)]
+
+    @staticmethod
+    def stop_when_leaving(evt: gr.SelectData) -> Any:
+        """On the parent gr.Tabs' select: another tab was chosen -> stop the timer. The browser
+        sends the chosen tab's id (kept only in the event's raw data); without one, change
+        nothing."""
+        data = getattr(evt, "_data", None)
+        chosen = data.get("id") if isinstance(data, dict) else None
+        if chosen is None or chosen == TAB_ID:
+            return gr.skip()
+        return gr.Timer(active=False)
+
+
 def build_gpu_tab(holder: ServicesHolder) -> gr.Tab:
-    with gr.Tab(t("gpu"), id="gpu-tab") as tab:
+    """Visible to every signed-in user. Call inside the app's gr.Tabs."""
+    handlers = GpuHandlers(holder)
+    with gr.Tab(t("gpu"), id=TAB_ID) as tab:
         status = gr.Markdown(elem_id="gpu-status")
-        span = gr.Radio(list(RANGES), value="15 min", label=t("range"), elem_id="gpu-range")
+        span = gr.Radio(list(RANGES), value=DEFAULT_RANGE, label=t("range"), elem_id="gpu-range")
         with gr.Row():
-            gpu_plots = [gr.Plot(show_label=False) for _ in range(4)]
+            gpu_plots = [gr.Plot(show_label=False) for _ in GPU_METRICS]
         with gr.Row():
             engine_plots = [gr.Plot(show_label=False, visible=False) for _ in range(2)]
             app_plots = [gr.Plot(show_label=False) for _ in range(2)]
         timer = gr.Timer(2.0, active=False)
 
-    def refresh(span_name: str) -> list[Any]:
-        sampler = holder.get().sampler
-        samples = sampler.history(RANGES.get(span_name, 900))
-        gpus = gpu_figures(samples) if any(s.gpus for s in samples) else []
-        engine = engine_figures(samples)
-        return [status_line(samples, sampler.gpu_error),
-                *[gr.Plot(value=f, visible=True) for f in gpus],
-                *[gr.Plot(visible=False) for _ in range(4 - len(gpus))],
-                *[gr.Plot(value=f, visible=True) for f in engine],
-                *[gr.Plot(visible=False) for _ in range(2 - len(engine))],
-                *app_figures(samples)]
-
     outputs = [status, *gpu_plots, *engine_plots, *app_plots]
-    tab.select(refresh, [span], outputs, api_visibility="private").then(
+    tab.select(handlers.refresh, [span], outputs, api_visibility="private",
+               show_progress="hidden").then(
         lambda: gr.Timer(active=True), None, timer, api_visibility="private")
-    timer.tick(refresh, [span], outputs, api_visibility="private", show_progress="hidden")
-    span.change(refresh, [span], outputs, api_visibility="private")
+    timer.tick(handlers.refresh, [span], outputs, api_visibility="private", show_progress="hidden")
+    span.change(handlers.refresh, [span], outputs, api_visibility="private",
+                show_progress="hidden")
+    if isinstance(tab.parent, gr.Tabs):
+        tab.parent.select(handlers.stop_when_leaving, None, timer, api_visibility="private",
+                          show_progress="hidden")
     return tab

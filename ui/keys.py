@@ -7,30 +7,17 @@ from typing import Any
 import gradio as gr
 
 from errors import AppError
-from services import Services, ServicesHolder
-from storage.users import User
+from services import ServicesHolder
+from ui.base import Handlers
 from ui.errors import as_gradio_error
 from ui.i18n import t
 
 KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
 
 
-class KeyHandlers:
-    def __init__(self, holder: ServicesHolder) -> None:
-        self._holder = holder
-
-    @property
-    def services(self) -> Services:
-        return self._holder.get()
-
-    async def _user(self, request: gr.Request) -> User:
-        try:
-            return await self.services.auth.user_by_name(request.username)
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
-
+class KeyHandlers(Handlers):
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
-        keys = await self.services.auth.list_keys(await self._user(request))
+        keys = await self.services.auth.list_keys(await self.user(request))
         rows = [[k["id"], k["name"], f"{k['prefix']}…", f"{k['created_at']:%Y-%m-%d %H:%M}",
                  f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else ""] for k in keys]
         active = [(f"{k['name']} ({k['prefix']}…)", k["id"]) for k in keys if not k["revoked_at"]]
@@ -38,7 +25,7 @@ class KeyHandlers:
 
     async def create(self, name: str, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         try:
-            _, key = await self.services.auth.create_key(await self._user(request), name or "")
+            _, key = await self.services.auth.create_key(await self.user(request), name or "")
         except AppError as exc:
             raise as_gradio_error(exc) from exc
         rows, choices = await self.table(request)
@@ -48,7 +35,7 @@ class KeyHandlers:
         if key_id is None:
             raise gr.Error("Choose a key to revoke")
         try:
-            await self.services.auth.revoke_key(await self._user(request), int(key_id))
+            await self.services.auth.revoke_key(await self.user(request), int(key_id))
         except AppError as exc:
             raise as_gradio_error(exc) from exc
         return await self.table(request)

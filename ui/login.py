@@ -127,9 +127,9 @@ class LoginRedirectMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        services: Services | None = getattr(scope.get("app"), "state", None) and getattr(
-            scope["app"].state, "services", None
-        )
+        # Starlette puts the app in the scope; its state holds the services once started.
+        state = getattr(scope.get("app"), "state", None)
+        services: Services | None = getattr(state, "services", None)
         if scope["type"] != "http" or services is None or services.settings.development_mode:
             await self.app(scope, receive, send)
             return

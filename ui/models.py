@@ -14,29 +14,21 @@ import gradio as gr
 
 from engine.fit import summary
 from errors import AppError, PermissionDenied
-from services import Services, ServicesHolder
+from services import ServicesHolder
 from storage.users import User
+from ui.base import Handlers
 from ui.errors import as_gradio_error
 from ui.i18n import t
 
 PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit on this machine"]
 
 
-class ModelHandlers:
-    def __init__(self, holder: ServicesHolder) -> None:
-        self._holder = holder
-
-    @property
-    def services(self) -> Services:
-        return self._holder.get()
-
+class ModelHandlers(Handlers):
     async def _admin(self, request: gr.Request) -> User:
-        try:
-            user = await self.services.auth.user_by_name(request.username)
-            if not user.is_admin:
-                raise PermissionDenied("This needs an admin account", code="admin_only")
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
+        user = await self.user(request)
+        if not user.is_admin:
+            raise as_gradio_error(
+                PermissionDenied("This needs an admin account", code="admin_only"), request)
         return user
 
     async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:

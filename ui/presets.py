@@ -7,28 +7,14 @@ from typing import Any
 import gradio as gr
 
 from errors import AppError
-from services import Services, ServicesHolder
-from storage.users import User
+from ui.base import Handlers
 from ui.errors import as_gradio_error
 
 
-class PresetHandlers:
-    def __init__(self, holder: ServicesHolder) -> None:
-        self._holder = holder
-
-    @property
-    def services(self) -> Services:
-        return self._holder.get()
-
-    async def _user(self, request: gr.Request) -> User:
-        try:
-            return await self.services.auth.user_by_name(request.username)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
-
+class PresetHandlers(Handlers):
     async def load(self, request: gr.Request) -> tuple[Any, str]:
         """The presets menu and the user's default system prompt."""
-        user = await self._user(request)
+        user = await self.user(request)
         rows = await self.services.presets.list(user)
         default = await self.services.presets.default_prompt(user) or ""
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=None), default
@@ -36,7 +22,7 @@ class PresetHandlers:
     async def apply(self, preset_id: int | None, request: gr.Request) -> tuple[Any, Any, Any]:
         if preset_id is None:
             return gr.skip(), gr.skip(), gr.skip()
-        rows = await self.services.presets.list(await self._user(request))
+        rows = await self.services.presets.list(await self.user(request))
         preset = next((r for r in rows if r["id"] == preset_id), None)
         if preset is None:
             raise gr.Error("That preset no longer exists.")
@@ -46,7 +32,7 @@ class PresetHandlers:
 
     async def save(self, name: str, system_prompt: str, temperature: float, max_tokens: float,
                    request: gr.Request) -> tuple[Any, str]:
-        user = await self._user(request)
+        user = await self.user(request)
         try:
             saved = await self.services.presets.save(user, name, system_prompt, temperature,
                                                      int(max_tokens))
@@ -58,10 +44,10 @@ class PresetHandlers:
 
     async def make_default(self, system_prompt: str, request: gr.Request) -> None:
         try:
-            await self.services.presets.set_default_prompt(await self._user(request), system_prompt)
+            await self.services.presets.set_default_prompt(await self.user(request), system_prompt)
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
         gr.Info("This system prompt now starts every new chat.")
 
     async def default_prompt(self, request: gr.Request) -> str:
-        return await self.services.presets.default_prompt(await self._user(request)) or ""
+        return await self.services.presets.default_prompt(await self.user(request)) or ""

@@ -19,12 +19,11 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from errors import AppError
-from services import Services, ServicesHolder
+from services import ServicesHolder
 from storage import analytics, exports
 from storage.analytics import Bucket, Outcomes, Percentiles, UsageFilter
 from storage.users import User
-from ui.errors import as_gradio_error
+from ui.base import Handlers
 from ui.i18n import t
 
 RANGES: dict[str, timedelta] = {
@@ -245,20 +244,7 @@ def user_choices(users: list[tuple[int, str]], selected: str | None) -> list[tup
 # ---- handlers ----------------------------------------------------------------------------
 
 
-class UsageHandlers:
-    def __init__(self, holder: ServicesHolder) -> None:
-        self._holder = holder
-
-    @property
-    def services(self) -> Services:
-        return self._holder.get()
-
-    async def _caller(self, request: gr.Request) -> User:
-        try:
-            return await self.services.auth.user_by_name(request.username)
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
-
+class UsageHandlers(Handlers):
     async def view(self, caller: User, flt: UsageFilter) -> UsageView:
         """Run the queries, each as its own call so queued writes interleave between them."""
         db = self.services.db
@@ -279,7 +265,7 @@ class UsageHandlers:
 
     async def refresh(self, range_key: str | None, model: str | None, user: str | None,
                       request: gr.Request) -> tuple[Any, ...]:
-        caller = await self._caller(request)
+        caller = await self.user(request)
         flt = usage_filter(caller, range_key, model, user)
         view = await self.view(caller, flt)
         admin = caller.is_admin
@@ -306,7 +292,7 @@ class UsageHandlers:
 
     async def download(self, range_key: str | None, request: gr.Request) -> Any:
         """The usage rows of the chosen range as a CSV file (UTF-8 with BOM, for Excel)."""
-        caller = await self._caller(request)
+        caller = await self.user(request)
         flt = usage_filter(caller, range_key, None, None)
         owner = None if caller.is_admin else caller.id
         body = await self.services.db.run(lambda c: exports.usage_csv(c, flt.start, flt.end, owner))

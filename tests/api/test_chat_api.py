@@ -34,7 +34,8 @@ def test_chat_streams_openai_chunks_and_stores_the_answer(app_server: AppServer)
     assert user_msg["token_in"] > 0
     assert (answer["role"], answer["content"], answer["status"]) == ("assistant", text, "completed")
     assert answer["token_out"] > 0 and answer["token_in"] >= user_msg["token_in"]
-    assert stored["title"] == "What is the capital of France?"
+    # The first words title it until the model's own title (written in the background) arrives.
+    assert stored["title_source"] == "model" or stored["title"] == "What is the capital of France?"
 
     row = next(r for r in usage_rows(app_server.url, headers)
                if r["request_id"] == response.headers["x-request-id"])

@@ -1,37 +1,119 @@
-"""The usage notebook runs headless against the snapshot of a running app with real data."""
+"""The usage notebook runs headless (nbclient) on the snapshot of a running app with real chats,
+on a snapshot with no requests at all, and says where it looked when there is no snapshot."""
 
 from __future__ import annotations
 
 import json
-import os
+import sys
+from pathlib import Path
 
 import httpx
 import nbformat
+import pytest
 from conftest import ROOT, ServerFactory
 from helpers import eventually, stream_chat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbformat import NotebookNode
+
+from storage import users
+from storage.db import Database
+from storage.exports import write_snapshot
+
+NOTEBOOK = ROOT / "notebooks" / "usage_analytics.ipynb"
 
 
-def test_the_usage_notebook_runs_on_live_data(server_factory: ServerFactory) -> None:
+@pytest.fixture
+def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `python3` kernelspec that runs this interpreter (the venv's), found before any other:
+    JUPYTER_PATH comes first in Jupyter's search path."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (vLLM Chat venv)", "language": "python",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    for name in ("VLLM_CHAT_EXPORTS", "VLLM_CHAT_URL", "VLLM_CHAT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == sys.executable
+
+
+def run_notebook() -> NotebookNode:
+    """Execute the notebook as Jupyter would (working directory: notebooks/); any cell error
+    raises CellExecutionError."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    return notebook
+
+
+def printed(notebook: NotebookNode) -> str:
+    """What the cells printed and the text form of what they displayed."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif "data" in output:
+                parts.append(output.data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
+        server_factory: ServerFactory, venv_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
     server = server_factory()
     user, admin = server.auth(), server.auth("admin", "admin123")
     for headers, text in [(user, "Hi"), (user, "Name a fruit"), (admin, "안녕하세요")]:
-        stream_chat(server.url, headers, {"messages": [{"role": "user", "content": text}],
-                                          "max_tokens": 12})
+        response, _ = stream_chat(server.url, headers, {
+            "messages": [{"role": "user", "content": text}], "max_tokens": 12})
+        assert response.status_code == 200
     with httpx.stream("POST", f"{server.url}/api/chat", headers=user, timeout=60, json={
-            "messages": [{"role": "user", "content": "Write a long story."}], "max_tokens": 500}) as r:
-        next(r.iter_lines())  # then hang up: a cancelled request
-    eventually(lambda: len(httpx.get(f"{server.url}/api/usage?all=true", headers=admin)
-                           .json()["requests"]) == 4)
-    snapshot = httpx.post(f"{server.url}/api/usage/snapshot", headers=admin).json()
+            "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}],
+            "max_tokens": 500}) as stream:
+        next(stream.iter_lines())  # then hang up: the answer is cancelled
 
-    notebook = nbformat.read(ROOT / "notebooks" / "usage_analytics.ipynb", as_version=4)
-    os.environ["VLLM_CHAT_EXPORTS"] = snapshot["directory"]
+    def stored() -> list[str] | None:
+        rows = httpx.get(f"{server.url}/api/usage", params={"all": "true"}, headers=admin).json()
+        statuses = [r["status"] for r in rows["requests"]]
+        return statuses if len(statuses) == 4 else None
+
+    statuses = eventually(stored)
+    assert "cancelled" in statuses
+    snapshot = httpx.post(f"{server.url}/api/usage/snapshot", headers=admin, timeout=30).json()
+
+    monkeypatch.setenv("VLLM_CHAT_EXPORTS", snapshot["directory"])
+    monkeypatch.setenv("VLLM_CHAT_URL", server.url)  # the optional cell: the export endpoint
+    monkeypatch.setenv("VLLM_CHAT_TOKEN", server.token("admin", "admin123"))
+    text = printed(run_notebook())
+
+    assert "requests: 4" in text
+    for status in ("completed", "cancelled"):
+        assert f"  {status}: {statuses.count(status)}" in text
+    assert "export endpoint rows: 4 (snapshot rows: 4)" in text
+    assert "test" in text and "admin" in text  # the per-user table
+    assert server.process.poll() is None  # the app kept its database file open throughout
+    assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_the_notebook_runs_on_a_snapshot_with_no_requests(
+        tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = Database(tmp_path / "vllm_chat.duckdb")
+    db.call(lambda c: users.create(c, "관리자", "x", "admin"))
+    db.call(lambda c: write_snapshot(c, tmp_path / "exports"))
+    monkeypatch.setenv("VLLM_CHAT_EXPORTS", str(tmp_path / "exports"))
     try:
-        NotebookClient(notebook, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        text = printed(run_notebook())
     finally:
-        del os.environ["VLLM_CHAT_EXPORTS"]
-    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
-    assert "requests: 4" in outputs
-    assert "cancelled" in outputs and "completed" in outputs
+        db.close()
+    assert "requests: 0" in text
+    assert "VLLM_CHAT_URL and VLLM_CHAT_TOKEN are not set: skipped" in text
+
+
+def test_the_notebook_says_where_it_looked_when_there_is_no_snapshot(
+        tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VLLM_CHAT_EXPORTS", str(tmp_path / "nowhere"))
+    with pytest.raises(CellExecutionError, match=r"No snapshot in .*nowhere"):
+        run_notebook()

@@ -1,53 +1,172 @@
-"""The GPU tab's figures from known samples."""
+"""The GPU tab's figures from known samples, its refresh from the shared sampler, and its wiring."""
 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
+from typing import Any
 
 import gradio as gr
+import pytest
+from doubles.fake_nvml import FakeNvml, two_rtx_3090s
 
-from engine.hardware import GpuInfo
+from engine.hardware import GpuInfo, read_hardware
 from engine.sampler import Sample
 from services import ServicesHolder
-from ui.gpu import app_figures, build_gpu_tab, engine_figures, gpu_figures, status_line
+from ui.gpu import (
+    MAX_POINTS,
+    GpuHandlers,
+    app_figures,
+    build_gpu_tab,
+    engine_figures,
+    gpu_figures,
+    status_line,
+    thin,
+)
 
 GIB = 1024**3
+ENGINE_LOAD = {"requests_running": 2.0, "requests_waiting": 1.0, "kv_cache_usage": 0.25,
+               "state": "ready"}
 
 
-def samples(with_gpus: bool, engine: dict[str, object] | None) -> list[Sample]:
+def samples(gpus: list[GpuInfo], engine: dict[str, Any] | None, count: int = 3) -> list[Sample]:
     now = time.time()
-    gpus = [GpuInfo(index=0, name="RTX 3090", memory_total_bytes=24 * GIB,
-                    memory_used_bytes=6 * GIB, memory_free_bytes=18 * GIB,
-                    utilization_percent=75, temperature_c=61, power_watts=210.0)]
-    return [Sample(at=now - 2 + i, gpus=gpus if with_gpus else [], engine=engine,
-                   app={"active_streams": i, "requests_last_minute": 3 * i}) for i in range(3)]
+    return [Sample(at=now - count + i, gpus=gpus, engine=engine,
+                   app={"active_streams": i, "requests_last_minute": 3 * i}) for i in range(count)]
+
+
+def two_gpus() -> list[GpuInfo]:
+    return read_hardware(FakeNvml(two_rtx_3090s())).gpus
 
 
 def test_gpu_figures_have_one_line_per_gpu_with_its_readings() -> None:
-    utilization, memory, temperature, power = gpu_figures(samples(True, None))
-    assert utilization.data[0].name == "GPU0 RTX 3090"
-    assert list(utilization.data[0].y) == [75, 75, 75]
-    assert list(memory.data[0].y) == [6.0, 6.0, 6.0]
-    assert list(temperature.data[0].y) == [61, 61, 61]
-    assert list(power.data[0].y) == [210.0, 210.0, 210.0]
+    utilization, _memory, temperature, power = gpu_figures(samples(two_gpus(), None))
+
+    names = ["GPU0 NVIDIA GeForce RTX 3090", "GPU1 NVIDIA GeForce RTX 3090"]
+    assert [trace.name for trace in utilization.data] == names
+    assert [list(trace.y) for trace in utilization.data] == [[7] * 3, [93] * 3]
+    assert [list(trace.y) for trace in temperature.data] == [[41] * 3, [70] * 3]
+    assert [list(trace.y) for trace in power.data] == [[31.5] * 3, [301.25] * 3]
+    assert [len(trace.x) for trace in utilization.data] == [3, 3]
 
 
-def test_engine_figures_only_when_the_engine_reports_load() -> None:
-    assert engine_figures(samples(False, {"state": "ready"})) == []
-    load, cache = engine_figures(samples(False, {"requests_running": 2.0, "requests_waiting": 1.0,
-                                                 "kv_cache_usage": 0.25, "state": "ready"}))
+def test_memory_figure_shows_used_against_total_in_gib() -> None:
+    memory = gpu_figures(samples(two_gpus(), None))[1]
+
+    by_name = {trace.name: list(trace.y) for trace in memory.data}
+    assert by_name == {
+        "GPU0 NVIDIA GeForce RTX 3090": [1.5] * 3,
+        "GPU0 NVIDIA GeForce RTX 3090 total": [24.0] * 3,
+        "GPU1 NVIDIA GeForce RTX 3090": [2.0] * 3,
+        "GPU1 NVIDIA GeForce RTX 3090 total": [24.0] * 3,
+    }
+    assert memory.layout.yaxis.title.text == "GiB"
+
+
+def test_no_gpu_figures_without_gpus() -> None:
+    assert gpu_figures(samples([], ENGINE_LOAD)) == []
+
+
+def test_engine_figures_show_requests_and_kv_cache_percent() -> None:
+    load, cache = engine_figures(samples([], ENGINE_LOAD))
+
     assert [trace.name for trace in load.data] == ["running", "waiting"]
-    assert list(cache.data[0].y) == [25.0, 25.0, 25.0]
+    assert [list(trace.y) for trace in load.data] == [[2.0] * 3, [1.0] * 3]
+    assert list(cache.data[0].y) == [25.0] * 3
 
 
-def test_app_figures_and_status_without_a_gpu() -> None:
-    streams, rate = app_figures(samples(False, {"state": "ready"}))
-    assert list(streams.data[0].y) == [0, 1, 2] and list(rate.data[0].y) == [0, 3, 6]
-    assert status_line(samples(False, {"state": "ready"}), "NVIDIA driver not found") == (
+@pytest.mark.parametrize("engine", [None, {"state": "ready"}])
+def test_no_engine_figures_when_the_engine_reports_no_load(engine: dict[str, Any] | None) -> None:
+    assert engine_figures(samples(two_gpus(), engine)) == []
+
+
+def test_app_figures_are_there_without_any_gpu_or_engine() -> None:
+    streams, rate = app_figures(samples([], None))
+
+    assert list(streams.data[0].y) == [0, 1, 2]
+    assert list(rate.data[0].y) == [0, 3, 6]
+
+
+def test_status_line_says_why_there_is_no_gpu() -> None:
+    assert status_line(samples([], {"state": "ready"}), "NVIDIA driver not found") == (
         "**No GPU**: NVIDIA driver not found. App-side charts below. Engine: ready.")
+    assert status_line([], None) == "**No GPU**: no reading yet. App-side charts below. Engine: ?."
+    assert status_line(samples(two_gpus(), ENGINE_LOAD), None) == (
+        "**GPU0 NVIDIA GeForce RTX 3090, GPU1 NVIDIA GeForce RTX 3090** · engine: ready")
 
 
-def test_the_gpu_tab_builds_with_private_events() -> None:
+def test_thin_keeps_at_most_max_points_and_the_latest_sample() -> None:
+    hour = samples([], None, count=3600)
+
+    kept = thin(hour)
+    assert len(kept) <= MAX_POINTS and kept[-1] is hour[-1]
+    assert [s.at for s in kept] == sorted(s.at for s in kept)
+    short = samples([], None, count=10)
+    assert thin(short) == short
+
+
+class FakeSampler:
+    def __init__(self, history: list[Sample], gpu_error: str | None) -> None:
+        self._history = history
+        self.gpu_error = gpu_error
+        self.asked: list[float | None] = []
+
+    def history(self, since_s: float | None = None) -> list[Sample]:
+        self.asked.append(since_s)
+        return self._history
+
+
+def holder_with(sampler: FakeSampler) -> ServicesHolder:
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(sampler=sampler))  # type: ignore[arg-type]
+    return holder
+
+
+def test_refresh_without_gpu_hides_gpu_and_engine_plots_and_shows_app_plots() -> None:
+    sampler = FakeSampler(samples([], None), "NVIDIA driver not found")
+
+    status, *plots = GpuHandlers(holder_with(sampler)).refresh("5 min")
+
+    assert sampler.asked == [300]
+    assert status.startswith("**No GPU**: NVIDIA driver not found.")
+    gpu, engine, app = plots[:4], plots[4:6], plots[6:]
+    assert all(isinstance(p, gr.Plot) and p.visible is False for p in gpu + engine)
+    assert len(app) == 2 and all(p.data for p in app)
+
+
+def test_refresh_with_gpus_and_engine_load_shows_every_plot() -> None:
+    sampler = FakeSampler(samples(two_gpus(), ENGINE_LOAD), None)
+
+    _, *plots = GpuHandlers(holder_with(sampler)).refresh("1 h")
+
+    assert sampler.asked == [3600]
+    assert all(p.visible is True for p in plots[:6])
+
+
+def select(tab_id: str | None) -> gr.SelectData:
+    data: dict[str, Any] = {"value": "label", "index": 0}
+    if tab_id is not None:
+        data["id"] = tab_id
+    return gr.SelectData(None, data)
+
+
+def test_leaving_the_tab_stops_the_timer_and_coming_back_leaves_it_alone() -> None:
+    stopped = GpuHandlers.stop_when_leaving(select("chat-tab"))
+    assert isinstance(stopped, gr.Timer) and stopped.active is False
+    assert GpuHandlers.stop_when_leaving(select("gpu-tab")) == gr.skip()
+    assert GpuHandlers.stop_when_leaving(select(None)) == gr.skip()
+
+
+def test_the_gpu_tab_builds_with_private_events_and_an_idle_timer() -> None:
     with gr.Blocks() as demo, gr.Tabs():
-        build_gpu_tab(ServicesHolder())
+        with gr.Tab("Chat", id="chat-tab"):
+            gr.Markdown("chat")
+        tab = build_gpu_tab(ServicesHolder())
+
+    assert isinstance(tab, gr.Tab) and tab.visible is True
     assert all(fn.api_visibility == "private" for fn in demo.fns.values())
+    timers = [block for block in demo.blocks.values() if isinstance(block, gr.Timer)]
+    assert len(timers) == 1 and timers[0].active is False
+    triggers = {(block_id, event) for fn in demo.fns.values() for block_id, event in fn.targets}
+    assert (tab._id, "select") in triggers and (timers[0]._id, "tick") in triggers
+    assert (tab.parent._id, "select") in triggers  # type: ignore[union-attr]
