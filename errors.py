@@ -57,3 +57,13 @@ class EngineError(AppError):
     status_code = 502
     error_type = "engine_error"
     code = "engine_error"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s

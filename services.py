@@ -20,7 +20,7 @@ from engine.sampler import Sampler
 from observability.logs import log_request
 from observability.metrics import AppMetrics
 from settings import Settings
-from storage import conversations
+from storage import drafts
 from storage.db import Database
 from storage.exports import SnapshotWriter
 from storage.writer import BatchWriter
@@ -88,7 +88,7 @@ class Services:
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
 
     async def start(self) -> None:
-        marked = self.db.call(conversations.mark_interrupted)
+        marked = self.db.call(drafts.recover)
         if marked:
             log.warning("%d answers were cut off by the last shutdown; marked as interrupted", marked)
         self.writer.start()

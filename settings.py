@@ -8,7 +8,8 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse as parse_rate_limit
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -64,14 +65,20 @@ class Settings(BaseSettings):
     demo_accounts: bool = True
     admin_password: str | None = None
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    # Failed sign-ins per client address and username ("10/minute"); empty: no limit.
+    login_rate_limit: str = "10/minute"
 
     # Chat
     chat_concurrency: int = Field(default=16, ge=1)
+    # Answers per user, from the UI, REST, /v1 and the Gradio API together; empty: no limit.
+    chat_rate_limit: str = "60/minute"
     max_message_chars: int = Field(default=32_000, ge=1)
     max_tokens_limit: int = Field(default=4096, ge=1)
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     stream_flush_interval_s: float = 0.04
+    # How often an answer being written is saved, so a crash of the app loses little of it.
+    answer_checkpoint_s: float = Field(default=2.0, gt=0)
     # Ask the model for a short title after a conversation's first answer.
     auto_titles: bool = True
 
@@ -80,6 +87,13 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = Field(default=300.0, gt=0)
     # /metrics answers loopback callers; others need this as a Bearer token.
     metrics_token: str | None = None
+
+    @field_validator("login_rate_limit", "chat_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, rule: str) -> str:
+        if rule.strip():
+            parse_rate_limit(rule)  # ValueError: "couldn't parse rate limit string ..."
+        return rule
 
     @cached_property
     def resolved_model_dir(self) -> Path:

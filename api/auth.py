@@ -28,8 +28,9 @@ class VerifyOut(BaseModel):
 
 
 @router.post("/login")
-async def login(body: LoginBody, services: ServicesDep) -> TokenOut:
-    _, token = await services.auth.login(body.username, body.password)
+async def login(body: LoginBody, request: Request, services: ServicesDep) -> TokenOut:
+    client = request.client.host if request.client else ""
+    _, token = await services.auth.login(body.username, body.password, client)
     return TokenOut(access_token=token, expires_in=services.auth.tokens.lifetime_s)
 
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from errors import AppError, AuthenticationFailed
+from errors import AppError, AuthenticationFailed, RateLimited
 
 
 def error_body(message: str, error_type: str, code: str, param: str | None = None) -> dict[str, Any]:
@@ -17,7 +17,11 @@ def error_body(message: str, error_type: str, code: str, param: str | None = Non
 
 
 def app_error_response(exc: AppError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, AuthenticationFailed):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse(
         error_body(exc.message, exc.error_type, exc.code),
         status_code=exc.status_code,

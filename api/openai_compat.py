@@ -21,6 +21,11 @@ from chat.turn import ChatOptions
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
 class CompletionBody(BaseModel):
     # OpenAI clients send fields this server does not use (n, stop, user, ...): ignore them.
     model_config = ConfigDict(extra="ignore")
@@ -30,6 +35,7 @@ class CompletionBody(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
 
 
 @router.get("/models")
@@ -50,4 +56,5 @@ async def chat_completions(
         user, [m.model_dump() for m in body.messages], options,
         request_id=request_id_of(request), source="api")
     headers = {"X-Request-Id": turn.request_id, "X-Context-Trimmed": str(turn.trimmed)}
-    return await answer_response(services.chat, turn, body.stream, headers)
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    return await answer_response(services.chat, turn, body.stream, headers, include_usage)

@@ -16,8 +16,10 @@ from errors import AppError
 
 
 async def answer_response(
-    chat: ChatService, turn: ChatTurn, stream: bool, headers: dict[str, str]
+    chat: ChatService, turn: ChatTurn, stream: bool, headers: dict[str, str],
+    include_usage: bool = False,
 ) -> StreamingResponse | JSONResponse:
+    """`include_usage` (OpenAI's stream_options): a last chunk carries the token counts."""
     deltas = chat.stream(turn)
     try:
         # Wait for the first token before sending headers, so an engine that is down is a 503.
@@ -29,9 +31,10 @@ async def answer_response(
         async with aclosing(deltas):
             rest = [d async for d in deltas]
         parts = [first, *rest] if first else rest
+        await chat.recorder.wait(turn.conversation_id)
         return JSONResponse(_completion(turn, parts), headers=headers)
     headers = {**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_sse(turn, first, deltas), media_type="text/event-stream",
+    return StreamingResponse(_sse(chat, turn, first, deltas, include_usage), media_type="text/event-stream",
                              headers=headers)
 
 
@@ -55,8 +58,19 @@ def _delta_body(delta: Delta) -> dict[str, Any]:
     return body
 
 
+async def _usage_chunk(chat: ChatService, turn: ChatTurn) -> str:
+    await chat.recorder.wait(turn.conversation_id)  # the counts are made as the turn is stored
+    body = {
+        "id": f"chatcmpl-{turn.request_id}", "object": "chat.completion.chunk",
+        "created": int(time.time()), "model": turn.model, "choices": [],
+        "usage": turn.token_usage,
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
 async def _sse(
-    turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None]
+    chat: ChatService, turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None],
+    include_usage: bool,
 ) -> AsyncIterator[str]:
     async with aclosing(rest):
         yield _chunk(turn, {"role": "assistant", "content": ""})
@@ -72,6 +86,8 @@ async def _sse(
             yield "data: [DONE]\n\n"
             return
     yield _chunk(turn, {}, turn.finish_reason or "stop")
+    if include_usage:
+        yield await _usage_chunk(chat, turn)
     yield "data: [DONE]\n\n"
 
 
@@ -87,4 +103,5 @@ def _completion(turn: ChatTurn, parts: list[Delta]) -> dict[str, Any]:
         "conversation_id": turn.conversation_id,
         "choices": [{"index": 0, "message": message,
                      "finish_reason": turn.finish_reason or "stop"}],
+        "usage": turn.token_usage,
     }

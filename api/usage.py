@@ -16,7 +16,6 @@ from fastapi import APIRouter, Query, Response
 from api.deps import AdminDep, ServicesDep, UserDep
 from errors import InvalidInput, PermissionDenied
 from storage import exports, usage
-from storage.exports import SnapshotWriter
 
 router = APIRouter(prefix="/api", tags=["usage"])
 
@@ -72,9 +71,7 @@ async def export_usage(
 @router.post("/usage/snapshot")
 async def snapshot(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
     """Write the Parquet snapshot that notebooks read (DATA_DIR/exports), now."""
-    writer: SnapshotWriter | None = getattr(services, "snapshots", None)
-    if writer is None:
-        writer = SnapshotWriter(services.db, services.settings.data_dir / "exports")
+    writer = services.snapshots
     paths = await writer.snapshot_now()
     return {"directory": str(writer.directory.resolve()), "files": [p.name for p in paths],
             "written_at": writer.last_written}

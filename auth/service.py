@@ -8,6 +8,7 @@ from typing import Any
 
 from auth.api_keys import hash_key, looks_like_key, new_key
 from auth.passwords import PasswordHasher
+from auth.rate_limits import RateLimit
 from auth.tokens import TokenClaims, TokenService
 from errors import AuthenticationFailed, InvalidInput, NotFound
 from settings import Settings
@@ -27,14 +28,20 @@ class AuthService:
         self._hasher = hasher
         self.tokens = tokens
         self._settings = settings
+        self._failed_logins = RateLimit(settings.login_rate_limit, "failed sign-ins")
 
-    async def login(self, username: str, password: str) -> tuple[User, str]:
+    async def login(self, username: str, password: str, client: str = "") -> tuple[User, str]:
+        """Only failures count against the limit, per client address and username, so guessing
+        is slowed and a user who knows the password is never locked out by someone else."""
+        attempt = (client, username.lower())
+        self._failed_logins.check(*attempt)
         user = await self._db.run(lambda c: users.get_by_username(c, username))
         ok = await asyncio.to_thread(
             self._hasher.verify, password, user.password_hash if user else None
         )
         if user is None or not ok:
             log.info("failed login for %r", username)
+            self._failed_logins.hit(*attempt)
             raise AuthenticationFailed("Wrong username or password", code="invalid_credentials")
         return user, self.tokens.issue(user.username)
 

@@ -16,7 +16,7 @@ from chat.titles import generate_title
 from chat.turn import STATUS_CODES, ChatTurn
 from engine.client import EngineClient
 from engine.manager import EngineManager, EngineState
-from storage import conversations
+from storage import conversations, drafts
 from storage.db import Database
 from storage.usage import UsageRecord
 from storage.usage import insert as insert_usage
@@ -27,14 +27,27 @@ log = logging.getLogger(__name__)
 
 class Recorder:
     def __init__(self, db: Database, writer: BatchWriter, engine: EngineManager,
-                 auto_titles: bool) -> None:
+                 auto_titles: bool, checkpoint_s: float = 2.0) -> None:
         self._db = db
+        self._checkpoint_s = checkpoint_s
         self._writer = writer
         self._engine = engine
         self._auto_titles = auto_titles
         self.observers: list[Callable[[UsageRecord], None]] = []
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._titles: set[asyncio.Task[None]] = set()
+
+    def checkpoint(self, turn: ChatTurn) -> None:
+        """Save the answer so far, at most every checkpoint_s and one save at a time, without
+        waiting for it: the answer streams on."""
+        now = time.monotonic()
+        if now - turn.checkpointed_at < self._checkpoint_s or (
+                turn.checkpoint is not None and not turn.checkpoint.done()):
+            return
+        turn.checkpointed_at = now
+        message_id, content, reasoning = turn.user_message_id, turn.answer, turn.thinking
+        turn.checkpoint = asyncio.get_running_loop().create_task(self._writer.write(
+            lambda c: drafts.update(c, message_id, content, reasoning)))
 
     def schedule(self, turn: ChatTurn) -> None:
         latency_ms = int((time.monotonic() - turn.started) * 1000)
@@ -59,8 +72,11 @@ class Recorder:
             await asyncio.gather(*self._pending.values(), *self._titles, return_exceptions=True)
 
     async def _record(self, turn: ChatTurn, latency_ms: int) -> None:
+        if turn.checkpoint is not None:  # so no late save recreates the draft's text
+            await asyncio.gather(turn.checkpoint, return_exceptions=True)
         client = turn.client or self._engine.routes()[0].client
         input_tokens, output_tokens, user_tokens = await _token_counts(client, turn)
+        turn.input_tokens, turn.output_tokens = input_tokens, output_tokens
         status_code = STATUS_CODES[turn.status]
         if turn.status == "failed" and not turn.content:
             status_code = 503
@@ -81,6 +97,7 @@ class Recorder:
                 reasoning=turn.thinking or None,
             )
             insert_usage(conn, usage)
+            drafts.finish(conn, turn.user_message_id)
 
         await self._writer.write(write)
         for observer in self.observers:

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from auth.rate_limits import RateLimit
 from chat.context import fit_context
 from chat.messages import build_messages, flatten_content, title_from
 from chat.reasoning import ThinkSplitter
@@ -26,7 +27,7 @@ from engine.client import EngineClient, describe_engine_error
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
 from settings import Settings
-from storage import conversations
+from storage import conversations, drafts
 from storage.db import Database
 from storage.users import User
 from storage.writer import BatchWriter
@@ -40,7 +41,9 @@ class ChatService:
         self._settings = settings
         self._db = db
         self._engine = engine
-        self.recorder = Recorder(db, writer, engine, settings.auto_titles)
+        self.recorder = Recorder(db, writer, engine, settings.auto_titles,
+                                 settings.answer_checkpoint_s)
+        self._answers_per_user = RateLimit(settings.chat_rate_limit, "answers")
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
 
@@ -59,6 +62,7 @@ class ChatService:
     ) -> ChatTurn:
         """Validate, then store the conversation and the user's message before asking the engine."""
         temperature, max_tokens = self._validate(new_messages, options)
+        self._answers_per_user.hit(str(user.id))
         system_prompt = options.system_prompt
         history: list[dict[str, Any]] = []
         if conversation_id is not None:
@@ -76,16 +80,18 @@ class ChatService:
             self._engine.routes()[0].client.count_tokens,
             self._engine.profile.max_model_len, max_tokens,
         )
+        request_id = request_id or uuid.uuid4().hex
+        draft = drafts.Draft(0, conversation_id or 0, request_id, user.id, model, prompt_tokens)
         conv_id, user_message_id = await self._db.run(
-            lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages,
-                                       source)
+            lambda c: self._store_turn(c, user, conversation_id, system_prompt, new_messages,
+                                       source, draft)
         )
         return ChatTurn(
             trimmed=trimmed,
             prompt_tokens=prompt_tokens,
             user_message_id=user_message_id,
             first_turn=not history,
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=request_id,
             user=user,
             conversation_id=conv_id,
             model=model,
@@ -103,21 +109,26 @@ class ChatService:
         probe = [{"role": "user", "content": edited if edited is not None else "."}]
         temperature, max_tokens = self._validate(probe, options)
         conv = await self._owned(user, conv_id)
+        self._answers_per_user.hit(str(user.id))
         await self.recorder.wait(conv_id)
-        try:
-            _, message_id = await self._db.run(lambda c: conversations.rewind(c, conv_id, edited))
-        except LookupError as exc:
-            raise InvalidInput("There is no message to answer again",
-                               code="nothing_to_resend") from exc
-        history = await self._db.run(lambda c: conversations.list_messages(c, conv_id))
+        history = rewound(await self._db.run(lambda c: conversations.list_messages(c, conv_id)),
+                          edited)
         system_prompt = options.system_prompt if options.system_prompt is not None else (
             conv.system_prompt)
+        # Fitted before anything changes: an edit too long for the context keeps the old answer.
         messages, trimmed, prompt_tokens = await fit_context(
             build_messages(system_prompt, history, []), self._engine.routes()[0].client.count_tokens,
             self._engine.profile.max_model_len, max_tokens)
+        try:
+            _, message_id = await self._db.run(lambda c: conversations.rewind(c, conv_id, edited))
+        except LookupError as exc:
+            raise _nothing_to_resend() from exc
+        request_id, model = request_id or uuid.uuid4().hex, self._engine.profile.served_model_name
+        draft = drafts.Draft(message_id, conv_id, request_id, user.id, model, prompt_tokens)
+        await self._db.run(lambda c: drafts.start(c, draft))
         return ChatTurn(
-            request_id=request_id or uuid.uuid4().hex, user=user, conversation_id=conv_id,
-            user_message_id=message_id, model=self._engine.profile.served_model_name,
+            request_id=request_id, user=user, conversation_id=conv_id,
+            user_message_id=message_id, model=model,
             temperature=temperature, max_tokens=max_tokens, messages=messages, trimmed=trimmed,
             prompt_tokens=prompt_tokens, first_turn=len(history) == 1,
         )
@@ -159,11 +170,13 @@ class ChatService:
         user: User,
         conversation_id: int | None,
         system_prompt: str | None,
-        model: str,
         new_messages: Sequence[Mapping[str, Any]],
         source: str,
+        draft: drafts.Draft,
     ) -> tuple[int, int]:
-        """Returns the conversation's id and the id of this turn's user message."""
+        """Store the conversation, this turn's messages and the draft of its answer. Returns the
+        conversation's id and the id of this turn's user message."""
+        model = draft.model
         conn.execute("BEGIN TRANSACTION")
         message_id = 0
         try:
@@ -179,6 +192,8 @@ class ChatService:
                     text = flatten_content(message.get("content"))
                     message_id = conversations.add_message(
                         conn, conversation_id, str(message["role"]), text)
+            draft.conv_id, draft.message_id = conversation_id, message_id
+            drafts.start(conn, draft)
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
@@ -199,6 +214,7 @@ class ChatService:
                             async with aclosing(self._stream_from(route.client, turn)) as deltas:
                                 async for delta in deltas:
                                     yield delta
+                                    self.recorder.checkpoint(turn)
                         return
                     except Exception as exc:
                         if turn.content or attempt == len(routes):
@@ -282,6 +298,22 @@ class ChatService:
         return await self._db.run(
             lambda c: conversations.create(c, user.id, title, system_prompt, model)
         )
+
+
+def rewound(history: list[dict[str, Any]], edited: str | None) -> list[dict[str, Any]]:
+    """The history as it will be once the last user message is answered again: what followed
+    it dropped and, if `edited` is given, its text replaced."""
+    last_user = max((i for i, m in enumerate(history) if m["role"] == "user"), default=None)
+    if last_user is None:
+        raise _nothing_to_resend()
+    kept = history[: last_user + 1]
+    if edited is not None:
+        kept[-1] = {**kept[-1], "content": edited}
+    return kept
+
+
+def _nothing_to_resend() -> InvalidInput:
+    return InvalidInput("There is no message to answer again", code="nothing_to_resend")
 
 
 def _delta_of(delta: Any, splitter: ThinkSplitter) -> Delta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -48,10 +49,16 @@ class ChatTurn:
     status: MessageStatus = "completed"
     error: str | None = None
     finish_reason: str | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, int] | None = None  # as the engine reported it, if it did
+    # Counted once the turn is stored (the engine's usage, else its tokenizer).
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     client: EngineClient | None = None
+    # The last save of the answer so far (storage/drafts.py).
+    checkpointed_at: float = field(default_factory=time.monotonic)
+    checkpoint: asyncio.Task[None] | None = None
 
     @property
     def answer(self) -> str:
@@ -60,6 +67,13 @@ class ChatTurn:
     @property
     def thinking(self) -> str:
         return "".join(self.reasoning)
+
+    @property
+    def token_usage(self) -> dict[str, int]:
+        """The OpenAI `usage` object, once the turn has been stored."""
+        prompt, completion = self.input_tokens or 0, self.output_tokens or 0
+        return {"prompt_tokens": prompt, "completion_tokens": completion,
+                "total_tokens": prompt + completion}
 
     @property
     def ttft_ms(self) -> int | None:

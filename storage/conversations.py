@@ -142,6 +142,7 @@ def delete(conn: duckdb.DuckDBPyConnection, conv_id: int) -> None:
 
     Two commits, not one: DuckDB checks a foreign key against committed rows, so the messages
     must be gone before the conversation they point to can be deleted."""
+    conn.execute("DELETE FROM answer_drafts WHERE conv_id = ?", [conv_id])
     conn.execute("DELETE FROM messages WHERE conv_id = ?", [conv_id])
     conn.execute("DELETE FROM conversations WHERE id = ?", [conv_id])
 
@@ -167,20 +168,3 @@ def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, edited: str | None) ->
         conn.execute("ROLLBACK")
         raise
     return content, message_id
-
-
-INTERRUPTED_NOTE = "interrupted: the service stopped while this answer was being written"
-
-
-def mark_interrupted(conn: duckdb.DuckDBPyConnection) -> int:
-    """At start-up: a conversation that ends with a question was cut off mid-answer (every
-    answer, even a failed one, is stored when it ends). Give each such question a failed,
-    marked answer. Returns how many."""
-    row = conn.execute(
-        "INSERT INTO messages (conv_id, role, content, status, note)"
-        " SELECT m.conv_id, 'assistant', '', 'failed', ? FROM messages m"
-        " WHERE m.role = 'user' AND m.id = (SELECT max(x.id) FROM messages x"
-        "                                   WHERE x.conv_id = m.conv_id)",
-        [INTERRUPTED_NOTE],
-    ).fetchone()
-    return int(row[0]) if row else 0

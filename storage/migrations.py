@@ -95,6 +95,22 @@ MIGRATIONS: list[str] = [
         UNIQUE (user_id, name)
     );
     """,
+    # 6: the answer being written, saved as it streams, so a crash of the app loses little.
+    # No foreign key: DuckDB would refuse deleting a conversation's messages in one transaction.
+    """
+    CREATE TABLE answer_drafts (
+        message_id BIGINT PRIMARY KEY,
+        conv_id BIGINT NOT NULL,
+        request_id TEXT NOT NULL,
+        user_id BIGINT NOT NULL,
+        model TEXT,
+        prompt_tokens INTEGER,
+        content TEXT NOT NULL DEFAULT '',
+        reasoning TEXT,
+        started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
 ]
 
 

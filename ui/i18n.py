@@ -48,6 +48,7 @@ ERRORS_KO: dict[str, str] = {
     "message_too_long": "메시지가 너무 깁니다.",
     "context_length_exceeded": "메시지가 모델의 문맥 길이보다 깁니다.",
     "invalid_credentials": "아이디 또는 비밀번호가 올바르지 않습니다.",
+    "rate_limited": "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
     "engine_unavailable": "모델 엔진에 연결할 수 없습니다. 시작 중이거나 중지되었을 수 있습니다.",
     "engine_error": "모델 엔진이 답변 도중 응답을 멈췄습니다.",
     "switching": "모델을 전환하는 중입니다. 잠시 후 다시 시도하세요.",

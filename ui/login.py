@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import TOKEN_COOKIE, token_from
 from auth.tokens import TokenClaims
-from errors import AppError, AuthenticationFailed
+from errors import AppError, AuthenticationFailed, RateLimited
 from services import Services
 from ui.i18n import language
 
@@ -54,10 +54,12 @@ PAGE = """<!doctype html>
 
 WORDS = {
     "en": {"sign_in": "Sign in", "username": "Username", "password": "Password",
-           "missing": "Enter your username and password.", "wrong": "Wrong username or password."},
+           "missing": "Enter your username and password.", "wrong": "Wrong username or password.",
+           "too_many": "Too many failed sign-ins. Try again in a little while."},
     "ko": {"sign_in": "로그인", "username": "아이디", "password": "비밀번호",
            "missing": "아이디와 비밀번호를 입력하세요.",
-           "wrong": "아이디 또는 비밀번호가 올바르지 않습니다."},
+           "wrong": "아이디 또는 비밀번호가 올바르지 않습니다.",
+           "too_many": "로그인 실패가 너무 많습니다. 잠시 후 다시 시도하세요."},
 }
 
 
@@ -102,9 +104,14 @@ async def login_submit(
     if not username or not password:
         return _page(request, "missing", _safe_next(next), 400)
     try:
-        _, token = await services.auth.login(username, password)
+        client = request.client.host if request.client else ""
+        _, token = await services.auth.login(username, password, client)
     except AuthenticationFailed:
         return _page(request, "wrong", _safe_next(next), 401)
+    except RateLimited as exc:
+        page = _page(request, "too_many", _safe_next(next), 429)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, request, token, services.auth.tokens.lifetime_s)
     return response

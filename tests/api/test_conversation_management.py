@@ -94,3 +94,17 @@ def test_resending_needs_a_message_and_your_own_conversation(app_server: AppServ
                        json={"content": "   "})
     assert (blank.status_code, blank.json()["error"]["code"]) == (400, "empty_message")
     assert stored_conversation(app_server.url, user, mine, 2)["messages"][0]["content"] == "Hello"
+
+
+def test_an_edit_too_long_for_the_context_keeps_the_old_question_and_answer(
+    app_server: AppServer,
+) -> None:
+    user = app_server.auth()
+    conv_id = new_chat(app_server, user, "Name a colour.")
+    before = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
+    response = httpx.post(f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
+                          json={"content": "hello there " * 1400}, timeout=60)
+    assert (response.status_code, response.json()["error"]["code"]) == (
+        400, "context_length_exceeded")
+    after = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
+    assert [(m["id"], m["content"]) for m in after] == [(m["id"], m["content"]) for m in before]

@@ -77,3 +77,29 @@ def test_bad_input_on_v1_is_an_openai_style_error(app_server: AppServer) -> None
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "x"}])
     assert info.value.code == "model_not_found"
+
+
+def test_v1_reports_usage_streamed_on_request_and_always_without_streaming(
+    app_server: AppServer,
+) -> None:
+    headers = app_server.auth()
+    client = sdk(app_server, app_server.token())
+    chunks = list(client.chat.completions.create(
+        model="smollm2", stream=True, max_tokens=12, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "Count to three."}]))
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None
+    assert all(c.usage is None for c in chunks[:-1])
+    streamed_id = last.id.removeprefix("chatcmpl-")
+
+    completion = client.chat.completions.create(
+        model="smollm2", max_tokens=12, messages=[{"role": "user", "content": "Say yes."}])
+    assert completion.usage is not None
+    plain_id = completion.id.removeprefix("chatcmpl-")
+
+    rows = {r["request_id"]: r for r in eventually(lambda: usage_rows(app_server.url, headers))}
+    for usage, request_id in [(last.usage, streamed_id), (completion.usage, plain_id)]:
+        row = rows[request_id]
+        assert usage.prompt_tokens == row["input_tokens"] > 0
+        assert usage.completion_tokens == row["output_tokens"] > 0
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens

@@ -11,7 +11,7 @@ import pytest
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
-from errors import AuthenticationFailed
+from errors import AuthenticationFailed, RateLimited
 from settings import Settings
 from storage import users
 from storage.db import Database
@@ -143,3 +143,25 @@ def test_demo_passwords_in_use_lists_accounts_on_their_published_password(
     new_hash = PasswordHasher(4).hash("a-private-password")
     db.call(lambda c: users.set_password_hash(c, test_user.id, new_hash))
     assert auth.demo_passwords_in_use() == ["admin"]
+
+
+async def test_failed_logins_are_limited_per_address_and_username(
+    db: Database, tmp_path: Path
+) -> None:
+    auth = make_auth(db, tmp_path, login_rate_limit="2/minute")
+    auth.seed_accounts()
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            await auth.login("test", "wrong", "10.0.0.1")
+    with pytest.raises(RateLimited):
+        await auth.login("TEST", "test", "10.0.0.1")  # even the right password, from there
+    user, _ = await auth.login("test", "test", "10.0.0.2")
+    assert user.username == "test"
+    await auth.login("admin", "admin123", "10.0.0.1")
+
+
+async def test_successful_logins_do_not_count(db: Database, tmp_path: Path) -> None:
+    auth = make_auth(db, tmp_path, login_rate_limit="1/minute")
+    auth.seed_accounts()
+    for _ in range(3):
+        await auth.login("test", "test", "10.0.0.1")

@@ -1,0 +1,63 @@
+"""429 with Retry-After past the limits, over REST, /v1, the login page and the Gradio API;
+a refused request stores nothing."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+from conftest import AppServer, ServerFactory
+from gradio_client import Client
+
+
+@pytest.fixture
+def limited(server_factory: ServerFactory) -> AppServer:
+    return server_factory({"CHAT_RATE_LIMIT": "2/minute", "LOGIN_RATE_LIMIT": "2/minute"})
+
+
+def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
+    listed = httpx.get(f"{server.url}/api/conversations", headers=headers).json()
+    return len(listed["conversations"])
+
+
+def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer) -> None:
+    headers = limited.auth()
+    body = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4, "stream": False}
+    for _ in range(2):
+        assert httpx.post(f"{limited.url}/api/chat", headers=headers, json=body,
+                          timeout=60).status_code == 200
+    stored = conversation_count(limited, headers)
+
+    refused = httpx.post(f"{limited.url}/api/chat", headers=headers, json=body, timeout=60)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    with pytest.raises(openai.RateLimitError):
+        openai.OpenAI(base_url=f"{limited.url}/v1", api_key=limited.token(),
+                      max_retries=0).chat.completions.create(
+            model="smollm2", max_tokens=4, messages=[{"role": "user", "content": "Hi"}])
+    client = Client(limited.url, headers=headers, verbose=False)
+    with pytest.raises(Exception, match=r"(?i)too many"):
+        client.predict("Hi", api_name="/chat")
+    assert conversation_count(limited, headers) == stored, "a refused request stores nothing"
+
+    admin = limited.auth("admin", "admin123")
+    assert httpx.post(f"{limited.url}/api/chat", headers=admin, json=body,
+                      timeout=60).status_code == 200, "each user has their own count"
+
+
+def test_failed_sign_ins_past_the_limit_are_refused_even_with_the_right_password(
+    limited: AppServer,
+) -> None:
+    wrong = {"username": "test", "password": "nope"}
+    for _ in range(2):
+        assert httpx.post(f"{limited.url}/api/auth/login", json=wrong).status_code == 401
+    refused = httpx.post(f"{limited.url}/api/auth/login",
+                         json={"username": "test", "password": "test"})
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    page = httpx.post(f"{limited.url}/login", data={"username": "test", "password": "test"},
+                      headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    assert page.status_code == 429 and "로그인 실패가 너무 많습니다" in page.text
+    assert "retry-after" in page.headers
+    assert httpx.post(f"{limited.url}/api/auth/login", json={
+        "username": "admin", "password": "admin123"}).status_code == 200
