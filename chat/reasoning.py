@@ -8,6 +8,10 @@ prefix until the next chunk decides it.
 
 from __future__ import annotations
 
+from typing import Any
+
+from chat.turn import Delta
+
 OPEN, CLOSE = "<think>", "</think>"
 
 
@@ -48,3 +52,14 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
         if tag.startswith(text[-length:]):
             return length
     return 0
+
+
+def delta_from(delta: Any, splitter: ThinkSplitter) -> Delta:
+    """Thinking from an OpenAI stream delta's reasoning fields or from <think> tags in its
+    content."""
+    if delta is None:
+        return Delta()
+    extra = getattr(delta, "model_extra", None) or {}
+    reasoning = str(extra.get("reasoning") or extra.get("reasoning_content") or "")
+    inline_reasoning, content = splitter.feed(delta.content or "")
+    return Delta(content=content, reasoning=reasoning + inline_reasoning)

@@ -18,8 +18,8 @@ import anyio
 
 from auth.rate_limits import RateLimit
 from chat.context import fit_context
-from chat.messages import build_messages, flatten_content, title_from
-from chat.reasoning import ThinkSplitter
+from chat.messages import build_messages, flatten_content, rewound, title_from
+from chat.reasoning import ThinkSplitter, delta_from
 from chat.recording import Recorder
 from chat.turn import ChatOptions, ChatTurn, Delta
 from chat.validation import validate_messages, validate_options
@@ -111,8 +111,11 @@ class ChatService:
         conv = await self._owned(user, conv_id)
         self._answers_per_user.hit(str(user.id))
         await self.recorder.wait(conv_id)
-        history = rewound(await self._db.run(lambda c: conversations.list_messages(c, conv_id)),
-                          edited)
+        try:
+            history = rewound(
+                await self._db.run(lambda c: conversations.list_messages(c, conv_id)), edited)
+        except LookupError as exc:
+            raise _nothing_to_resend() from exc
         system_prompt = options.system_prompt if options.system_prompt is not None else (
             conv.system_prompt)
         # Fitted before anything changes: an edit too long for the context keeps the old answer.
@@ -248,7 +251,7 @@ class ChatService:
                 for choice in chunk.choices:
                     if choice.finish_reason:
                         turn.finish_reason = choice.finish_reason
-                    delta = _delta_of(choice.delta, splitter)
+                    delta = delta_from(choice.delta, splitter)
                     if delta.content or delta.reasoning:
                         yield _took(turn, delta)
             if (rest := Delta(*reversed(splitter.flush()))).content or rest.reasoning:
@@ -300,30 +303,8 @@ class ChatService:
         )
 
 
-def rewound(history: list[dict[str, Any]], edited: str | None) -> list[dict[str, Any]]:
-    """The history as it will be once the last user message is answered again: what followed
-    it dropped and, if `edited` is given, its text replaced."""
-    last_user = max((i for i, m in enumerate(history) if m["role"] == "user"), default=None)
-    if last_user is None:
-        raise _nothing_to_resend()
-    kept = history[: last_user + 1]
-    if edited is not None:
-        kept[-1] = {**kept[-1], "content": edited}
-    return kept
-
-
 def _nothing_to_resend() -> InvalidInput:
     return InvalidInput("There is no message to answer again", code="nothing_to_resend")
-
-
-def _delta_of(delta: Any, splitter: ThinkSplitter) -> Delta:
-    """Thinking from the delta's reasoning fields or from <think> tags in its content."""
-    if delta is None:
-        return Delta()
-    extra = getattr(delta, "model_extra", None) or {}
-    reasoning = str(extra.get("reasoning") or extra.get("reasoning_content") or "")
-    inline_reasoning, content = splitter.feed(delta.content or "")
-    return Delta(content=content, reasoning=reasoning + inline_reasoning)
 
 
 def _took(turn: ChatTurn, delta: Delta) -> Delta:

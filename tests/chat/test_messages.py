@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chat.messages import TITLE_CHARS, build_messages, flatten_content, title_from
+import pytest
+
+from chat.messages import TITLE_CHARS, build_messages, flatten_content, rewound, title_from
 
 
 def test_string_content_is_kept() -> None:
@@ -77,3 +79,16 @@ def test_long_title_is_cut_to_60_characters_with_an_ellipsis() -> None:
 
     dense = title_from("x" * 100)
     assert dense == "x" * 59 + "…"
+
+
+def test_rewound_drops_the_last_answer_and_replaces_an_edited_question() -> None:
+    history = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"},
+               {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"}]
+    assert [m["content"] for m in rewound(history, None)] == ["Q1", "A1", "Q2"]
+    assert [m["content"] for m in rewound(history, "Q2, better")] == ["Q1", "A1", "Q2, better"]
+    assert history[2]["content"] == "Q2", "the stored history is not changed"
+
+
+def test_rewound_needs_a_question() -> None:
+    with pytest.raises(LookupError):
+        rewound([{"role": "assistant", "content": "hello"}], None)
