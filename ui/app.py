@@ -9,7 +9,7 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
-from ui.gpu import build_gpu_tab
+from ui.gpu import build_gpu_tab, stop_refreshing_on
 from ui.i18n import t
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
@@ -30,13 +30,14 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             gr.Markdown("## vLLM Chat")
             header = gr.Markdown(elem_id="user-header")
         with gr.Tabs(elem_id="tabs"):
-            with gr.Tab(t("chat"), id="chat-tab"):
+            with gr.Tab(t("chat"), id="chat-tab") as chat_tab:
                 preset_handlers = PresetHandlers(holder)
                 chat = _chat_tab(handlers, SidebarHandlers(holder), preset_handlers, settings)
             models_tab, admin_loaders = build_models_tab(holder)
-            build_usage_tab(holder)
-            build_gpu_tab(holder)
-            build_keys_tab(holder)
+            usage_tab = build_usage_tab(holder)
+            _, gpu_timer = build_gpu_tab(holder)
+            keys_tab = build_keys_tab(holder)
+        stop_refreshing_on([chat_tab, models_tab, usage_tab, keys_tab], gpu_timer)
         demo.load(handlers.on_load, None,
                   [header, chat["conversation_list"], chat["model"], chat["temperature"],
                    chat["max_tokens"]], api_visibility="private")

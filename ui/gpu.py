@@ -6,7 +6,7 @@ selected, so a page left on the chat tab costs nothing."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -137,20 +137,10 @@ class GpuHandlers:
                 *[gr.Plot(visible=False) for _ in range(2 - len(engine))],
                 *app_figures(samples)]
 
-    @staticmethod
-    def stop_when_leaving(evt: gr.SelectData) -> Any:
-        """On the parent gr.Tabs' select: another tab was chosen -> stop the timer. The browser
-        sends the chosen tab's id (kept only in the event's raw data); without one, change
-        nothing."""
-        data = getattr(evt, "_data", None)
-        chosen = data.get("id") if isinstance(data, dict) else None
-        if chosen is None or chosen == TAB_ID:
-            return gr.skip()
-        return gr.Timer(active=False)
 
-
-def build_gpu_tab(holder: ServicesHolder) -> gr.Tab:
-    """Visible to every signed-in user. Call inside the app's gr.Tabs."""
+def build_gpu_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer]:
+    """Visible to every signed-in user. Call inside the app's gr.Tabs; hand the timer to
+    stop_refreshing_on with the other tabs."""
     handlers = GpuHandlers(holder)
     with gr.Tab(t("gpu"), id=TAB_ID) as tab:
         status = gr.Markdown(elem_id="gpu-status")
@@ -169,7 +159,12 @@ def build_gpu_tab(holder: ServicesHolder) -> gr.Tab:
     timer.tick(handlers.refresh, [span], outputs, api_visibility="private", show_progress="hidden")
     span.change(handlers.refresh, [span], outputs, api_visibility="private",
                 show_progress="hidden")
-    if isinstance(tab.parent, gr.Tabs):
-        tab.parent.select(handlers.stop_when_leaving, None, timer, api_visibility="private",
-                          show_progress="hidden")
-    return tab
+    return tab, timer
+
+
+def stop_refreshing_on(other_tabs: Iterable[gr.Tab], timer: gr.Timer) -> None:
+    """Choosing another tab stops the GPU tab's timer: a page left on another tab asks the
+    server for nothing."""
+    for other in other_tabs:
+        other.select(lambda: gr.Timer(active=False), None, timer, api_visibility="private",
+                     show_progress="hidden")

@@ -318,6 +318,16 @@ def test_the_gpu_tab_says_there_is_no_gpu_and_charts_the_app(page: Page, app_ser
     page.wait_for_selector("text=Requests per minute", timeout=15_000)
     page.screenshot(path=str(ARTIFACTS / "browser-gpu.png"), full_page=True)
 
+    events: list[str] = []
+    page.on("request", lambda r: events.append(r.url) if "/queue/join" in r.url else None)
+    page.wait_for_timeout(4_500)
+    assert len(events) >= 2, "the open tab refreshes every 2 s"
+    page.get_by_role("tab", name="Chat").click()
+    page.wait_for_timeout(1_000)
+    events.clear()
+    page.wait_for_timeout(4_500)
+    assert events == [], "a tab left for another asks the server for nothing"
+
 
 def test_the_usage_tab_charts_and_downloads_csv(page: Page, app_server: AppServer) -> None:
     page.goto(app_server.url)

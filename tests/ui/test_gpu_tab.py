@@ -21,6 +21,7 @@ from ui.gpu import (
     engine_figures,
     gpu_figures,
     status_line,
+    stop_refreshing_on,
     thin,
 )
 
@@ -143,25 +144,12 @@ def test_refresh_with_gpus_and_engine_load_shows_every_plot() -> None:
     assert all(p.visible is True for p in plots[:6])
 
 
-def select(tab_id: str | None) -> gr.SelectData:
-    data: dict[str, Any] = {"value": "label", "index": 0}
-    if tab_id is not None:
-        data["id"] = tab_id
-    return gr.SelectData(None, data)
-
-
-def test_leaving_the_tab_stops_the_timer_and_coming_back_leaves_it_alone() -> None:
-    stopped = GpuHandlers.stop_when_leaving(select("chat-tab"))
-    assert isinstance(stopped, gr.Timer) and stopped.active is False
-    assert GpuHandlers.stop_when_leaving(select("gpu-tab")) == gr.skip()
-    assert GpuHandlers.stop_when_leaving(select(None)) == gr.skip()
-
-
 def test_the_gpu_tab_builds_with_private_events_and_an_idle_timer() -> None:
     with gr.Blocks() as demo, gr.Tabs():
-        with gr.Tab("Chat", id="chat-tab"):
+        with gr.Tab("Chat", id="chat-tab") as chat:
             gr.Markdown("chat")
-        tab = build_gpu_tab(ServicesHolder())
+        tab, timer = build_gpu_tab(ServicesHolder())
+        stop_refreshing_on([chat], timer)
 
     assert isinstance(tab, gr.Tab) and tab.visible is True
     assert all(fn.api_visibility == "private" for fn in demo.fns.values())
@@ -169,4 +157,7 @@ def test_the_gpu_tab_builds_with_private_events_and_an_idle_timer() -> None:
     assert len(timers) == 1 and timers[0].active is False
     triggers = {(block_id, event) for fn in demo.fns.values() for block_id, event in fn.targets}
     assert (tab._id, "select") in triggers and (timers[0]._id, "tick") in triggers
-    assert (tab.parent._id, "select") in triggers  # type: ignore[union-attr]
+    stoppers = [fn for fn in demo.fns.values() if (chat._id, "select") in fn.targets]
+    assert len(stoppers) == 1 and [o._id for o in stoppers[0].outputs] == [timer._id]
+    stopped = stoppers[0].fn()  # type: ignore[misc]
+    assert isinstance(stopped, gr.Timer) and stopped.active is False
