@@ -126,7 +126,8 @@ def _chat_tab(handlers: ChatHandlers, sidebar: SidebarHandlers, presets: PresetH
     chat_events = [
         trigger(lambda text: ("", text), [message], [message, pending], queue=False,
                 api_visibility="private")
-        .then(handlers.respond, inputs, outputs, api_visibility="private",
+        .then(handlers.respond, inputs, [*outputs, message], show_progress_on=outputs,
+              api_visibility="private",
               concurrency_limit=settings.chat_concurrency, concurrency_id="chat")
         for trigger in (message.submit, send.click)
     ]

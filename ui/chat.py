@@ -142,16 +142,20 @@ class ChatHandlers(Handlers):
                 request, detached=True,
             ):
                 started = True
-                yield [*asked, *assistant_messages(text, thinking, done=False)], conv_id, gr.skip()
+                yield ([*asked, *assistant_messages(text, thinking, done=False)], conv_id,
+                       gr.skip(), gr.skip())
         except gr.Error as exc:
             if started:  # keep what arrived, marked, as it is stored
                 failed = f"{text}\n\n⚠️ {exc.message}".strip()
-                yield [*asked, *assistant_messages(failed, thinking)], conv_id, gr.skip()
+                yield [*asked, *assistant_messages(failed, thinking)], conv_id, gr.skip(), gr.skip()
+            else:  # refused before anything was stored: the text goes back to be fixed or resent
+                yield gr.skip(), gr.skip(), gr.skip(), message
             raise
         yield (
             [*asked, *assistant_messages(text, thinking)],
             conv_id,
             await self.conversation_choices(request, conv_id),
+            gr.skip(),
         )
 
     async def chat_api(

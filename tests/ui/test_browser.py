@@ -95,6 +95,22 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     assert last_answer(page).strip()[:20] == seen[-1].strip()[:20]
 
 
+def test_a_refused_message_comes_back_to_the_box_with_the_reason(
+    page: Page, app_server: AppServer,
+) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    too_long = "hello there " * 1400  # more tokens than the CPU profile's context
+    page.fill("#message textarea", too_long)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=The message is too long for the model", timeout=30_000)
+    page.wait_for_function(
+        f"document.querySelector('#message textarea')?.value.length === {len(too_long)}",
+        timeout=10_000)
+    assert page.locator("#chatbot [data-testid='bot']").count() == 0
+
+
 def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
@@ -302,7 +318,10 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     page.fill("#preset-name input, #preset-name textarea", "Pirate")
     page.click("#save-preset")
     page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Pirate'")
-    page.fill("#system-prompt textarea", "")
+    page.fill("#system-prompt textarea", "You answer in one word.")
+    page.fill("#preset-name input, #preset-name textarea", "Terse")
+    page.click("#save-preset")
+    page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Terse'")
     page.locator("#preset-choice input").click()
     page.get_by_role("option", name="Pirate").click()
     page.wait_for_function(
