@@ -105,7 +105,8 @@ class Recorder:
                 observer(usage)
             except Exception:
                 log.exception("usage observer failed")
-        if self._auto_titles and turn.first_turn and turn.status == "completed":
+        if (self._auto_titles and turn.first_turn and turn.status == "completed"
+                and turn.source == "chat"):
             self._start_title(client, turn)
 
     def _start_title(self, client: EngineClient, turn: ChatTurn) -> None:

@@ -91,6 +91,7 @@ class ChatService:
             prompt_tokens=prompt_tokens,
             user_message_id=user_message_id,
             first_turn=not history,
+            source=source,
             request_id=request_id,
             user=user,
             conversation_id=conv_id,
@@ -133,7 +134,7 @@ class ChatService:
             request_id=request_id, user=user, conversation_id=conv_id,
             user_message_id=message_id, model=model,
             temperature=temperature, max_tokens=max_tokens, messages=messages, trimmed=trimmed,
-            prompt_tokens=prompt_tokens, first_turn=len(history) == 1,
+            prompt_tokens=prompt_tokens, first_turn=len(history) == 1, source=conv.source,
         )
 
     async def rename_conversation(self, user: User, conv_id: int, title: str) -> None:

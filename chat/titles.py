@@ -11,6 +11,8 @@ from engine.client import EngineClient
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 60
+# The opening of the first message is enough for a title, and keeps its cost to the engine low.
+TITLE_INPUT_CHARS = 600
 PROMPT = (
     "Write a title of at most six words for a conversation that starts with the message below. "
     "Use the language of the message. Reply with the title only, no quotes.\n\nMessage: {message}"
@@ -37,7 +39,7 @@ async def generate_title(client: EngineClient, model: str, first_message: str) -
     try:
         response = await client.openai.chat.completions.create(
             model=model,
-            messages=[{"role": "user", "content": PROMPT.format(message=first_message[:2000])}],
+            messages=[{"role": "user", "content": PROMPT.format(message=first_message[:TITLE_INPUT_CHARS])}],
             max_tokens=24,
             temperature=0.2,
         )

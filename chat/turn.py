@@ -44,6 +44,7 @@ class ChatTurn:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     first_turn: bool = False
+    source: str | None = "chat"  # "api" (/v1): such conversations are not listed, so no title
     trimmed: int = 0  # earlier messages left out to fit the context window
     prompt_tokens: int | None = None
     status: MessageStatus = "completed"

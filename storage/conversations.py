@@ -23,9 +23,11 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     title_source: str | None = None
+    source: str | None = "chat"  # "api" for conversations made through /v1
 
 
-_CONV_COLUMNS = "id, user_id, title, system_prompt, model, created_at, updated_at, title_source"
+_CONV_COLUMNS = ("id, user_id, title, system_prompt, model, created_at, updated_at, title_source,"
+                 " source")
 
 
 def create(

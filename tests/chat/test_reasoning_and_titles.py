@@ -3,11 +3,13 @@ model cannot think, the real engine for titles."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from conftest import AppServer, ServerFactory, free_port
 from doubles.fake_engine import ANSWER, THINKING, TITLE, running_fake_engine
-from helpers import content_of, eventually, stored_conversation, stream_chat
+from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
 
 
 def reasoning_of(events: list[object]) -> str:
@@ -43,8 +45,9 @@ def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) ->
     with running_fake_engine("think_field", free_port()) as engine:
         server = server_factory({"ENGINE_BASE_URL": engine.base_url})
         headers = server.auth()
+        long_question = "Plan a trip to Busan for three days. " * 50
         response, _ = stream_chat(server.url, headers, {
-            "messages": [{"role": "user", "content": "Plan a trip to Busan for three days"}]})
+            "messages": [{"role": "user", "content": long_question}]})
         conv_id = response.headers["x-conversation-id"]
 
         def titled() -> dict[str, object] | None:
@@ -53,6 +56,16 @@ def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) ->
         eventually(titled)
         prompt = next(b for b in engine.bodies if not b.get("stream"))["messages"][0]["content"]
         assert "Plan a trip to Busan for three days" in prompt
+        assert len(prompt) < 900, "only the opening of a long first message goes into the prompt"
+
+        # /v1 conversations are not listed anywhere a title shows: no engine time for one.
+        completion = httpx.post(f"{server.url}/v1/chat/completions", headers=headers, json={
+            "messages": [{"role": "user", "content": "Name a city."}]})
+        request_id = completion.json()["id"].removeprefix("chatcmpl-")
+        eventually(lambda: any(r["request_id"] == request_id
+                               for r in usage_rows(server.url, headers)))
+        time.sleep(0.5)
+        assert len([b for b in engine.bodies if not b.get("stream")]) == 1
 
 
 def test_the_real_model_titles_a_new_conversation(app_server: AppServer) -> None:
