@@ -42,16 +42,7 @@ class RateLimit:
         reset_at, _ = self._limiter.get_window_stats(self._item, *key)
         retry_after = max(1, math.ceil(reset_at - time.time()))
         raise RateLimited(
-            f"Too many {self._what}: the limit is {self._item.amount} per"
-            f" {_window(self._item)}. Try again in {retry_after} s.",
+            f"Too many {self._what}: the limit is {self._item}. Try again in {retry_after} s.",
             retry_after_s=retry_after,
         )
 
-
-def _window(item: RateLimitItem) -> str:
-    seconds = item.get_expiry()
-    if seconds % 3600 == 0:
-        return "hour" if seconds == 3600 else f"{seconds // 3600} hours"
-    if seconds % 60 == 0:
-        return "minute" if seconds == 60 else f"{seconds // 60} minutes"
-    return "second" if seconds == 1 else f"{seconds} seconds"

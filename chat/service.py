@@ -81,10 +81,9 @@ class ChatService:
             self._engine.profile.max_model_len, max_tokens,
         )
         request_id = request_id or uuid.uuid4().hex
-        draft = drafts.Draft(0, conversation_id or 0, request_id, user.id, model, prompt_tokens)
         conv_id, user_message_id = await self._db.run(
-            lambda c: self._store_turn(c, user, conversation_id, system_prompt, new_messages,
-                                       source, draft)
+            lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages,
+                                       source, request_id=request_id, prompt_tokens=prompt_tokens)
         )
         return ChatTurn(
             trimmed=trimmed,
@@ -123,13 +122,14 @@ class ChatService:
         messages, trimmed, prompt_tokens = await fit_context(
             build_messages(system_prompt, history, []), self._engine.routes()[0].client.count_tokens,
             self._engine.profile.max_model_len, max_tokens)
-        try:
-            _, message_id = await self._db.run(lambda c: conversations.rewind(c, conv_id, edited))
-        except LookupError as exc:
-            raise _nothing_to_resend() from exc
+        message_id = int(history[-1]["id"])
         request_id, model = request_id or uuid.uuid4().hex, self._engine.profile.served_model_name
         draft = drafts.Draft(message_id, conv_id, request_id, user.id, model, prompt_tokens)
-        await self._db.run(lambda c: drafts.start(c, draft))
+
+        def rewind_and_start(conn: Any) -> None:
+            conversations.rewind(conn, conv_id, message_id, edited)
+            drafts.start(conn, draft)
+        await self._db.run(rewind_and_start)
         return ChatTurn(
             request_id=request_id, user=user, conversation_id=conv_id,
             user_message_id=message_id, model=model,
@@ -174,13 +174,15 @@ class ChatService:
         user: User,
         conversation_id: int | None,
         system_prompt: str | None,
+        model: str,
         new_messages: Sequence[Mapping[str, Any]],
         source: str,
-        draft: drafts.Draft,
+        *,
+        request_id: str,
+        prompt_tokens: int | None,
     ) -> tuple[int, int]:
         """Store the conversation, this turn's messages and the draft of its answer. Returns the
         conversation's id and the id of this turn's user message."""
-        model = draft.model
         conn.execute("BEGIN TRANSACTION")
         message_id = 0
         try:
@@ -196,8 +198,8 @@ class ChatService:
                     text = flatten_content(message.get("content"))
                     message_id = conversations.add_message(
                         conn, conversation_id, str(message["role"]), text)
-            draft.conv_id, draft.message_id = conversation_id, message_id
-            drafts.start(conn, draft)
+            drafts.start(conn, drafts.Draft(message_id, conversation_id, request_id, user.id, model,
+                                            prompt_tokens))
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")

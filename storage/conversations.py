@@ -149,24 +149,17 @@ def delete(conn: duckdb.DuckDBPyConnection, conv_id: int) -> None:
     conn.execute("DELETE FROM conversations WHERE id = ?", [conv_id])
 
 
-def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, edited: str | None) -> tuple[str, int]:
-    """Drop what follows the last user message (its answer) and, if given, change that message,
-    so it can be answered again. Returns its text and id."""
-    row = conn.execute(
-        "SELECT id, content FROM messages WHERE conv_id = ? AND role = 'user'"
-        " ORDER BY id DESC LIMIT 1", [conv_id]).fetchone()
-    if row is None:
-        raise LookupError("the conversation has no message to answer again")
-    message_id, content = int(row[0]), str(row[1])
+def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, message_id: int,
+           edited: str | None) -> None:
+    """Drop what follows the user message `message_id` (its answer) and, if given, change its
+    text, so it can be answered again."""
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute("DELETE FROM messages WHERE conv_id = ? AND id > ?", [conv_id, message_id])
         if edited is not None:
             conn.execute("UPDATE messages SET content = ?, token_in = NULL WHERE id = ?",
                          [edited, message_id])
-            content = edited
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
-    return content, message_id

@@ -16,14 +16,14 @@ def test_the_request_past_the_limit_is_refused_with_a_retry_time() -> None:
         limit.hit("7")
     assert info.value.status_code == 429 and info.value.code == "rate_limited"
     assert 1 <= info.value.retry_after_s <= 60
-    assert "2 per minute" in info.value.message
+    assert "the limit is 2 per 1 minute." in info.value.message
 
 
 def test_each_key_has_its_own_count() -> None:
     limit = RateLimit("1/hour", "answers")
     limit.hit("alice")
     limit.hit("bob")
-    with pytest.raises(RateLimited, match="1 per hour"):
+    with pytest.raises(RateLimited, match="1 per 1 hour"):
         limit.hit("alice")
 
 
@@ -32,7 +32,7 @@ def test_check_refuses_only_once_the_limit_is_used_and_counts_nothing() -> None:
     for _ in range(5):
         limit.check("127.0.0.1", "test")
     limit.hit("127.0.0.1", "test")
-    with pytest.raises(RateLimited, match="1 per 10 seconds"):
+    with pytest.raises(RateLimited, match="1 per 10 second"):
         limit.check("127.0.0.1", "test")
 
 
