@@ -21,11 +21,16 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]]
 
 
-class ChatBody(BaseModel):
+class ChatRequest(BaseModel):
+    """What /api/chat and /v1/chat/completions both take."""
+
     messages: list[ChatMessage] = Field(min_length=1, max_length=500)
     model: str | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
+
+
+class ChatBody(ChatRequest):
     conversation_id: int | None = Field(default=None, ge=1)
     stream: bool = True
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.chat import ChatMessage
+from api.chat import ChatRequest
 from api.deps import ServicesDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
@@ -26,13 +26,9 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class CompletionBody(BaseModel):
+class CompletionBody(ChatRequest):
     # OpenAI clients send fields this server does not use (n, stop, user, ...): ignore them.
     model_config = ConfigDict(extra="ignore")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=500)
-    model: str | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     stream_options: StreamOptions | None = None

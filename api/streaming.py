@@ -38,14 +38,18 @@ async def answer_response(
                              headers=headers)
 
 
-def _chunk(turn: ChatTurn, delta: dict[str, Any], finish_reason: str | None = None) -> str:
-    body = {
+def _chunk(turn: ChatTurn, delta: dict[str, Any], finish_reason: str | None = None,
+           usage: dict[str, int] | None = None) -> str:
+    """One SSE chunk; with `usage`, the last one that carries the counts and no choices."""
+    body: dict[str, Any] = {
         "id": f"chatcmpl-{turn.request_id}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": turn.model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
     }
+    if usage is not None:
+        body["choices"], body["usage"] = [], usage
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
@@ -56,16 +60,6 @@ def _delta_body(delta: Delta) -> dict[str, Any]:
     if delta.reasoning:
         body["reasoning_content"] = delta.reasoning
     return body
-
-
-async def _usage_chunk(chat: ChatService, turn: ChatTurn) -> str:
-    await chat.recorder.wait(turn.conversation_id)  # the counts are made as the turn is stored
-    body = {
-        "id": f"chatcmpl-{turn.request_id}", "object": "chat.completion.chunk",
-        "created": int(time.time()), "model": turn.model, "choices": [],
-        "usage": turn.token_usage,
-    }
-    return f"data: {json.dumps(body)}\n\n"
 
 
 async def _sse(
@@ -87,7 +81,8 @@ async def _sse(
             return
     yield _chunk(turn, {}, turn.finish_reason or "stop")
     if include_usage:
-        yield await _usage_chunk(chat, turn)
+        await chat.recorder.wait(turn.conversation_id)  # the counts are made as it is stored
+        yield _chunk(turn, {}, usage=turn.token_usage)
     yield "data: [DONE]\n\n"
 
 
