@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 T = TypeVar("T")
+
+SHIPPED_PROFILES = Path(__file__).resolve().parent.parent / "profiles"
+
+
+def profiles_dir_with(tmp_path: Path, profile_id: str, toml: str) -> Path:
+    """A profiles directory for PROFILES_DIR: the shipped CPU profile plus one more."""
+    directory = tmp_path / "profiles"
+    directory.mkdir()
+    shutil.copy(SHIPPED_PROFILES / "smollm2-135m-cpu.toml", directory)
+    (directory / f"{profile_id}.toml").write_text(toml)
+    return directory
 
 
 def sse_events(response: httpx.Response) -> Iterator[Any]:

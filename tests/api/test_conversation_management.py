@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 from conftest import AppServer
-from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
+from helpers import (
+    content_of,
+    eventually,
+    sse_events,
+    stored_conversation,
+    stream_chat,
+    usage_rows,
+)
 
 
 def new_chat(server: AppServer, headers: dict[str, str], text: str) -> int:
@@ -72,8 +77,7 @@ def test_edit_changes_the_last_question_and_answers_it(app_server: AppServer) ->
     with httpx.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
                       json={"content": "What is 3 + 3?", "max_tokens": 16}, timeout=60) as r:
         assert r.status_code == 200
-        answer = content_of([json.loads(line[6:]) for line in r.iter_lines()
-                             if line.startswith("data: {")])
+        answer = content_of(list(sse_events(r)))
     def answered() -> list[dict[str, object]] | None:
         messages = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
         return messages if messages[1]["content"] == answer else None

@@ -7,7 +7,7 @@ import time
 
 import httpx
 from conftest import ServerFactory
-from helpers import content_of, stored_conversation, usage_rows
+from helpers import content_of, sse_events, stored_conversation, usage_rows
 
 
 def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
@@ -23,9 +23,8 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
         conv_id = response.headers["x-conversation-id"]
         request_id = response.headers["x-request-id"]
         started = time.monotonic()
-        for line in response.iter_lines():
-            if line.startswith("data: {"):
-                received += content_of([json.loads(line[6:])])
+        for event in sse_events(response):
+            received += content_of([event])
             if time.monotonic() - started > 1.5 and received.strip():
                 server.process.kill()  # no clean shutdown: only the saved draft survives
                 break

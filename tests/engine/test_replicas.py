@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, ServerFactory, free_port
-from helpers import eventually, stream_chat
+from conftest import ServerFactory, free_port
+from helpers import eventually, profiles_dir_with, stream_chat
 
 from engine.replicas import ReplicaPool
 
@@ -46,11 +46,7 @@ def _answers(url: str) -> bool:
 
 
 def remote_profiles(tmp_path: Path, urls: list[str]) -> Path:
-    directory = tmp_path / "profiles"
-    directory.mkdir()
-    (directory / "smollm2-135m-cpu.toml").write_text(
-        (ROOT / "profiles" / "smollm2-135m-cpu.toml").read_text())
-    (directory / "remote-pair.toml").write_text(f'''
+    return profiles_dir_with(tmp_path, "remote-pair", f'''
 id = "remote-pair"
 name = "Two llama.cpp replicas"
 engine = "remote"
@@ -60,7 +56,6 @@ max_model_len = 2048
 [remote]
 base_urls = {urls!r}
 '''.replace("'", '"'))
-    return directory
 
 
 def replicas(server_url: str, admin: dict[str, str]) -> list[dict[str, Any]]:

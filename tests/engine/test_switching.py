@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import ROOT, AppServer, ServerFactory
-from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
+from conftest import AppServer, ServerFactory
+from helpers import (
+    content_of,
+    eventually,
+    profiles_dir_with,
+    sse_events,
+    stored_conversation,
+    stream_chat,
+    usage_rows,
+)
 
 CPU_PROFILE = "smollm2-135m-cpu"
 PRECISE_PROFILE = "smollm2-135m-cpu-precise"
@@ -61,12 +68,9 @@ def test_switch_between_cpu_profiles_keeps_answering(server_factory: ServerFacto
 
 def broken_profiles_dir(tmp_path: Path) -> Path:
     """The shipped CPU profile plus one whose model file is not a model."""
-    directory = tmp_path / "profiles"
-    directory.mkdir()
-    shutil.copy(ROOT / "profiles" / f"{CPU_PROFILE}.toml", directory)
     garbage = tmp_path / "garbage.gguf"
     garbage.write_bytes(b"not a model" * 100)
-    (directory / "broken-cpu.toml").write_text(f'''
+    return profiles_dir_with(tmp_path, "broken-cpu", f'''
 id = "broken-cpu"
 name = "A profile whose engine cannot start"
 engine = "llama.cpp"
@@ -76,7 +80,6 @@ max_model_len = 2048
 [model_file]
 path = "{garbage}"
 ''')
-    return directory
 
 
 def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tmp_path: Path) -> None:
@@ -126,12 +129,10 @@ def test_a_non_admin_cannot_switch_by_rest_or_gradio(server_factory: ServerFacto
     outcome = None
     with httpx.stream("GET", f"{server.url}/gradio_api/queue/data?session_hash=nonadmin",
                       headers=user, timeout=30) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data: "):
-                message = json.loads(line[6:])
-                if message.get("msg") == "process_completed":
-                    outcome = message
-                    break
+        for message in sse_events(stream):
+            if message.get("msg") == "process_completed":
+                outcome = message
+                break
     assert outcome is not None and outcome["success"] is False
     assert "admin" in json.dumps(outcome)
     admin = server.auth("admin", "admin123")
@@ -150,11 +151,10 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
     with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
                       timeout=60) as response:
         conv_id = response.headers["x-conversation-id"]
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                events.append(line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]))
-                if len(events) == 6:
-                    os.kill(engine_pid, signal.SIGKILL)
+        for event in sse_events(response):
+            events.append(event)
+            if len(events) == 6:
+                os.kill(engine_pid, signal.SIGKILL)
     errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
     assert errors and "stopped answering" in errors[0]["message"]
     partial = content_of(events)
@@ -185,15 +185,14 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
     with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
                       timeout=60) as response:
         conv_id = response.headers["x-conversation-id"]
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                events.append(line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]))
-                if len(events) == 3:
-                    switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                                        json={"profile": PRECISE_PROFILE})
-                    assert switch.status_code == 202
-                    client = Client(f"{server.url}/", headers=user, verbose=False)
-                    waiting = client.submit("Hello", api_name="/chat")
+        for event in sse_events(response):
+            events.append(event)
+            if len(events) == 3:
+                switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                                    json={"profile": PRECISE_PROFILE})
+                assert switch.status_code == 202
+                client = Client(f"{server.url}/", headers=user, verbose=False)
+                waiting = client.submit("Hello", api_name="/chat")
     errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
     assert errors and "being switched" in errors[0]["message"]
     stored = stored_conversation(server.url, user, conv_id, 2)
