@@ -112,10 +112,6 @@ class Profile(Strict):
         """Every name a client may send as `model` for this deployment."""
         return list(dict.fromkeys([self.served_model_name, self.id, *self.aliases]))
 
-    @property
-    def needs_gpu(self) -> bool:
-        return self.engine == "vllm"
-
 
 def _line_of(text: str, location: tuple[int | str, ...]) -> int | None:
     """The line where the offending key is written, for a message a person can act on."""

@@ -47,10 +47,6 @@ def finish(conn: duckdb.DuckDBPyConnection, message_id: int) -> None:
     conn.execute("DELETE FROM answer_drafts WHERE message_id = ?", [message_id])
 
 
-def forget_conversation(conn: duckdb.DuckDBPyConnection, conv_id: int) -> None:
-    conn.execute("DELETE FROM answer_drafts WHERE conv_id = ?", [conv_id])
-
-
 def recover(conn: duckdb.DuckDBPyConnection) -> int:
     """At start-up: store each unfinished answer as failed with its text so far and a usage
     row, then mark any other conversation that ends with a question. Returns how many."""

@@ -121,11 +121,6 @@ def usage_csv(conn: duckdb.DuckDBPyConnection, start: datetime | None, end: date
     return to_csv_bytes(usage_frame(conn, start, end, user_id))
 
 
-def usage_parquet(conn: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None,
-                  user_id: int | None) -> bytes:
-    return to_parquet_bytes(usage_frame(conn, start, end, user_id))
-
-
 def write_snapshot(conn: duckdb.DuckDBPyConnection, directory: Path) -> list[Path]:
     """One Parquet file per table, read in one transaction and each replaced whole.
 

@@ -184,9 +184,6 @@ class ChatHandlers(Handlers):
                     row["id"]) for row in rows]
         return gr.Radio(choices=choices, value=selected)
 
-    async def refresh_conversations(self, selected: int | None, request: gr.Request) -> Any:
-        return await self.conversation_choices(request, selected)
-
     async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
         """Stop this conversation's answer, wherever it was started from."""
         if conversation_id:
