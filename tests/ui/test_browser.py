@@ -315,10 +315,12 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
 
     page.get_by_role("button", name="Settings ▼").click()
     page.fill("#system-prompt textarea", "You answer like a pirate.")
+    page.keyboard.press("Tab")  # leave the box, as a person does before reaching Save
     page.fill("#preset-name input, #preset-name textarea", "Pirate")
     page.click("#save-preset")
     page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Pirate'")
     page.fill("#system-prompt textarea", "You answer in one word.")
+    page.keyboard.press("Tab")
     page.fill("#preset-name input, #preset-name textarea", "Terse")
     page.click("#save-preset")
     page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Terse'")
