@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import enum
 import logging
 import os
 import signal
@@ -34,15 +35,32 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-async def probe(base_url: str, api_key: str | None = None, wait_s: float = 2.0) -> bool:
-    """Ready when /v1/models answers (llama.cpp has no /health; vLLM answers both when ready)."""
+class Probe(enum.Enum):
+    UP = "up"
+    SLOW = "slow"  # connected but no answer in time
+    DOWN = "down"
+
+
+async def probe_status(base_url: str, api_key: str | None = None, wait_s: float = 2.0) -> Probe:
+    """Ask /v1/models (llama.cpp has no /health; vLLM answers both when ready).
+
+    llama-cpp-python answers /v1/models only between requests (it takes the model's lock), so
+    a busy engine is SLOW, not DOWN; callers that know it is streaming keep it in service.
+    """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     try:
         async with httpx.AsyncClient(timeout=wait_s) as client:
             response = await client.get(f"{base_url}/v1/models", headers=headers)
-        return response.status_code == 200
+    except httpx.ReadTimeout:
+        return Probe.SLOW
     except httpx.HTTPError:
-        return False
+        return Probe.DOWN
+    return Probe.UP if response.status_code == 200 else Probe.DOWN
+
+
+async def probe(base_url: str, api_key: str | None = None, wait_s: float = 2.0) -> bool:
+    """Ready: /v1/models answers."""
+    return await probe_status(base_url, api_key, wait_s) is Probe.UP
 
 
 def read_log_tail(path: Path, lines: int = 50) -> str:

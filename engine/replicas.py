@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.client import EngineClient
-from engine.process import probe
+from engine.process import Probe, probe_status
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class ReplicaPool:
     request_timeout_s: float
     cooldown_s: float = 30.0
     check_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
     routes: list[Route] = field(default_factory=list)
     _checker: asyncio.Task[None] | None = None
 
@@ -81,19 +82,27 @@ class ReplicaPool:
         ]
 
     async def check_all(self) -> int:
-        """Probe every replica; returns how many answer."""
+        """Probe every replica; returns how many are in service.
+
+        A replica that is slow to answer the probe while it streams our requests stays in
+        service: llama.cpp answers probes only between requests, and a real failure shows up
+        in those requests anyway (they put the replica in cool-down).
+        """
         results = await asyncio.gather(
-            *(probe(route.base_url, self.api_key) for route in self.routes)
+            *(probe_status(route.base_url, self.api_key, self.probe_timeout_s)
+              for route in self.routes)
         )
-        for route, ok in zip(self.routes, results, strict=True):
+        for route, result in zip(self.routes, results, strict=True):
+            ok = result is Probe.UP or (result is Probe.SLOW and route.in_flight > 0)
             if ok != route.healthy:
-                log.info("replica %s is %s", route.base_url, "up" if ok else "down")
+                log.info("replica %s is %s (%s)", route.base_url, "up" if ok else "down",
+                         result.value)
             route.healthy = ok
-            if ok:
+            if result is Probe.UP:
                 route.last_error = None
-            elif route.last_error is None:
-                route.last_error = "does not answer /v1/models"
-        return sum(results)
+            elif not ok and route.last_error is None:
+                route.last_error = f"/v1/models: {result.value}"
+        return sum(route.healthy for route in self.routes)
 
     def start_checks(self) -> None:
         async def loop() -> None:

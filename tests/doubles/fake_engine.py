@@ -1,7 +1,8 @@
 """TEST DOUBLE: a fake OpenAI-compatible engine, only for tests that inject a fault.
 
 It serves /v1/models, /extras/tokenize/count and a streaming /v1/chat/completions that can
-crash mid-answer, stream without end (recording when the client hangs up), or refuse.
+crash mid-answer, stream without end (recording when the client hangs up), or refuse; with
+`models_wait_for_streams` its /v1/models waits while a stream runs, as llama-cpp-python's does.
 Everything else is tested against the real llama.cpp engine.
 """
 
@@ -37,6 +38,8 @@ class FakeEngine:
     disconnected: threading.Event = field(default_factory=threading.Event)
     chunks_sent: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    models_wait_for_streams: bool = False
+    streams_running: int = 0
 
     @property
     def base_url(self) -> str:
@@ -58,6 +61,7 @@ class FakeEngine:
         yield "data: [DONE]\n\n"
 
     async def _stream(self, request: Request) -> AsyncIterator[str]:
+        self.streams_running += 1
         try:
             for i in range(10_000):
                 if self.mode == "crash" and i == self.crash_after_chunks:
@@ -68,6 +72,8 @@ class FakeEngine:
         except asyncio.CancelledError:
             self.disconnected.set()
             raise
+        finally:
+            self.streams_running -= 1
 
     async def chat(self, request: Request) -> Response:
         self.requests += 1
@@ -87,6 +93,8 @@ class FakeEngine:
         return StreamingResponse(self._stream(request), media_type="text/event-stream")
 
     async def models(self, request: Request) -> Response:
+        while self.models_wait_for_streams and self.streams_running:
+            await asyncio.sleep(0.05)
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     async def count(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
@@ -114,5 +115,31 @@ async def test_the_replica_with_fewest_requests_in_flight_goes_first() -> None:
         assert pool.candidates() == [a]
         a.failed("connection refused")
         assert pool.candidates() == [a, b, c], "with none available every replica is tried"
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Test double: a port that takes connections and never answers, like a busy llama.cpp."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+async def test_a_replica_busy_with_our_requests_stays_in_service_when_slow_to_probe(
+    silent_server: str,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    pool = ReplicaPool([silent_server, silent_server, closed], "key", 5.0, probe_timeout_s=0.3)
+    try:
+        streaming, idle, dead = pool.routes
+        with streaming.busy(), dead.busy():
+            assert await pool.check_all() == 1
+        assert streaming.healthy and streaming.last_error is None
+        assert not idle.healthy and idle.last_error == "/v1/models: slow"
+        assert not dead.healthy and dead.last_error == "/v1/models: down"
     finally:
         await pool.close()
