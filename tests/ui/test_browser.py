@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from conftest import ROOT, AppServer
-from helpers import stored_conversation
+from helpers import conversation, eventually, stored_conversation
 from playwright.sync_api import Browser, Page, sync_playwright
 
 pytestmark = pytest.mark.browser
@@ -85,7 +87,8 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
 
     labels = page.locator("#conversation-list label")
-    assert labels.first.inner_text() == "Write a short poem about the moon."
+    page.wait_for_function("document.querySelector('#conversation-list label')?.innerText"
+                           " === 'Write a short poem about the moon.'")
 
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
@@ -121,17 +124,16 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
         "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 40",
         timeout=30_000)
     page.click("#stop")
-    page.wait_for_timeout(500)
+    headers = app_server.auth()
+    conv_id = page.locator("#conversation-list input:checked").get_attribute("value", timeout=10_000)
+    assert conv_id is not None, "the stopped conversation is listed and selected"
+    stored = stored_conversation(app_server.url, headers, conv_id, 2)
+    assert stored["messages"][1]["status"] == "cancelled"
+    page.wait_for_timeout(1000)  # the page's last update may trail the stored answer
     stopped_at = last_answer(page)
     page.wait_for_timeout(1500)
     assert last_answer(page) == stopped_at, "the answer kept growing after Stop"
     page.screenshot(path=str(ARTIFACTS / "browser-stop.png"))
-
-    headers = app_server.auth()
-    conv_id = page.locator("#conversation-list input:checked").get_attribute("value", timeout=5_000)
-    assert conv_id is not None, "the stopped conversation is listed and selected"
-    stored = stored_conversation(app_server.url, headers, conv_id, 2)
-    assert stored["messages"][1]["status"] == "cancelled"
     assert stored["messages"][1]["content"].strip()
 
     page.click("#new-chat")
@@ -197,35 +199,34 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
 
 
 def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server: AppServer) -> None:
-    import httpx
-
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
     page.wait_for_selector("#message textarea", timeout=30_000)
     page.fill("#message textarea", "Name one ocean with a rare word: quetzalcoatl.")
     page.keyboard.press("Enter")
-    first = watch_answer(page)[-1]
+    assert watch_answer(page), "no answer appeared"
     headers = app_server.auth()
 
-    def current() -> dict[str, object]:
-        listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
-        conv_id = listed["conversations"][0]["id"]
-        return dict(httpx.get(f"{app_server.url}/api/conversations/{conv_id}", headers=headers).json())
-    answer_id = current()["messages"][1]["id"]  # type: ignore[index]
+    def stored_when(ready: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        """The conversation's stored messages once `ready` holds (answers are stored at their end,
+        and a busy engine may start a retried answer only seconds after the click)."""
+        def check() -> list[dict[str, Any]] | None:
+            listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+            conv = conversation(app_server.url, headers, listed["conversations"][0]["id"])
+            return conv["messages"] if ready(conv["messages"]) else None
+        return eventually(check, timeout=90)
+
+    answer_id = stored_when(lambda m: len(m) == 2)[1]["id"]
 
     page.get_by_role("button", name="Retry").click()
+    stored_when(lambda m: len(m) == 2 and m[1]["id"] != answer_id)  # replaced, not appended
     watch_answer(page)
-    regenerated = current()["messages"]
-    assert len(regenerated) == 2 and regenerated[1]["id"] != answer_id  # type: ignore[index]
-    assert first  # the old answer was replaced, not appended
 
     page.get_by_role("button", name="Edit").click()
     page.locator("#chatbot textarea").fill("Name one desert with a rare word: quetzalcoatl.")
     page.locator("#chatbot").get_by_role("button", name="Submit").click()
+    stored_when(lambda m: len(m) == 2 and "desert" in m[0]["content"])
     watch_answer(page)
-    edited = current()["messages"]
-    assert edited[0]["content"] == "Name one desert with a rare word: quetzalcoatl."  # type: ignore[index]
-    assert len(edited) == 2  # type: ignore[arg-type]
 
     page.click("#new-chat")
     page.fill("#conversation-search input, #conversation-search textarea", "QUETZALCOATL")
@@ -248,8 +249,6 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
 def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     page: Page, browser: Browser, app_server: AppServer
 ) -> None:
-    import httpx
-
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
     page.wait_for_selector("#message textarea", timeout=30_000)
@@ -267,20 +266,21 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     page.wait_for_function(
         "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 30")
     before = last_answer(page)
-    page.wait_for_timeout(1500)
-    assert len(last_answer(page)) > len(before), "the answer goes on streaming after the reload"
+    page.wait_for_function(  # the answer goes on streaming after the reload
+        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length"
+        f" > {len(before)}", timeout=30_000)
 
     page.click("#stop")
-    page.wait_for_timeout(1500)
-    stopped = last_answer(page)
-    page.wait_for_timeout(1500)
-    assert last_answer(page) == stopped
     headers = app_server.auth()
     conv_id = httpx.get(f"{app_server.url}/api/conversations",
                         headers=headers).json()["conversations"][0]["id"]
     stored = stored_conversation(app_server.url, headers, conv_id, 2)
     assert stored["messages"][1]["status"] == "cancelled"
     assert len(stored["messages"][1]["content"]) >= len(before)
+    page.wait_for_timeout(1000)
+    stopped = last_answer(page)
+    page.wait_for_timeout(1500)
+    assert last_answer(page) == stopped, "the answer kept growing after Stop"
 
 
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
@@ -314,20 +314,24 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     assert page.evaluate("window.__pwned === undefined"), "HTML in a message ran as code"
 
     page.get_by_role("button", name="Settings ▼").click()
-    page.fill("#system-prompt textarea", "You answer like a pirate.")
-    page.keyboard.press("Tab")  # leave the box, as a person does before reaching Save
-    page.fill("#preset-name input, #preset-name textarea", "Pirate")
-    page.click("#save-preset")
-    page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Pirate'")
-    page.fill("#system-prompt textarea", "You answer in one word.")
-    page.keyboard.press("Tab")
-    page.fill("#preset-name input, #preset-name textarea", "Terse")
-    page.click("#save-preset")
-    page.wait_for_function("document.querySelector('#preset-choice input')?.value === 'Terse'")
+    save_preset(page, app_server, "Pirate", "You answer like a pirate.")
+    save_preset(page, app_server, "Terse", "You answer in one word.")
     page.locator("#preset-choice input").click()
     page.get_by_role("option", name="Pirate").click()
     page.wait_for_function(
         "document.querySelector('#system-prompt textarea')?.value === 'You answer like a pirate.'")
+
+
+def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:
+    """Type a prompt, name it and save it; the server must hold exactly what the box showed."""
+    page.fill("#system-prompt textarea", prompt)
+    page.keyboard.press("Tab")  # leave the box, as a person does before reaching Save
+    page.fill("#preset-name input, #preset-name textarea", name)
+    page.click("#save-preset")
+    page.wait_for_function(f"document.querySelector('#preset-choice input')?.value === {name!r}")
+    saved = {p["name"]: p["system_prompt"] for p in httpx.get(
+        f"{server.url}/api/presets", headers=server.auth()).json()["presets"]}
+    assert saved.get(name) == prompt, f"preset {name} saved as {saved.get(name)!r}"
 
 
 def test_the_gpu_tab_says_there_is_no_gpu_and_charts_the_app(page: Page, app_server: AppServer) -> None:
