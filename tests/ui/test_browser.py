@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, AppServer
 from helpers import conversation, eventually, stored_conversation
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
@@ -318,8 +319,13 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     save_preset(page, app_server, "Terse", "You answer in one word.")
     page.locator("#preset-choice input").click()
     page.get_by_role("option", name="Pirate").click()
-    page.wait_for_function(
-        "document.querySelector('#system-prompt textarea')?.value === 'You answer like a pirate.'")
+    try:
+        page.wait_for_function(
+            "document.querySelector('#system-prompt textarea')?.value === 'You answer like a pirate.'")
+    except PlaywrightTimeout as exc:  # say which step went wrong: the menu, or applying it
+        shown = page.evaluate("[document.querySelector('#preset-choice input')?.value,"
+                              " document.querySelector('#system-prompt textarea')?.value]")
+        raise AssertionError(f"menu shows {shown[0]!r}, prompt box {shown[1]!r}") from exc
 
 
 def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:
