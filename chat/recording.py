@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chat.titles import generate_title
+from chat.titles import TitleJob, TitleWriter
 from chat.turn import STATUS_CODES, ChatTurn
 from engine.client import EngineClient
-from engine.manager import EngineManager, EngineState
+from engine.manager import EngineManager
 from storage import conversations, drafts
 from storage.db import Database
 from storage.usage import UsageRecord
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 class Recorder:
     def __init__(self, db: Database, writer: BatchWriter, engine: EngineManager,
-                 auto_titles: bool, checkpoint_s: float = 2.0) -> None:
+                 auto_titles: bool, answers_streaming: Callable[[], bool],
+                 checkpoint_s: float = 2.0) -> None:
         self._db = db
         self._checkpoint_s = checkpoint_s
         self._writer = writer
@@ -35,7 +36,7 @@ class Recorder:
         self._auto_titles = auto_titles
         self.observers: list[Callable[[UsageRecord], None]] = []
         self._pending: dict[int, asyncio.Task[None]] = {}
-        self._titles: set[asyncio.Task[None]] = set()
+        self.titles = TitleWriter(writer, engine, answers_streaming)
 
     def checkpoint(self, turn: ChatTurn) -> None:
         """Save the answer so far, at most every checkpoint_s and one save at a time, without
@@ -68,8 +69,9 @@ class Recorder:
             await asyncio.shield(task)
 
     async def drain(self) -> None:
-        while self._pending or self._titles:
-            await asyncio.gather(*self._pending.values(), *self._titles, return_exceptions=True)
+        while self._pending:
+            await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        await self.titles.close()
 
     async def _record(self, turn: ChatTurn, latency_ms: int) -> None:
         if turn.checkpoint is not None:  # so no late save recreates the draft's text
@@ -107,23 +109,8 @@ class Recorder:
                 log.exception("usage observer failed")
         if (self._auto_titles and turn.first_turn and turn.status == "completed"
                 and turn.source == "chat"):
-            self._start_title(client, turn)
-
-    def _start_title(self, client: EngineClient, turn: ChatTurn) -> None:
-        task = asyncio.get_running_loop().create_task(self._title(client, turn))
-        self._titles.add(task)
-        task.add_done_callback(self._titles.discard)
-
-    async def _title(self, client: EngineClient, turn: ChatTurn) -> None:
-        if self._engine.state is not EngineState.READY:
-            return
-        first_message = turn.messages[-1]["content"]
-        title = await generate_title(client, turn.model, first_message)
-        if title:
-            def write(conn: Any) -> None:
-                conversations.set_title(conn, turn.conversation_id, title, "model",
-                                        only_if_source="first_message")
-            await self._writer.write(write)
+            self.titles.add(TitleJob(client, turn.conversation_id, turn.model,
+                                     turn.messages[-1]["content"]))
 
 
 async def _token_counts(client: EngineClient, turn: ChatTurn) -> tuple[int | None, ...]:

@@ -42,7 +42,7 @@ class ChatService:
         self._db = db
         self._engine = engine
         self.recorder = Recorder(db, writer, engine, settings.auto_titles,
-                                 settings.answer_checkpoint_s)
+                                 lambda: self.active_streams > 0, settings.answer_checkpoint_s)
         self._answers_per_user = RateLimit(settings.chat_rate_limit, "answers")
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
@@ -210,6 +210,7 @@ class ChatService:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
         which makes vLLM and llama.cpp stop generating."""
         self.active_streams += 1
+        self.recorder.titles.answer_started()
         try:
             async with self._engine.admission():
                 routes = self._engine.routes()
@@ -241,6 +242,7 @@ class ChatService:
             self.active_streams -= 1
             self._finished_at.append(time.monotonic())
             self.recorder.schedule(turn)
+            self.recorder.titles.answer_ended()
 
     async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         upstream = await client.stream_chat(

@@ -36,7 +36,7 @@ def test_thinking_is_streamed_and_stored_apart_and_not_sent_back(
 
         stream_chat(server.url, headers, {"conversation_id": int(conv_id),
                                           "messages": [{"role": "user", "content": "Why?"}]})
-        sent = next(b for b in reversed(engine.bodies) if b.get("stream"))
+        sent = next(b for b in reversed(engine.bodies) if b not in engine.title_bodies)
         assert sent["messages"][1] == {"role": "assistant", "content": "".join(ANSWER)}
         assert all("think" not in m["content"] for m in sent["messages"])
 
@@ -54,7 +54,7 @@ def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) ->
             conv = httpx.get(f"{server.url}/api/conversations/{conv_id}", headers=headers).json()
             return conv if conv["title"] == TITLE else None
         eventually(titled)
-        prompt = next(b for b in engine.bodies if not b.get("stream"))["messages"][0]["content"]
+        prompt = engine.title_bodies[0]["messages"][0]["content"]
         assert "Plan a trip to Busan for three days" in prompt
         assert len(prompt) < 900, "only the opening of a long first message goes into the prompt"
 
@@ -65,7 +65,7 @@ def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) ->
         eventually(lambda: any(r["request_id"] == request_id
                                for r in usage_rows(server.url, headers)))
         time.sleep(0.5)
-        assert len([b for b in engine.bodies if not b.get("stream")]) == 1
+        assert len(engine.title_bodies) == 1
 
 
 def test_the_real_model_titles_a_new_conversation(app_server: AppServer) -> None:

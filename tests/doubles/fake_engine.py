@@ -3,6 +3,7 @@
 It serves /v1/models, /extras/tokenize/count and a streaming /v1/chat/completions that can
 crash mid-answer, stream without end (recording when the client hangs up), or refuse; with
 `models_wait_for_streams` its /v1/models waits while a stream runs, as llama-cpp-python's does.
+Title requests (the app's title prompt) get TITLE, streamed word by word every `title_delay_s`.
 Everything else is tested against the real llama.cpp engine.
 """
 
@@ -39,6 +40,9 @@ class FakeEngine:
     chunks_sent: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     models_wait_for_streams: bool = False
+    title_delay_s: float = 0.0
+    titles_started: int = 0
+    titles_hung_up: int = 0
     streams_running: int = 0
 
     @property
@@ -75,10 +79,27 @@ class FakeEngine:
         finally:
             self.streams_running -= 1
 
+    @property
+    def title_bodies(self) -> list[dict[str, Any]]:
+        return [b for b in self.bodies if _is_title(b)]
+
+    async def _title_stream(self) -> AsyncIterator[str]:
+        self.titles_started += 1
+        try:
+            for word in f'"{TITLE}."'.split(" "):
+                await asyncio.sleep(self.title_delay_s)
+                yield self._chunk(word + " ")
+            yield "data: [DONE]\n\n"
+        except asyncio.CancelledError:
+            self.titles_hung_up += 1
+            raise
+
     async def chat(self, request: Request) -> Response:
         self.requests += 1
         body = await request.json()
         self.bodies.append(body)
+        if _is_title(body) and body.get("stream"):
+            return StreamingResponse(self._title_stream(), media_type="text/event-stream")
         if not body.get("stream"):
             return JSONResponse({
                 "id": "fake", "object": "chat.completion", "created": 0, "model": "fake",
@@ -107,6 +128,10 @@ class FakeEngine:
             Route("/v1/models", self.models),
             Route("/extras/tokenize/count", self.count, methods=["POST"]),
         ])
+
+
+def _is_title(body: dict[str, Any]) -> bool:
+    return str(body["messages"][0]["content"]).startswith("Write a title")
 
 
 @contextmanager
