@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 class Recorder:
     def __init__(self, db: Database, writer: BatchWriter, engine: EngineManager,
-                 auto_titles: bool, answers_streaming: Callable[[], bool],
-                 checkpoint_s: float = 2.0) -> None:
+                 auto_titles: bool, checkpoint_s: float = 2.0) -> None:
         self._db = db
         self._checkpoint_s = checkpoint_s
         self._writer = writer
@@ -36,7 +35,7 @@ class Recorder:
         self._auto_titles = auto_titles
         self.observers: list[Callable[[UsageRecord], None]] = []
         self._pending: dict[int, asyncio.Task[None]] = {}
-        self.titles = TitleWriter(writer, engine, answers_streaming)
+        self.titles = TitleWriter(writer, engine)
 
     def checkpoint(self, turn: ChatTurn) -> None:
         """Save the answer so far, at most every checkpoint_s and one save at a time, without

@@ -42,7 +42,7 @@ class ChatService:
         self._db = db
         self._engine = engine
         self.recorder = Recorder(db, writer, engine, settings.auto_titles,
-                                 lambda: self.active_streams > 0, settings.answer_checkpoint_s)
+                                 settings.answer_checkpoint_s)
         self._answers_per_user = RateLimit(settings.chat_rate_limit, "answers")
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)

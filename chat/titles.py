@@ -7,7 +7,6 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,10 +49,8 @@ async def generate_title(client: EngineClient, model: str, first_message: str) -
     prompt = PROMPT.format(message=first_message[:TITLE_INPUT_CHARS])
     parts: list[str] = []
     try:
-        stream = await client.openai.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}],
-            max_tokens=24, temperature=0.2, stream=True,
-        )
+        stream = await client.stream_chat(model, [{"role": "user", "content": prompt}],
+                                          temperature=0.2, max_tokens=24)
         async with stream:
             async for chunk in stream:
                 parts += [choice.delta.content or "" for choice in chunk.choices]
@@ -81,12 +78,11 @@ class TitleWriter:
     write titles at once.
     """
 
-    def __init__(self, writer: BatchWriter, engine: EngineManager,
-                 answers_streaming: Callable[[], bool], quiet_s: float = 2.0) -> None:
+    def __init__(self, writer: BatchWriter, engine: EngineManager, quiet_s: float = 2.0) -> None:
         self._writer = writer
         self._engine = engine
-        self._answers_streaming = answers_streaming
         self._quiet_s = quiet_s
+        self._answers_streaming = 0
         self._queue: deque[TitleJob] = deque()
         self._running: dict[asyncio.Task[None], TitleJob] = {}
         self._last_answer_at = 0.0
@@ -100,7 +96,7 @@ class TitleWriter:
         self._start_next()
 
     def answer_started(self) -> None:
-        self._last_answer_at = time.monotonic()
+        self._answers_streaming += 1
         if not self._one_at_a_time():
             return
         for task, job in list(self._running.items()):
@@ -108,13 +104,14 @@ class TitleWriter:
             task.cancel()
 
     def answer_ended(self) -> None:
+        self._answers_streaming -= 1
         self._last_answer_at = time.monotonic()
         self._start_next()
 
     def _start_next(self) -> None:
         while self._queue:
             if self._one_at_a_time():
-                if self._running or self._answers_streaming():
+                if self._running or self._answers_streaming:
                     return
                 quiet_for = time.monotonic() - self._last_answer_at
                 if quiet_for < self._quiet_s:
@@ -151,5 +148,4 @@ class TitleWriter:
         self._queue.clear()
         if self._wake is not None:
             self._wake.cancel()
-        running = list(self._running)
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*self._running, return_exceptions=True)

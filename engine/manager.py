@@ -22,7 +22,7 @@ from engine.fit import FitVerdict, estimate, summary
 from engine.hardware import HardwareReport
 from engine.metrics import fetch_engine_metrics
 from engine.model_files import ensure_model_file
-from engine.process import EngineProcess, EngineStartError, Probe, probe, probe_status, read_log_tail
+from engine.process import EngineProcess, EngineStartError, probe, probe_status, read_log_tail
 from engine.profiles import Profile
 from engine.replicas import ReplicaPool, Route
 from errors import Conflict, EngineUnavailable, InvalidInput
@@ -300,9 +300,8 @@ class EngineManager:
         if self._pool is not None:
             return self._pool.any_healthy
         if self._external:
-            result = await probe_status(self._external, self._settings.engine_api_key)
-            # a llama.cpp server answers probes only between requests; ours show it alive
-            return result is Probe.UP or (result is Probe.SLOW and self._local_route.in_flight > 0)
+            return self._local_route.in_service(
+                await probe_status(self._external, self._settings.engine_api_key))
         return self._process is not None and self._process.running
 
     async def metrics(self) -> dict[str, Any] | None:

@@ -47,6 +47,11 @@ class Route:
         finally:
             self.in_flight -= 1
 
+    def in_service(self, probed: Probe) -> bool:
+        """Up, or slow to answer while it streams our requests: llama.cpp answers probes only
+        between requests, and a real failure shows up in those requests anyway."""
+        return probed is Probe.UP or (probed is Probe.SLOW and self.in_flight > 0)
+
     def failed(self, reason: str) -> None:
         """The request failed before its first token: keep this replica out for a while."""
         self.last_error = reason
@@ -82,18 +87,13 @@ class ReplicaPool:
         ]
 
     async def check_all(self) -> int:
-        """Probe every replica; returns how many are in service.
-
-        A replica that is slow to answer the probe while it streams our requests stays in
-        service: llama.cpp answers probes only between requests, and a real failure shows up
-        in those requests anyway (they put the replica in cool-down).
-        """
+        """Probe every replica; returns how many are in service."""
         results = await asyncio.gather(
             *(probe_status(route.base_url, self.api_key, self.probe_timeout_s)
               for route in self.routes)
         )
         for route, result in zip(self.routes, results, strict=True):
-            ok = result is Probe.UP or (result is Probe.SLOW and route.in_flight > 0)
+            ok = route.in_service(result)
             if ok != route.healthy:
                 log.info("replica %s is %s (%s)", route.base_url, "up" if ok else "down",
                          result.value)

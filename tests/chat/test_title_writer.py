@@ -39,30 +39,26 @@ async def until(check: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def writer_for(engine_kind: str, streaming: list[bool],
-               quiet_s: float = 0.0) -> tuple[TitleWriter, RecordingWriter]:
+def writer_for(engine_kind: str, quiet_s: float = 0.0) -> tuple[TitleWriter, RecordingWriter]:
     store = RecordingWriter()
     engine = SimpleNamespace(profile=SimpleNamespace(engine=engine_kind), state=EngineState.READY)
-    return TitleWriter(store, engine, lambda: streaming[0], quiet_s), store  # type: ignore[arg-type]
+    return TitleWriter(store, engine, quiet_s), store  # type: ignore[arg-type]
 
 
 async def test_on_llama_cpp_an_answer_stops_the_title_and_it_runs_again_after(
     slow_titles: FakeEngine,
 ) -> None:
     client = EngineClient(slow_titles.base_url, "key", 30)
-    streaming = [False]
-    titles, store = writer_for("llama.cpp", streaming)
+    titles, store = writer_for("llama.cpp")
     try:
         titles.add(TitleJob(client, 1, "fake", "Plan a trip to Busan"))
         await until(lambda: slow_titles.titles_started == 1)
-        streaming[0] = True
         titles.answer_started()
         await until(lambda: slow_titles.titles_hung_up == 1)
         titles.add(TitleJob(client, 2, "fake", "Another first message"))
         await asyncio.sleep(0.5)
         assert slow_titles.titles_started == 1, "no title starts while an answer streams"
 
-        streaming[0] = False
         titles.answer_ended()
         await until(lambda: len(store.writes) == 2)
         assert slow_titles.titles_started == 3
@@ -73,12 +69,11 @@ async def test_on_llama_cpp_an_answer_stops_the_title_and_it_runs_again_after(
 
 async def test_engines_that_batch_write_titles_beside_answers(slow_titles: FakeEngine) -> None:
     client = EngineClient(slow_titles.base_url, "key", 30)
-    streaming = [True]
-    titles, store = writer_for("vllm", streaming)
+    titles, store = writer_for("vllm")
     try:
+        titles.answer_started()
         titles.add(TitleJob(client, 1, "fake", "Plan a trip to Busan"))
         titles.add(TitleJob(client, 2, "fake", "Another first message"))
-        titles.answer_started()
         await until(lambda: len(store.writes) == 2)
         assert (slow_titles.titles_started, slow_titles.titles_hung_up) == (2, 0)
     finally:
@@ -90,7 +85,7 @@ async def test_on_llama_cpp_a_title_waits_until_answers_have_been_quiet_a_while(
     slow_titles: FakeEngine,
 ) -> None:
     client = EngineClient(slow_titles.base_url, "key", 30)
-    titles, store = writer_for("llama.cpp", [False], quiet_s=1.0)
+    titles, store = writer_for("llama.cpp", quiet_s=1.0)
     try:
         titles.answer_started()
         titles.answer_ended()

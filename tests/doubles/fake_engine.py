@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from chat.titles import PROMPT as TITLE_PROMPT
+
 Mode = Literal["crash", "endless", "refuse", "think_field", "think_tags"]
 TITLE = "A Fine Title"
 THINKING = ["Let me ", "think about ", "this."]
@@ -98,13 +100,8 @@ class FakeEngine:
         self.requests += 1
         body = await request.json()
         self.bodies.append(body)
-        if _is_title(body) and body.get("stream"):
+        if _is_title(body):
             return StreamingResponse(self._title_stream(), media_type="text/event-stream")
-        if not body.get("stream"):
-            return JSONResponse({
-                "id": "fake", "object": "chat.completion", "created": 0, "model": "fake",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f'"{TITLE}."'}}]})
         if self.mode in ("think_field", "think_tags"):
             return StreamingResponse(self._thinking_stream(), media_type="text/event-stream")
         if self.mode == "refuse":
@@ -131,7 +128,7 @@ class FakeEngine:
 
 
 def _is_title(body: dict[str, Any]) -> bool:
-    return str(body["messages"][0]["content"]).startswith("Write a title")
+    return str(body["messages"][0]["content"]).startswith(TITLE_PROMPT.partition("{message}")[0])
 
 
 @contextmanager
