@@ -316,6 +316,11 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     assert page.evaluate("window.__pwned === undefined"), "HTML in a message ran as code"
 
     page.get_by_role("button", name="Settings ▼").click()
+    # Gradio mounts an accordion's components only when it opens; text filled in the first
+    # moments after the box appears was lost under load (the preset saved an empty prompt),
+    # and no person types that fast.
+    page.wait_for_selector("#make-default", state="visible")
+    page.wait_for_timeout(1000)
     save_preset(page, app_server, "Pirate", "You answer like a pirate.")
     save_preset(page, app_server, "Terse", "You answer in one word.")
     page.locator("#preset-choice input").click()
