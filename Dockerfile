@@ -11,7 +11,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 
 WORKDIR /app
 COPY requirements.txt constraints.txt ./
-RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+COPY scripts/common.sh scripts/
+# The same install as ./start: llama.cpp built for a portable x86-64 baseline (no AMX, no
+# -march=native), so the image runs on any x86-64 host with AVX2, whatever CPU built it.
+RUN VLLM_CHAT_SYSTEM_PYTHON=1 bash -c '. scripts/common.sh && install_requirements requirements.txt' \
+    && rm -rf .cache /root/.cache/pip
 
 COPY . .
 ENV DATA_DIR=/data GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8080 VLLM_CHAT_SYSTEM_PYTHON=1

@@ -17,6 +17,7 @@ PY="$VENV/bin/python"
 if [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ]; then PY="$(command -v python3)"; fi
 PID_FILE="$DATA_DIR/app.pid"
 APP_LOG="$DATA_DIR/logs/app.log"
+CONSOLE_LOG="$DATA_DIR/logs/console.log"
 export DATA_DIR GATEWAY_HOST GATEWAY_PORT ACTIVE_PROFILE MODEL_DIR
 
 say() { printf '%s\n' "$*"; }
@@ -33,23 +34,76 @@ find_python() {
   die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"
 }
 
-# Create .venv and install the pinned requirements; skipped when nothing changed.
-ensure_venv() {
-  local requirements="$1" stamp want
+# llama.cpp is compiled on install. pip's default is a build for this very CPU (-march=native),
+# which turns on AMX kernels that crash inside many cloud VMs, so it is built for a portable
+# x86-64 baseline instead. These flags are the only place that choice is made (./start, ./test
+# and the Dockerfile all come through install_requirements). LLAMA_CPP_NATIVE=1 opts in to a
+# build for this machine's CPU.
+if [ "${LLAMA_CPP_NATIVE:-}" = 1 ]; then
+  LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=ON"
+elif [ "$(uname -m)" = x86_64 ]; then
+  LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+else
+  LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=OFF"
+fi
+
+llama_cpp_version() {
+  sed -n 's/^llama-cpp-python\(\[[a-z,]*\]\)\?==\([^ ]*\).*/\2/p' "$ROOT/requirements.txt"
+}
+
+# The wheel is built once into a folder named by its version and flags, never taken from pip's
+# cache (which keys wheels on the sdist, not on CMAKE_ARGS, and may hold a native build).
+llama_cpp_wheelhouse() {
+  local version tag
+  version="$(llama_cpp_version)"
+  tag="$(printf '%s' "$LLAMA_CPP_CMAKE_ARGS" | sha256sum | cut -c1-12)"
+  echo "$ROOT/.cache/wheels/llama-cpp-python-$version-$tag"
+}
+
+build_llama_cpp_wheel() {
+  local wheelhouse version
+  wheelhouse="$(llama_cpp_wheelhouse)"
+  version="$(llama_cpp_version)"
+  if ! ls "$wheelhouse"/llama_cpp_python-"$version"-*.whl >/dev/null 2>&1; then
+    say "Building llama.cpp ($LLAMA_CPP_CMAKE_ARGS): about 4 minutes on 2 cores ..." >&2
+    rm -rf "$wheelhouse.partial"
+    CMAKE_ARGS="$LLAMA_CPP_CMAKE_ARGS" FORCE_CMAKE=1 "$PY" -m pip wheel \
+      --disable-pip-version-check -q --no-cache-dir --no-deps --no-binary llama-cpp-python \
+      -w "$wheelhouse.partial" "llama-cpp-python==$version" >&2
+    mkdir -p "$(dirname "$wheelhouse")"
+    rm -rf "$wheelhouse"
+    mv "$wheelhouse.partial" "$wheelhouse"
+  fi
+  echo "$wheelhouse"
+}
+
+# Install the pinned requirements, llama.cpp from the wheelhouse; skipped when nothing changed.
+install_requirements() {
+  local requirements="$1" stamp want wheelhouse
+  stamp="$VENV/.installed-$(basename "$requirements")"
+  want="$( (cat requirements*.txt constraints.txt; echo "$LLAMA_CPP_CMAKE_ARGS") | sha256sum | cut -d' ' -f1)"
+  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || return 0
+  say "Installing pinned requirements ($requirements) ..."
+  "$PY" -m pip install --disable-pip-version-check -q --upgrade pip >/dev/null
+  wheelhouse="$(build_llama_cpp_wheel)"
+  # --force-reinstall: a venv made by an older ./start may hold a native build of this version.
+  "$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps \
+    --no-index --find-links "$wheelhouse" "llama-cpp-python==$(llama_cpp_version)"
+  "$PY" -m pip install --disable-pip-version-check -q -r "$requirements" -c constraints.txt
   [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] && return 0
-  if [ ! -x "$PY" ]; then
+  echo "$want" > "$stamp"
+  # requirements-dev.txt includes requirements.txt: ./start after ./test has nothing to do.
+  grep -q '^-r requirements.txt' "$requirements" && echo "$want" > "$VENV/.installed-requirements.txt"
+  return 0
+}
+
+# Create .venv (unless the image's own Python is used) and install into it.
+ensure_venv() {
+  if [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" != 1 ] && [ ! -x "$PY" ]; then
     say "Creating the virtual environment in .venv ..."
     "$(find_python)" -m venv "$VENV"
   fi
-  stamp="$VENV/.installed-$(basename "$requirements")"
-  want="$(cat requirements*.txt constraints.txt | sha256sum | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "Installing pinned requirements ($requirements). The first time, llama-cpp-python"
-    say "builds from source: about 4 minutes on 2 cores."
-    "$PY" -m pip install --disable-pip-version-check -q --upgrade pip >/dev/null
-    "$PY" -m pip install --disable-pip-version-check -q -r "$requirements" -c constraints.txt
-    echo "$want" > "$stamp"
-  fi
+  install_requirements "$1"
 }
 
 ensure_model() {
@@ -73,6 +127,23 @@ URL_FILE="$DATA_DIR/app.url"
 url() {
   if [ -s "$URL_FILE" ] && app_pid >/dev/null; then cat "$URL_FILE"; return; fi
   echo "http://${GATEWAY_HOST/0.0.0.0/127.0.0.1}:$GATEWAY_PORT"
+}
+
+is_loopback() {
+  case "$1" in
+    localhost|::1|127.*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# /health's JSON on stdin -> "status state" on the first line, the engine's error after it.
+health_summary() {
+  "$PY" -c '
+import json, sys
+report = json.load(sys.stdin)
+engine = report["services"]["engine"]
+print(report["status"], engine["state"])
+print(engine.get("error") or "")'
 }
 
 # GET /health without curl (a fresh machine may have only Python); fails if it does not answer.
