@@ -78,8 +78,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 
 def main() -> None:
-    configure_logging()
     settings = Settings()
+    configure_logging(settings.log_file, settings.log_max_bytes, settings.log_backups)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
                 log_level="info", log_config=None, timeout_graceful_shutdown=15)
 

@@ -43,9 +43,18 @@ class Settings(BaseSettings):
     engine_base_url: str | None = None
     engine_start_timeout_s: float = 180.0
     engine_request_timeout_s: float = 600.0
+    # A user gets a clear error when the engine has sent nothing for this long.
+    engine_first_token_timeout_s: float = Field(default=60.0, gt=0)
+    # Token counts for context fitting; on timeout the app goes on without them.
+    engine_tokenize_timeout_s: float = Field(default=5.0, gt=0)
+    # For an external engine (ENGINE_BASE_URL); a managed engine gets a generated key.
     engine_api_key: str = "not-needed"
+    # Restarts after crashes within the window; one more failure and the engine stays failed.
     engine_restart_attempts: int = Field(default=5, ge=0)
+    engine_restart_window_s: float = Field(default=600.0, gt=0)
     engine_restart_backoff_s: float = Field(default=1.0, ge=0.0)
+    # How often an external engine that does not answer yet is asked again.
+    engine_wait_interval_s: float = Field(default=2.0, gt=0)
     switch_wait_s: float = Field(default=120.0, ge=0.0)
     drain_grace_s: float = Field(default=30.0, ge=0.0)
     replica_cooldown_s: float = Field(default=30.0, ge=0.0)
@@ -83,10 +92,24 @@ class Settings(BaseSettings):
     auto_titles: bool = True
 
     cors_origins: str = ""
+    # Logs: app.log (when LOG_FILE is set, as ./start does) and engine.log rotate by size.
+    log_file: Path | None = None
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    engine_log_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    log_backups: int = Field(default=3, ge=1)
     # Parquet snapshots of the tables for notebooks, in DATA_DIR/exports.
     snapshot_interval_s: float = Field(default=300.0, gt=0)
     # /metrics answers loopback callers; others need this as a Bearer token.
     metrics_token: str | None = None
+
+    @field_validator("engine_base_url")
+    @classmethod
+    def _engine_url_without_v1(cls, url: str | None) -> str | None:
+        """OpenAI tools write base URLs with /v1; the app adds the paths itself."""
+        if not url or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        return url.removesuffix("/v1").rstrip("/")
 
     @field_validator("login_rate_limit", "chat_rate_limit")
     @classmethod

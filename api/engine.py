@@ -51,6 +51,13 @@ async def engine_status(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
     }
 
 
+@router.post("/engine/restart", status_code=202)
+async def restart_engine(services: ServicesDep, _: AdminDep) -> dict[str, str]:
+    """Start the active profile afresh, e.g. after it ended failed; GET /api/engine follows it."""
+    services.engine.begin_restart()
+    return {"status": "restarting", "profile": services.engine.profile.id}
+
+
 @router.post("/engine/switch", status_code=202)
 async def switch_engine(body: SwitchBody, services: ServicesDep, _: AdminDep) -> dict[str, str]:
     services.engine.begin_switch(body.profile, override_fit=body.override_fit)

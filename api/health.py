@@ -1,4 +1,8 @@
-"""GET /health: no auth; says whether the engine and the database answer."""
+"""GET /health: no auth; says whether the engine and the database answer.
+
+503 when degraded, so Docker's HEALTHCHECK, compose's service_healthy and load balancers see an
+engine that is down. GET /health/live is 200 while the process serves (a liveness probe that
+must not restart the app because its engine is down)."""
 
 from __future__ import annotations
 
@@ -28,8 +32,15 @@ async def health(services: ServicesDep) -> JSONResponse:
                 "profile": services.engine.profile.id,
                 "model": services.engine.profile.served_model_name,
                 "error": None if engine_ok else services.engine.last_error,
+                "recent_failures": services.engine.recent_failures(),
             },
             "database": {"status": "up" if database_ok else "down"},
         },
     }
-    return JSONResponse(body, status_code=200 if database_ok else 503)
+    return JSONResponse(body, status_code=200 if engine_ok and database_ok else 503)
+
+
+@router.get("/health/live")
+async def live(services: ServicesDep) -> dict[str, str]:
+    return {"status": "alive", "service": "vLLM Chat Gateway",
+            "version": services.settings.app_version}

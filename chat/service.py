@@ -23,7 +23,7 @@ from chat.reasoning import ThinkSplitter, delta_from
 from chat.recording import Recorder
 from chat.turn import ChatOptions, ChatTurn, Delta
 from chat.validation import validate_messages, validate_options
-from engine.client import EngineClient, describe_engine_error
+from engine.client import EngineClient, FirstTokenTimeout, describe_engine_error, first_chunk_by
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
 from settings import Settings
@@ -237,6 +237,8 @@ class ChatService:
         except Exception as exc:
             turn.status, turn.error = "failed", self._describe(exc, turn)
             log.warning("chat %s failed: %r", turn.request_id, exc)
+            if isinstance(exc, FirstTokenTimeout) and not turn.content:
+                raise EngineUnavailable(turn.error, code="engine_timeout") from exc
             raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
         finally:
             self.active_streams -= 1
@@ -245,12 +247,20 @@ class ChatService:
             self.recorder.titles.answer_ended()
 
     async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
-        upstream = await client.stream_chat(
-            turn.model, turn.messages, turn.temperature, turn.max_tokens
-        )
+        # A stalled engine (connects, never answers) must not hold the user for the read
+        # timeout: the request and its first chunk share one deadline.
+        limit = self._settings.engine_first_token_timeout_s
+        deadline = asyncio.get_running_loop().time() + limit
+        try:
+            async with asyncio.timeout_at(deadline):
+                upstream = await client.stream_chat(
+                    turn.model, turn.messages, turn.temperature, turn.max_tokens
+                )
+        except TimeoutError as exc:
+            raise FirstTokenTimeout(limit) from exc
         splitter = ThinkSplitter()
         try:
-            async for chunk in upstream:
+            async for chunk in first_chunk_by(upstream, deadline, limit):
                 if chunk.usage is not None:
                     turn.usage = chunk.usage.model_dump()
                 for choice in chunk.choices:

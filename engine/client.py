@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, TypeVar
 
 import httpx
 import httpx2
@@ -10,14 +12,44 @@ import openai
 from openai import AsyncOpenAI, AsyncStream, Timeout
 from openai.types.chat import ChatCompletionChunk
 
+T = TypeVar("T")
+
+
+class FirstTokenTimeout(Exception):
+    """The engine accepted the request but sent nothing before the deadline."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"no answer within {limit_s:g} s")
+        self.limit_s = limit_s
+
+
+async def first_chunk_by(chunks: AsyncIterable[T], deadline: float, limit_s: float
+                         ) -> AsyncIterator[T]:
+    """The stream's items, the first of which must arrive before `deadline` (loop time)."""
+    iterator = aiter(chunks)
+    try:
+        async with asyncio.timeout_at(deadline):
+            first = await anext(iterator)
+    except StopAsyncIteration:
+        return
+    except TimeoutError as exc:
+        raise FirstTokenTimeout(limit_s) from exc
+    yield first
+    async for item in iterator:
+        yield item
+
 
 class EngineClient:
     """One client for the app's lifetime; the engine may be llama.cpp, vLLM or a remote server."""
 
-    def __init__(self, base_url: str, api_key: str, request_timeout_s: float) -> None:
+    def __init__(self, base_url: str, api_key: str, request_timeout_s: float,
+                 tokenize_timeout_s: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        # For the engine's own endpoints (tokenizer); the openai client brings its own.
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        # For the engine's own endpoints (tokenizer); the openai client brings its own. Short:
+        # llama.cpp answers them only between generations, and a count is worth little waiting.
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(tokenize_timeout_s, connect=min(tokenize_timeout_s, 5.0)),
+            headers={"Authorization": f"Bearer {api_key}"})
         # No retries: a retry would hide an engine that is down and double the wait.
         self.openai = AsyncOpenAI(
             base_url=f"{self.base_url}/v1",
@@ -60,6 +92,9 @@ class EngineClient:
 
 def describe_engine_error(exc: Exception, mid_answer: bool) -> str:
     """A short, user-facing reason for an engine failure."""
+    if isinstance(exc, FirstTokenTimeout):
+        return (f"The model engine did not start answering within {exc.limit_s:g} s."
+                " It may be overloaded or stuck.")
     if mid_answer and not isinstance(exc, openai.APIStatusError):
         return "The model engine stopped answering in the middle of the reply."
     if isinstance(exc, openai.APIConnectionError):

@@ -24,7 +24,7 @@ class LaunchSpec:
     env: dict[str, str]  # variables to ADD to os.environ for the child
 
 
-def llama_cpp_launch(profile: Profile, *, port: int, model_path: Path) -> LaunchSpec:
+def llama_cpp_launch(profile: Profile, *, port: int, model_path: Path, api_key: str) -> LaunchSpec:
     argv = [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model_path),
@@ -39,7 +39,10 @@ def llama_cpp_launch(profile: Profile, *, port: int, model_path: Path) -> Launch
         argv += ["--n_threads", str(profile.llama_cpp.n_threads)]
     if profile.llama_cpp.n_batch is not None:
         argv += ["--n_batch", str(profile.llama_cpp.n_batch)]
-    return LaunchSpec(argv=argv, env={})
+    # The key goes by environment (its settings are pydantic-settings), not argv, which `ps` and
+    # the app's log show. Its server lets HOST and PORT from the environment beat --host and
+    # --port, so an inherited PORT (common on hosting platforms) is overridden here.
+    return LaunchSpec(argv=argv, env={"API_KEY": api_key, "HOST": ENGINE_HOST, "PORT": str(port)})
 
 
 def chat_template_path(profile: Profile, profiles_dir: Path) -> Path | None:
@@ -61,6 +64,7 @@ def vllm_launch(
     profiles_dir: Path,
     hf_home: Path | None,
     hf_token: str | None,
+    api_key: str,
 ) -> LaunchSpec:
     if profile.engine != "vllm" or profile.model is None:
         raise ValueError(f"profile {profile.id!r} is not a vLLM profile (engine {profile.engine!r})")
@@ -94,7 +98,8 @@ def vllm_launch(
         argv += ["--reasoning-parser", profile.reasoning_parser]
     argv += profile.extra_args
 
-    env: dict[str, str] = {}
+    # vLLM reads VLLM_API_KEY like --api-key; kept out of argv, which `ps` and the log show.
+    env: dict[str, str] = {"VLLM_API_KEY": api_key}
     if profile.gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(gpu) for gpu in profile.gpus)
         # NVML (and so the fit check and the Models tab) numbers GPUs in PCI bus order; CUDA's

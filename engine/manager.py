@@ -1,7 +1,10 @@
 """The engine manager: which profile is served, and the state machine around it.
 
-stopped -> starting -> ready; ready -> draining -> switching -> ready (or rolled back);
-an engine that dies goes failed and is restarted with backoff.
+stopped -> starting -> ready (ready means one token was generated); an external engine that
+does not answer yet is waited for (waiting -> ready); ready -> draining -> switching -> ready
+(or rolled back). An engine that dies goes failed and is restarted with backoff, until it has
+failed more than ENGINE_RESTART_ATTEMPTS times within ENGINE_RESTART_WINDOW_S: then it stays
+failed, with the reason, until an admin restarts it.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ import contextlib
 import enum
 import logging
 import os
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
+
+import httpx
 
 from engine.client import EngineClient
 from engine.commands import LaunchSpec, llama_cpp_launch, vllm_launch
@@ -22,7 +28,16 @@ from engine.fit import FitVerdict, estimate, summary
 from engine.hardware import HardwareReport
 from engine.metrics import fetch_engine_metrics
 from engine.model_files import ensure_model_file
-from engine.process import EngineProcess, EngineStartError, probe, probe_status, read_log_tail
+from engine.process import (
+    EngineProcess,
+    EngineStartError,
+    LogPolicy,
+    describe_http_failure,
+    first_token,
+    probe,
+    probe_status,
+    read_log_tail,
+)
 from engine.profiles import Profile
 from engine.replicas import ReplicaPool, Route
 from errors import Conflict, EngineUnavailable, InvalidInput
@@ -34,6 +49,7 @@ log = logging.getLogger(__name__)
 class EngineState(enum.StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
+    WAITING = "waiting"  # an external engine that does not answer yet
     READY = "ready"
     DRAINING = "draining"
     SWITCHING = "switching"
@@ -54,10 +70,15 @@ class EngineManager:
         self.events: deque[tuple[float, str]] = deque(maxlen=50)
         self.restarts = 0
         self.log_path = settings.log_dir / "engine.log"
-        self._external = settings.engine_base_url.rstrip("/") if settings.engine_base_url else None
+        self._external = settings.engine_base_url
         self._local_url = self._external or f"http://127.0.0.1:{settings.vllm_port}"
+        # A managed engine gets a fresh key, so no other local process can use it unseen.
+        self._engine_key = (settings.engine_api_key if self._external
+                            else secrets.token_urlsafe(32))
         self._local_route = Route(EngineClient(
-            self._local_url, settings.engine_api_key, settings.engine_request_timeout_s))
+            self._local_url, self._engine_key, settings.engine_request_timeout_s,
+            tokenize_timeout_s=settings.engine_tokenize_timeout_s))
+        self._crashes: deque[float] = deque()
         self._process: EngineProcess | None = None
         self._pool: ReplicaPool | None = None
         self._switch_lock = asyncio.Lock()
@@ -66,7 +87,7 @@ class EngineManager:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._recovery: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[None] | None = None  # restarting, or waiting
         self._switch_task: asyncio.Task[None] | None = None
         self.interruption: str | None = None
 
@@ -82,6 +103,8 @@ class EngineManager:
                 raise EngineUnavailable(
                     "The model is being switched; try again in a moment", code="switching"
                 ) from exc
+        if (refusal := self.unavailable()) is not None:
+            raise refusal
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -90,6 +113,22 @@ class EngineManager:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+
+    def unavailable(self) -> EngineUnavailable | None:
+        """Why no chat can be sent to the engine now (None when it can): nothing is sent to an
+        engine that is failed, starting or not there yet."""
+        if self.state is EngineState.FAILED:
+            reason = _first_line(self.last_error or "it stopped")
+            return EngineUnavailable(
+                f"The model engine is down ({reason}). An admin can restart it from the Models"
+                " tab.", code="engine_failed")
+        if self.state is EngineState.WAITING:
+            return EngineUnavailable(f"Waiting for the model engine at {self._external} to"
+                                     " answer; try again in a moment.", code="engine_waiting")
+        if self.state in (EngineState.STARTING, EngineState.STOPPED):
+            return EngineUnavailable("The model engine is starting; try again in a moment.",
+                                     code="engine_starting")
+        return None
 
     def routes(self) -> list[Route]:
         """Where to send the next request, best first."""
@@ -105,41 +144,101 @@ class EngineManager:
         log.info("engine: %s", message)
         self.events.append((time.time(), message))
 
+    def _fail(self, reason: str) -> None:
+        self.state = EngineState.FAILED
+        self.last_error = reason
+        self._event(_first_line(reason))
+
+    def _ready(self, message: str) -> None:
+        self.state = EngineState.READY
+        self.last_error = None
+        self._event(message)
+
     async def start(self) -> None:
-        """Start the active profile; on failure the app keeps running with the engine failed."""
+        """Start the active profile; on failure the app keeps running with the engine failed.
+        An external engine that does not answer yet is waited for in the background."""
         self.state = EngineState.STARTING
         self._event(f"starting {self.profile.id}")
+        if self._external and not await probe(self._external, self._engine_key):
+            self._wait_for_external()
+            return
         try:
             await self._launch(self.profile)
         except Exception as exc:
-            self.state = EngineState.FAILED
-            self.last_error = f"{self.profile.id} did not start: {exc}"
-            self._event(self.last_error)
+            self._fail(f"{self.profile.id} did not start: {exc}")
             raise
-        self.state = EngineState.READY
-        self._event(f"{self.profile.id} is ready")
+        self._ready(f"{self.profile.id} is ready")
+
+    async def restart(self) -> None:
+        """An admin's restart: forget past crashes and start the active profile afresh."""
+        if self._switch_lock.locked():
+            raise Conflict("A model switch or restart is in progress", code="switch_in_progress")
+        async with self._switch_lock:
+            await self._cancel_background()
+            self._crashes.clear()
+            await self._shutdown_current()
+            await self.start()
+
+    def begin_restart(self) -> asyncio.Task[None]:
+        if self._switch_lock.locked():
+            raise Conflict("A model switch or restart is in progress", code="switch_in_progress")
+        task = asyncio.get_running_loop().create_task(self.restart())
+        task.add_done_callback(_log_failure)
+        self._switch_task = task
+        return task
+
+    def _wait_for_external(self) -> None:
+        self.state = EngineState.WAITING
+        self.last_error = f"waiting for the engine at {self._external} to answer"
+        self._event(self.last_error)
+        self._background = asyncio.get_running_loop().create_task(self._await_external())
+
+    async def _await_external(self) -> None:
+        assert self._external is not None
+        while True:  # a vLLM container may take minutes to load its model
+            if await probe(self._external, self._engine_key):
+                break
+            await asyncio.sleep(self._settings.engine_wait_interval_s)
+        self.state = EngineState.STARTING
+        try:
+            await self._launch(self.profile)
+        except Exception as exc:
+            self._fail(f"{self.profile.id} did not start: {exc}")
+            return
+        self._ready(f"{self.profile.id} is ready: the engine at {self._external} answers")
 
     async def _launch(self, profile: Profile) -> None:
         if self._external:
-            if not await probe(self._external, self._settings.engine_api_key):
+            if not await probe(self._external, self._engine_key):
                 raise EngineStartError(f"{self._external} does not answer")
+            try:
+                await first_token(self._external, self._engine_key, profile.served_model_name,
+                                  self._settings.engine_start_timeout_s)
+            except httpx.HTTPError as exc:
+                raise EngineStartError(f"the engine at {self._external} did not generate its"
+                                       f" first token: {describe_http_failure(exc)}") from exc
             return
         if profile.engine == "remote":
             assert profile.remote is not None
             pool = ReplicaPool(list(profile.remote.base_urls), self._remote_key(profile),
                                self._settings.engine_request_timeout_s,
-                               cooldown_s=self._settings.replica_cooldown_s)
+                               cooldown_s=self._settings.replica_cooldown_s,
+                               tokenize_timeout_s=self._settings.engine_tokenize_timeout_s)
             if not await pool.check_all():
                 await pool.close()
                 raise EngineStartError("no replica answers: " + ", ".join(pool.base_urls))
             pool.start_checks()
             self._pool = pool
             return
-        process = EngineProcess(await self._launch_spec(profile), self._local_url, self.log_path)
+        log_policy = LogPolicy(self.log_path, self._settings.engine_log_max_bytes,
+                               self._settings.log_backups)
+        process = EngineProcess(await self._launch_spec(profile), self._local_url, log_policy,
+                                api_key=self._engine_key)
         process.spawn()
         self._process = process
         try:
-            await process.wait_ready(self._settings.engine_start_timeout_s)
+            await process.wait_ready(self._settings.engine_start_timeout_s,
+                                     profile.served_model_name)
         except BaseException:
             await process.stop()
             self._process = None
@@ -152,9 +251,11 @@ class EngineManager:
             assert profile.model_file is not None
             path = await asyncio.to_thread(
                 ensure_model_file, settings.resolved_model_dir, profile.model_file)
-            return llama_cpp_launch(profile, port=settings.vllm_port, model_path=path)
+            return llama_cpp_launch(profile, port=settings.vllm_port, model_path=path,
+                                    api_key=self._engine_key)
         return vllm_launch(profile, port=settings.vllm_port, profiles_dir=settings.profiles_dir,
-                           hf_home=settings.hf_home, hf_token=settings.hugging_face_hub_token)
+                           hf_home=settings.hf_home, hf_token=settings.hugging_face_hub_token,
+                           api_key=self._engine_key)
 
     def _remote_key(self, profile: Profile) -> str:
         name = profile.remote.api_key_env if profile.remote else None
@@ -168,46 +269,56 @@ class EngineManager:
         if pool is not None:
             await pool.close()
 
+    async def _cancel_background(self) -> None:
+        task, self._background = self._background, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def stop(self) -> None:
         if self._switch_task is not None:
             await asyncio.gather(self._switch_task, return_exceptions=True)
-        if self._recovery is not None:
-            self._recovery.cancel()
-            await asyncio.gather(self._recovery, return_exceptions=True)
+        await self._cancel_background()
         await self._shutdown_current()
         await self._local_route.client.close()
         self.state = EngineState.STOPPED
 
     # -- crash recovery -------------------------------------------------------------------
 
-    def _on_exit(self, code: int) -> None:
-        self.state = EngineState.FAILED
-        self.last_error = f"engine exited unexpectedly with code {code}"
-        self._event(self.last_error)
+    def recent_failures(self) -> int:
+        cutoff = time.monotonic() - self._settings.engine_restart_window_s
+        while self._crashes and self._crashes[0] < cutoff:
+            self._crashes.popleft()
+        return len(self._crashes)
+
+    def _on_exit(self, reason: str) -> None:
         self._process = None
+        self._crashes.append(time.monotonic())
+        self._fail(reason)
         if self._settings.engine_restart_attempts > 0:
-            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+            self._background = asyncio.get_running_loop().create_task(self._recover())
 
     async def _recover(self) -> None:
-        attempts = self._settings.engine_restart_attempts
-        for attempt in range(1, attempts + 1):
-            await asyncio.sleep(self._settings.engine_restart_backoff_s * 2 ** (attempt - 1))
+        """Restart with backoff; a start that succeeds does not wipe the count, so an engine
+        that dies on every answer ends failed instead of looping forever."""
+        allowed, window = self._settings.engine_restart_attempts, self._settings.engine_restart_window_s
+        while (failures := self.recent_failures()) <= allowed:
+            await asyncio.sleep(self._settings.engine_restart_backoff_s * 2 ** (failures - 1))
             self.state = EngineState.STARTING
-            self._event(f"restarting {self.profile.id} (attempt {attempt} of {attempts})")
+            self._event(f"restarting {self.profile.id} after failure {failures}"
+                        f" (up to {allowed} in {window / 60:g} min)")
             try:
                 await self._launch(self.profile)
             except Exception as exc:
-                self.state = EngineState.FAILED
-                self.last_error = f"restart {attempt} failed: {_first_line(exc)}"
-                self._event(self.last_error)
+                self._crashes.append(time.monotonic())
+                self._fail(f"restart failed: {exc}")
                 continue
             self.restarts += 1
-            self.state = EngineState.READY
-            self._event(f"{self.profile.id} is ready again")
+            self._ready(f"{self.profile.id} is ready again")
             return
-        self.last_error = (f"gave up after {attempts} restarts; engine log ends with:\n"
-                           + read_log_tail(self.log_path, 5))
-        self._event(f"gave up restarting {self.profile.id}")
+        reason = self.last_error or ""
+        self._fail(f"gave up restarting {self.profile.id} after {failures} failures in"
+                   f" {window / 60:g} min; an admin can restart it. Last: {reason}")
 
     # -- switching ------------------------------------------------------------------------
 
@@ -267,8 +378,8 @@ class EngineManager:
 
     async def _replace(self, target: Profile) -> None:
         self.state = EngineState.SWITCHING
-        if self._recovery is not None:
-            self._recovery.cancel()
+        await self._cancel_background()
+        self._crashes.clear()
         self._event(f"stopping {self.profile.id}")
         await self._shutdown_current()
         self._event(f"starting {target.id}")
@@ -321,6 +432,8 @@ class EngineManager:
             "pid": self.pid,
             "last_error": self.last_error,
             "restarts": self.restarts,
+            "recent_failures": self.recent_failures(),
+            "external": self._external,
             "in_flight": self._in_flight,
             "replicas": [r.snapshot() for r in self._pool.routes] if self._pool else [],
             "events": [{"at": at, "message": message} for at, message in self.events],
@@ -332,6 +445,6 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.warning("switch failed: %s", task.exception())
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | str) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0]

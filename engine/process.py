@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import enum
 import logging
+import logging.handlers
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -25,6 +30,25 @@ LOG_TAIL_BYTES = 64 * 1024
 
 class EngineStartError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class LogPolicy:
+    """Where an engine's output goes and how big that file may grow before it is rotated."""
+
+    path: Path
+    max_bytes: int = 5 * 1024 * 1024
+    backups: int = 3
+
+
+def describe_exit(code: int) -> str:
+    """ "crashed (SIGSEGV)" for a signal, "exited with code 1" otherwise."""
+    if code < 0:
+        try:
+            return f"crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def _die_with_parent() -> None:
@@ -63,6 +87,24 @@ async def probe(base_url: str, api_key: str | None = None, wait_s: float = 2.0) 
     return await probe_status(base_url, api_key, wait_s) is Probe.UP
 
 
+async def first_token(base_url: str, api_key: str | None, model: str, timeout_s: float) -> None:
+    """Ask for one token of a tiny prompt: an engine that lists its models may still crash or
+    fail on its first real request (llama.cpp's AMX kernels do), so this is what "ready" means."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1,
+            "temperature": 0}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=5.0)) as client:
+        response = await client.post(f"{base_url}/v1/chat/completions", json=body,
+                                     headers=headers)
+    if response.status_code != 200:
+        raise EngineStartError(
+            f"the engine refused its first request (HTTP {response.status_code}):"
+            f" {response.text[:300]}")
+    choices = response.json().get("choices")
+    if not choices:
+        raise EngineStartError(f"the engine's first answer had no choices: {response.text[:300]}")
+
+
 def read_log_tail(path: Path, lines: int = 50) -> str:
     try:
         with path.open("rb") as f:
@@ -73,16 +115,39 @@ def read_log_tail(path: Path, lines: int = 50) -> str:
     return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
 
+def describe_http_failure(exc: BaseException) -> str:
+    """Why a request to the engine got no answer, in words."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "it closed the connection without answering (it may have crashed)"
+    if isinstance(exc, httpx.ConnectError):
+        return "it refused the connection"
+    if isinstance(exc, httpx.TimeoutException):
+        return "it did not answer in time"
+    return str(exc) or repr(exc)
+
+
+def with_log(headline: str, log_path: Path) -> str:
+    """A reason whose first line stands alone (UI, /health) and whose rest is the log's end."""
+    return f"{headline}\n\nEngine log, last lines:\n{read_log_tail(log_path, 20)}"
+
+
 class EngineProcess:
     """A started child. `on_exit` is called once if it exits without being asked to."""
 
-    def __init__(self, spec: LaunchSpec, base_url: str, log_path: Path) -> None:
+    def __init__(self, spec: LaunchSpec, base_url: str, log: LogPolicy,
+                 api_key: str | None = None) -> None:
         self.spec = spec
         self.base_url = base_url
-        self.log_path = log_path
+        self.log = log
+        self.api_key = api_key
         self._popen: subprocess.Popen[bytes] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._pump: threading.Thread | None = None
         self._stopping = False
+
+    @property
+    def log_path(self) -> Path:
+        return self.log.path
 
     @property
     def pid(self) -> int | None:
@@ -93,43 +158,76 @@ class EngineProcess:
         return self._popen is not None and self._popen.poll() is None
 
     def spawn(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log.path.parent.mkdir(parents=True, exist_ok=True)
         command = " ".join(self.spec.argv)
         log.info("starting engine: %s", command)
-        with self.log_path.open("ab") as log_file:
-            log_file.write(f"\n--- {time.strftime('%F %T')} {command}\n".encode())
-            log_file.flush()
-            self._popen = subprocess.Popen(
-                self.spec.argv,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **self.spec.env},
-                preexec_fn=_die_with_parent,
-            )
-
-    async def wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self._popen is not None
-            if self._popen.poll() is not None:
-                raise EngineStartError(
-                    f"engine exited with code {self._popen.returncode} while starting:\n"
-                    + read_log_tail(self.log_path, 20)
-                )
-            if await probe(self.base_url):
-                return
-            await asyncio.sleep(0.25)
-        raise EngineStartError(
-            f"engine not ready after {timeout_s:.0f}s:\n" + read_log_tail(self.log_path, 20)
+        writer = logging.handlers.RotatingFileHandler(
+            self.log.path, maxBytes=self.log.max_bytes, backupCount=self.log.backups,
+            encoding="utf-8")
+        writer.setFormatter(logging.Formatter("%(message)s"))
+        _write_line(writer, f"--- {time.strftime('%F %T')} {command}")
+        self._popen = subprocess.Popen(
+            self.spec.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.spec.env},
+            preexec_fn=_die_with_parent,
         )
+        assert self._popen.stdout is not None
+        # The engine's output goes through the app so the file can be rotated by size.
+        self._pump = threading.Thread(target=_copy_lines, args=(self._popen.stdout, writer),
+                                      name="engine-log", daemon=True)
+        self._pump.start()
 
-    def watch(self, on_exit: Callable[[int], None]) -> None:
+    def exit_reason(self, when: str) -> str:
+        """Why the child ended, with the end of its log (read once its output is all written)."""
+        assert self._popen is not None and self._popen.returncode is not None
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+        return with_log(f"the engine {describe_exit(self._popen.returncode)} {when}",
+                        self.log.path)
+
+    async def wait_ready(self, timeout_s: float, model: str) -> None:
+        """Ready means /v1/models answers and then one token is generated."""
+        deadline = time.monotonic() + timeout_s
+        while not await probe(self.base_url, self.api_key):
+            self._check_alive("while starting")
+            if time.monotonic() >= deadline:
+                raise EngineStartError(with_log(
+                    f"the engine did not answer within {timeout_s:.0f} s", self.log.path))
+            await asyncio.sleep(0.25)
+        answer = asyncio.ensure_future(first_token(
+            self.base_url, self.api_key, model, max(1.0, deadline - time.monotonic())))
+        try:
+            while not answer.done():
+                await asyncio.wait([answer], timeout=0.25)
+                self._check_alive("while generating its first token")
+            try:
+                answer.result()
+            except httpx.HTTPError as exc:
+                # A dying engine's socket closes a moment before its exit status can be read.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(self._popen.wait, 2)  # type: ignore[union-attr]
+                self._check_alive("while generating its first token")
+                raise EngineStartError(with_log(
+                    f"the engine did not generate its first token: {describe_http_failure(exc)}",
+                    self.log.path)) from exc
+        finally:
+            answer.cancel()
+
+    def _check_alive(self, when: str) -> None:
+        assert self._popen is not None
+        if self._popen.poll() is not None:
+            raise EngineStartError(self.exit_reason(when))
+
+    def watch(self, on_exit: Callable[[str], None]) -> None:
+        """Call on_exit with the reason (signal, log tail) if the child ends unasked."""
         async def _watch() -> None:
             assert self._popen is not None
-            code = await asyncio.to_thread(self._popen.wait)
+            await asyncio.to_thread(self._popen.wait)
             if not self._stopping:
-                on_exit(code)
+                on_exit(await asyncio.to_thread(self.exit_reason, "while serving"))
 
         self._watcher = asyncio.get_running_loop().create_task(_watch())
 
@@ -146,3 +244,18 @@ class EngineProcess:
         if self._watcher is not None:
             await asyncio.gather(self._watcher, return_exceptions=True)
             self._watcher = None
+        if self._pump is not None:
+            await asyncio.to_thread(self._pump.join, 2)
+
+
+def _write_line(writer: logging.Handler, line: str) -> None:
+    writer.handle(logging.makeLogRecord({"msg": line}))
+
+
+def _copy_lines(stream: IO[bytes], writer: logging.Handler) -> None:
+    try:
+        for raw in iter(stream.readline, b""):
+            _write_line(writer, raw.decode("utf-8", errors="replace").rstrip("\n"))
+    finally:
+        stream.close()
+        writer.close()

@@ -77,12 +77,14 @@ class ReplicaPool:
     cooldown_s: float = 30.0
     check_interval_s: float = 5.0
     probe_timeout_s: float = 2.0
+    tokenize_timeout_s: float = 5.0
     routes: list[Route] = field(default_factory=list)
     _checker: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.routes = [
-            Route(EngineClient(url, self.api_key, self.request_timeout_s), pool=self)
+            Route(EngineClient(url, self.api_key, self.request_timeout_s,
+                               self.tokenize_timeout_s), pool=self)
             for url in self.base_urls
         ]
 

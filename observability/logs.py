@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import re
+from pathlib import Path
 
 from storage.usage import UsageRecord
 
@@ -52,8 +54,16 @@ def log_request(usage: UsageRecord) -> None:
     request_log.info(json.dumps(fields, ensure_ascii=False))
 
 
-def configure_logging() -> None:
-    handler = logging.StreamHandler()
+def configure_logging(log_file: Path | None = None, max_bytes: int = 10 * 1024 * 1024,
+                      backups: int = 3) -> None:
+    """To stderr, or to a file rotated by size (./start sets LOG_FILE to DATA_DIR/logs/app.log)."""
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler()
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

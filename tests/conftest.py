@@ -8,10 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -24,6 +27,48 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+DEFAULT_PORTS = (8000, 8080)  # VLLM_PORT and GATEWAY_PORT: where a developer's ./start runs
+
+
+class _TrapHandler(BaseHTTPRequestHandler):
+    calls: ClassVar[list[str]] = []
+
+    def _refuse(self) -> None:
+        self.calls.append(f"{self.command} {self.server.server_address[1]}{self.path}")
+        self.send_error(503, "this port belongs to ./start, not to a test")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _refuse
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def default_port_trap() -> Iterator[list[str]]:
+    """Listen on the default ports (where free) for the whole run and record every request."""
+    servers = []
+    for port in DEFAULT_PORTS:
+        try:
+            servers.append(ThreadingHTTPServer(("127.0.0.1", port), _TrapHandler))
+        except OSError:
+            continue  # taken (a developer's ./start): the suite must pass beside it too
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield _TrapHandler.calls
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_default_ports(default_port_trap: list[str]) -> Iterator[None]:
+    """A test that quietly talks to port 8000 or 8080 fails: tests take free ports."""
+    seen = len(default_port_trap)
+    yield
+    if len(default_port_trap) > seen:
+        pytest.fail(f"this test used a default port: {default_port_trap[seen:]}")
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,16 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
     secret = Settings(data_dir=tmp_path).resolve_jwt_secret()
     assert len(secret) >= 32
     assert (tmp_path / "jwt_secret").read_text() == secret
+
+
+@pytest.mark.parametrize("given", [
+    "http://gpu-box:8000", "http://gpu-box:8000/", "http://gpu-box:8000/v1",
+    "http://gpu-box:8000/v1/", " http://gpu-box:8000/v1 ",
+])
+def test_engine_base_url_is_taken_with_or_without_v1(given: str) -> None:
+    """OpenAI tools write base URLs with /v1; the app adds /v1 itself."""
+    assert Settings(ENGINE_BASE_URL=given).engine_base_url == "http://gpu-box:8000"
+
+
+def test_an_empty_engine_base_url_means_a_managed_engine() -> None:
+    assert Settings(ENGINE_BASE_URL="").engine_base_url is None

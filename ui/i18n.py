@@ -51,6 +51,11 @@ ERRORS_KO: dict[str, str] = {
     "rate_limited": "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
     "engine_unavailable": "모델 엔진에 연결할 수 없습니다. 시작 중이거나 중지되었을 수 있습니다.",
     "engine_error": "모델 엔진이 답변 도중 응답을 멈췄습니다.",
+    "engine_failed": "모델 엔진이 중지된 상태입니다. 관리자가 모델 탭에서 다시 시작할 수 있습니다.",
+    "engine_starting": "모델 엔진을 시작하는 중입니다. 잠시 후 다시 시도하세요.",
+    "engine_waiting": "모델 엔진이 아직 응답하지 않습니다. 잠시 후 다시 시도하세요.",
+    "engine_timeout": ("모델 엔진이 제한 시간 안에 답변을 시작하지 않았습니다."
+                       " 과부하 상태이거나 멈췄을 수 있습니다."),
     "switching": "모델을 전환하는 중입니다. 잠시 후 다시 시도하세요.",
     "conversation_not_found": "대화를 찾을 수 없습니다.",
     "model_not_found": "알 수 없는 모델입니다.",

@@ -55,23 +55,37 @@ class ModelHandlers(Handlers):
     ) -> AsyncIterator[str]:
         """Start the switch, then show its progress until it ends."""
         await self._admin(request)
-        engine = self.services.engine
         try:
-            task = engine.begin_switch(profile_id, override_fit=override_fit)
+            task = self.services.engine.begin_switch(profile_id, override_fit=override_fit)
         except AppError as exc:
             raise as_gradio_error(exc) from exc
+        async for progress in self._follow(task, "Switch"):
+            yield progress
+
+    async def restart(self, request: gr.Request) -> AsyncIterator[str]:
+        """Restart the active profile (after it ended failed, say), showing its progress."""
+        await self._admin(request)
+        try:
+            task = self.services.engine.begin_restart()
+        except AppError as exc:
+            raise as_gradio_error(exc) from exc
+        async for progress in self._follow(task, "Restart"):
+            yield progress
+
+    async def _follow(self, task: asyncio.Task[None], what: str) -> AsyncIterator[str]:
+        engine = self.services.engine
         seen = len(engine.events)
         lines: list[str] = []
         while True:
             fresh = list(engine.events)[seen:] if len(engine.events) >= seen else []
             seen = len(engine.events)
             lines += [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}" for at, message in fresh]
-            yield "\n".join(lines) or "starting the switch…"
+            yield "\n".join(lines) or f"{what} starting…"
             if task.done():
                 break
             await asyncio.sleep(0.5)
         if not task.cancelled() and task.exception() is not None:
-            yield "\n".join([*lines, f"Switch failed: {task.exception()}"])
+            yield "\n".join([*lines, f"{what} failed: {task.exception()}"])
 
 
 def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
@@ -84,6 +98,9 @@ def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
     ]
     if snapshot["last_error"]:
         lines.append(f"**Last error:** {snapshot['last_error'].splitlines()[0]}")
+    if snapshot["state"] == "failed":
+        lines.append("The engine stays stopped until you restart it or switch profile"
+                     " (its log is below).")
     if metrics:
         lines.append("**Engine metrics:** " + ", ".join(f"{k} {v:g}" for k, v in metrics.items()))
     for replica in snapshot["replicas"]:
@@ -111,6 +128,7 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
             override = gr.Checkbox(label="Switch even if the fit check says it does not fit",
                                    elem_id="override-fit", scale=2)
             switch = gr.Button("Switch", variant="primary", elem_id="switch-profile", scale=1)
+            restart = gr.Button("Restart engine", elem_id="restart-engine", scale=1)
         progress = gr.Textbox(label="Switch progress", lines=6, interactive=False,
                               elem_id="switch-progress")
         engine_log = gr.Textbox(label="Engine log (last lines)", lines=12, interactive=False,
@@ -121,6 +139,8 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
     switch.click(handlers.switch, [choice, override], [progress], api_visibility="private",
                  concurrency_limit=1).then(
         handlers.profiles_table, None, [table, choice], api_visibility="private")
+    restart.click(handlers.restart, None, [progress], api_visibility="private",
+                  concurrency_limit=1)
     tab.select(lambda: gr.Timer(active=True), None, timer, api_visibility="private")
     loaders = [(handlers.profiles_table, [table, choice]), (handlers.status, [status, engine_log])]
     return tab, loaders

@@ -11,17 +11,22 @@ from helpers import content_of, stored_conversation, stream_chat, usage_rows
 def test_engine_down_gives_503_and_stores_a_failed_answer(server_factory: ServerFactory) -> None:
     server = server_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{free_port()}"},
                             wait_for="degraded")
-    health = httpx.get(f"{server.url}/health").json()
+    response = httpx.get(f"{server.url}/health")
+    health = response.json()
+    assert response.status_code == 503, "load balancers and HEALTHCHECK must see the outage"
     assert health["status"] == "degraded"
     assert health["services"]["engine"]["status"] == "down"
     assert health["services"]["database"]["status"] == "up"
+    live = httpx.get(f"{server.url}/health/live")
+    assert (live.status_code, live.json()["status"]) == (200, "alive")
 
     headers = server.auth()
     response = httpx.post(f"{server.url}/api/chat", headers=headers, timeout=30,
                           json={"messages": [{"role": "user", "content": "hello?"}]})
     assert response.status_code == 503
     error = response.json()["error"]
-    assert error["type"] == "engine_unavailable" and "not reachable" in error["message"]
+    assert error["type"] == "engine_unavailable" and error["code"] == "engine_waiting"
+    assert "Waiting for the model engine at http://127.0.0.1:" in error["message"]
 
     conv_id = response.headers.get("x-conversation-id") or httpx.get(
         f"{server.url}/api/conversations", headers=headers).json()["conversations"][0]["id"]
@@ -30,7 +35,7 @@ def test_engine_down_gives_503_and_stores_a_failed_answer(server_factory: Server
     assert (stored["messages"][1]["status"], stored["messages"][1]["content"]) == ("failed", "")
     row = usage_rows(server.url, headers)[0]
     assert (row["status"], row["status_code"]) == ("failed", 503)
-    assert "not reachable" in row["error"]
+    assert "Waiting for the model engine" in row["error"]
 
 
 def test_engine_crash_mid_answer_keeps_the_partial_answer(server_factory: ServerFactory) -> None:

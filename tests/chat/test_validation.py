@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 
 from chat.service import ChatService
 from chat.turn import ChatOptions
@@ -39,7 +40,8 @@ class Chat:
 
 @pytest.fixture
 async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
-    settings = Settings(data_dir=tmp_path)
+    # A free port with nothing on it: token counts fall back, whatever runs on this machine.
+    settings = Settings(data_dir=tmp_path, vllm_port=free_port())
     db = Database(tmp_path / "db.duckdb")
     profiles = load_profiles(settings.profiles_dir)
     no_gpu = HardwareReport(gpus=[], driver_version=None, error="no NVIDIA driver (test)")

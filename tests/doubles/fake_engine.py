@@ -1,8 +1,9 @@
 """TEST DOUBLE: a fake OpenAI-compatible engine, only for tests that inject a fault.
 
 It serves /v1/models, /extras/tokenize/count and a streaming /v1/chat/completions that can
-crash mid-answer, stream without end (recording when the client hangs up), or refuse; with
-`models_wait_for_streams` its /v1/models waits while a stream runs, as llama-cpp-python's does.
+crash mid-answer, stream without end (recording when the client hangs up), refuse, or stall
+(never send a byte); with `models_wait_for_streams` its /v1/models waits while a stream runs, as
+llama-cpp-python's does. A request without `stream` (the app's readiness check) gets one token.
 Title requests (the app's title prompt) get TITLE, streamed word by word every `title_delay_s`.
 Everything else is tested against the real llama.cpp engine.
 """
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from chat.titles import PROMPT as TITLE_PROMPT
 
-Mode = Literal["crash", "endless", "refuse", "think_field", "think_tags"]
+Mode = Literal["crash", "endless", "refuse", "stall", "think_field", "think_tags"]
 TITLE = "A Fine Title"
 THINKING = ["Let me ", "think about ", "this."]
 ANSWER = ["The answer ", "is 42."]
@@ -46,6 +47,7 @@ class FakeEngine:
     titles_started: int = 0
     titles_hung_up: int = 0
     streams_running: int = 0
+    warmups: int = 0
 
     @property
     def base_url(self) -> str:
@@ -81,6 +83,15 @@ class FakeEngine:
         finally:
             self.streams_running -= 1
 
+    async def _stall(self) -> AsyncIterator[str]:
+        """The stream's headers, and then never a token (vLLM sends headers at once)."""
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.disconnected.set()
+            raise
+        yield ""
+
     @property
     def title_bodies(self) -> list[dict[str, Any]]:
         return [b for b in self.bodies if _is_title(b)]
@@ -97,13 +108,22 @@ class FakeEngine:
             raise
 
     async def chat(self, request: Request) -> Response:
-        self.requests += 1
         body = await request.json()
+        if not body.get("stream"):
+            self.warmups += 1
+            return JSONResponse({
+                "id": "fake", "object": "chat.completion", "created": 0, "model": "fake",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
+                             "finish_reason": "length"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+        self.requests += 1
         self.bodies.append(body)
         if _is_title(body):
             return StreamingResponse(self._title_stream(), media_type="text/event-stream")
         if self.mode in ("think_field", "think_tags"):
             return StreamingResponse(self._thinking_stream(), media_type="text/event-stream")
+        if self.mode == "stall":
+            return StreamingResponse(self._stall(), media_type="text/event-stream")
         if self.mode == "refuse":
             error = {"message": "This model's maximum context length is 2048 tokens",
                      "type": "BadRequestError", "param": None, "code": 400}

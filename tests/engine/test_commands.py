@@ -15,6 +15,7 @@ PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 SHIPPED = load_profiles(PROFILES_DIR)
 VLLM_PROFILES = [p for p in SHIPPED.values() if p.engine == "vllm"]
 PORT = 18000
+KEY = "engine-key-for-this-test"
 
 
 def value(argv: list[str], flag: str) -> str:
@@ -31,7 +32,8 @@ def values(argv: list[str], flag: str) -> list[str]:
 
 def launch(profile: Profile, *, profiles_dir: Path = PROFILES_DIR, hf_home: Path | None = None,
            hf_token: str | None = None) -> LaunchSpec:
-    return vllm_launch(profile, port=PORT, profiles_dir=profiles_dir, hf_home=hf_home, hf_token=hf_token)
+    return vllm_launch(profile, port=PORT, profiles_dir=profiles_dir, hf_home=hf_home,
+                       hf_token=hf_token, api_key=KEY)
 
 
 def vllm_profile(**changes: object) -> Profile:
@@ -124,7 +126,13 @@ def test_hugging_face_token_and_home_reach_the_engine(tmp_path: Path) -> None:
 @pytest.mark.parametrize("token", [None, ""], ids=["unset", "empty"])
 def test_no_token_adds_no_token_variables(token: str | None) -> None:
     spec = launch(vllm_profile(), hf_token=token)
-    assert spec.env == {}
+    assert spec.env == {"VLLM_API_KEY": KEY}
+
+
+def test_vllm_gets_the_engine_key_by_environment_not_argv() -> None:
+    spec = launch(vllm_profile())
+    assert spec.env["VLLM_API_KEY"] == KEY
+    assert KEY not in " ".join(spec.argv)
 
 
 def test_optional_flags_are_left_out_when_unset() -> None:
@@ -177,7 +185,7 @@ def test_a_llama_cpp_profile_is_not_launched_as_vllm(cpu_profile: Profile) -> No
 def test_llama_cpp_serves_on_loopback_without_interrupting_requests(
     cpu_profile: Profile, tmp_path: Path
 ) -> None:
-    spec = llama_cpp_launch(cpu_profile, port=18123, model_path=tmp_path / "m.gguf")
+    spec = llama_cpp_launch(cpu_profile, port=18123, model_path=tmp_path / "m.gguf", api_key=KEY)
     argv = spec.argv
     assert argv[:3] == [sys.executable, "-m", "llama_cpp.server"]
     assert value(argv, "--interrupt_requests") == "False"
@@ -187,19 +195,22 @@ def test_llama_cpp_serves_on_loopback_without_interrupting_requests(
     assert value(argv, "--model") == str(tmp_path / "m.gguf")
     assert value(argv, "--model_alias") == "smollm2-135m-instruct"
     assert "--n_threads" not in argv and "--n_batch" not in argv
-    assert spec.env == {}
+    # The key and the address by environment: llama-cpp-python lets HOST/PORT beat --host/--port.
+    assert spec.env == {"API_KEY": KEY, "HOST": "127.0.0.1", "PORT": "18123"}
+    assert KEY not in " ".join(argv)
 
 
 def test_llama_cpp_threads_and_batch_come_from_the_profile(cpu_profile: Profile, tmp_path: Path) -> None:
     profile = Profile.model_validate(
         {**cpu_profile.model_dump(), "llama_cpp": {"n_threads": 4, "n_batch": 256}})
-    argv = llama_cpp_launch(profile, port=1, model_path=tmp_path / "m.gguf").argv
+    argv = llama_cpp_launch(profile, port=1, model_path=tmp_path / "m.gguf", api_key=KEY).argv
     assert value(argv, "--n_threads") == "4"
     assert value(argv, "--n_batch") == "256"
 
 
 def test_llama_cpp_context_follows_the_precise_profile(tmp_path: Path) -> None:
-    argv = llama_cpp_launch(SHIPPED["smollm2-135m-cpu-precise"], port=1, model_path=tmp_path / "m").argv
+    argv = llama_cpp_launch(SHIPPED["smollm2-135m-cpu-precise"], port=1, model_path=tmp_path / "m",
+                            api_key=KEY).argv
     assert value(argv, "--n_ctx") == "4096"
     assert value(argv, "--model_alias") == "smollm2-135m-precise"
 
@@ -281,7 +292,7 @@ def test_every_refused_override_is_named_at_once(cpu_profile: Profile) -> None:
 def test_the_context_length_override_applies_to_llama_cpp(cpu_profile: Profile, tmp_path: Path) -> None:
     changed = apply_overrides(cpu_profile, **{**no_overrides(), "max_model_len": 4096})
     assert changed.max_model_len == 4096
-    argv = llama_cpp_launch(changed, port=1, model_path=tmp_path / "m.gguf").argv
+    argv = llama_cpp_launch(changed, port=1, model_path=tmp_path / "m.gguf", api_key=KEY).argv
     assert value(argv, "--n_ctx") == "4096"
 
 

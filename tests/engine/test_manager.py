@@ -51,8 +51,14 @@ async def test_engine_starts_ready_and_stops_without_orphans(manager: EngineMana
     await manager.start()
     assert manager.state is EngineState.READY
     assert await manager.health()
+    route = manager.routes()[0]
     async with httpx.AsyncClient() as client:
-        models = (await client.get(f"{manager.routes()[0].base_url}/v1/models")).json()
+        # Started with a generated key: no other local process may use it behind our back.
+        refused = await client.get(f"{route.base_url}/v1/models")
+        models = (await client.get(f"{route.base_url}/v1/models", headers={
+            "Authorization": f"Bearer {route.client.openai.api_key}"})).json()
+    assert refused.status_code == 401
+    assert len(route.client.openai.api_key) >= 32
     assert models["data"][0]["id"] == "smollm2-135m-instruct"
     pid = manager.pid
     assert pid is not None and pid_alive(pid)
@@ -69,7 +75,8 @@ async def test_engine_that_cannot_load_its_model_fails_with_its_log(tmp_path: Pa
     with pytest.raises(EngineStartError, match="exited with code"):
         await engine.start()
     assert engine.state is EngineState.FAILED
-    assert engine.last_error and "did not start: engine exited with code" in engine.last_error
+    assert engine.last_error and (
+        "did not start: the engine exited with code 1 while starting" in engine.last_error)
     assert engine.pid is None
     await engine.stop()
 
@@ -89,7 +96,7 @@ async def test_engine_that_dies_is_noticed(manager: EngineManager) -> None:
     assert manager.pid is not None
     os.kill(manager.pid, signal.SIGKILL)
     await wait_for(manager, EngineState.FAILED)
-    assert manager.last_error == "engine exited unexpectedly with code -9"
+    assert (manager.last_error or "").startswith("the engine crashed (SIGKILL) while serving\n")
     assert not await manager.health()
 
 
@@ -111,9 +118,11 @@ async def test_engine_that_keeps_dying_is_given_up_with_its_log(tmp_path: Path, 
         while not (engine.last_error or "").startswith("gave up") and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         assert engine.state is EngineState.FAILED
-        assert (engine.last_error or "").startswith("gave up after 2 restarts")
+        assert (engine.last_error or "").startswith(
+            "gave up restarting smollm2-135m-cpu after 3 failures in 10 min")
+        assert "the engine exited with code 1 while starting" in (engine.last_error or "")
         messages = [m for _, m in engine.events]
-        assert "restarting smollm2-135m-cpu (attempt 2 of 2)" in messages
+        assert "restarting smollm2-135m-cpu after failure 2 (up to 2 in 10 min)" in messages
     finally:
         await engine.stop()
 
@@ -153,3 +162,16 @@ def test_an_existing_server_busy_with_our_answer_is_still_healthy(
             assert fake.streams_running == 1, "the answer was still streaming during the probe"
         assert eventually(lambda: fake.streams_running == 0, timeout=10)
         assert httpx.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
+
+
+async def test_the_engine_log_is_rotated_by_size(tmp_path: Path, model_dir: Path) -> None:
+    """llama.cpp writes ~235 KB at every start; the app keeps a few files of a bounded size."""
+    engine = make_manager(tmp_path, model_dir, engine_log_max_bytes=16 * 1024, log_backups=2)
+    try:
+        await engine.start()
+    finally:
+        await engine.stop()
+    logs = sorted(p.name for p in engine.log_path.parent.iterdir())
+    assert logs == ["engine.log", "engine.log.1", "engine.log.2"]
+    sizes = [(engine.log_path.parent / name).stat().st_size for name in logs]
+    assert max(sizes) <= 16 * 1024 + 4096, sizes  # a file ends at the line that crosses the limit

@@ -90,7 +90,8 @@ def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tm
     assert response.status_code == 202
     status = wait_for_switch(server, admin, f"rolled back: {CPU_PROFILE} is ready")
     assert status["profile"] == CPU_PROFILE
-    assert "switch to broken-cpu failed: engine exited with code" in status["last_error"]
+    assert "switch to broken-cpu failed: the engine exited with code 1 while starting" in status[
+        "last_error"]
     assert ask(server, admin).strip(), "the old profile keeps answering"
     assert not (server.data_dir / "active_profile").exists()
 
@@ -167,7 +168,7 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
     status = eventually(lambda: (s := engine_status(server, admin))["state"] == "ready" and s,
                         timeout=60, interval=0.5)
     assert status["restarts"] == 1
-    assert "engine exited unexpectedly with code -9" in [e["message"] for e in status["events"]]
+    assert "the engine crashed (SIGKILL) while serving" in [e["message"] for e in status["events"]]
     assert server.engine_pid() not in (None, engine_pid)
     assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
     assert ask(server, user).strip(), "the next chat after recovery works"

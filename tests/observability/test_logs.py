@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
-from observability.logs import MaskingFormatter, log_request, mask
+from errors import InvalidInput
+from observability.logs import MaskingFormatter, configure_logging, log_request, mask
 from storage.usage import UsageRecord
+from ui.errors import as_gradio_error
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -42,3 +45,31 @@ def test_a_request_logs_the_plans_fields(caplog: pytest.LogCaptureFixture) -> No
 
 def test_a_landline_with_dashes_is_masked() -> None:
     assert mask("대표번호 02-3456-7890") == "대표번호 [phone]"
+
+
+def test_the_app_log_file_is_rotated_by_size(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(tmp_path / "logs" / "app.log", max_bytes=2048, backups=2)
+        for n in range(200):
+            logging.getLogger("vllm_chat.test").info("line %d of a long afternoon", n)
+        files = sorted(p.name for p in (tmp_path / "logs").iterdir())
+        assert files == ["app.log", "app.log.1", "app.log.2"]
+        assert all((tmp_path / "logs" / name).stat().st_size <= 2048 for name in files)
+        assert "line 199 of a long afternoon" in (tmp_path / "logs" / "app.log").read_text()
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+
+def test_a_refusal_shown_in_the_ui_is_one_log_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="ui.errors"):
+        error = as_gradio_error(InvalidInput("Message is empty", code="empty_message"))
+    assert error.print_exception is False  # Gradio prints a traceback for errors otherwise
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused in the UI (400 empty_message): Message is empty"]
