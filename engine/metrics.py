@@ -38,4 +38,7 @@ async def fetch_engine_metrics(base_url: str, wait_s: float = 2.0) -> dict[str, 
         return None
     if response.status_code != 200:
         return None
-    return parse_engine_metrics(response.text)
+    try:
+        return parse_engine_metrics(response.text)
+    except ValueError:  # an external engine may answer /metrics with something else entirely
+        return None

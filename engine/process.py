@@ -126,9 +126,12 @@ def describe_http_failure(exc: BaseException) -> str:
     return str(exc) or repr(exc)
 
 
-def with_log(headline: str, log_path: Path) -> str:
-    """A reason whose first line stands alone (UI, /health) and whose rest is the log's end."""
-    return f"{headline}\n\nEngine log, last lines:\n{read_log_tail(log_path, 20)}"
+def with_log(headline: str, log_path: Path, width: int = 240) -> str:
+    """A reason whose first line stands alone (UI, /health) and whose rest is the log's end
+    (llama.cpp prints its whole chat template as one line: long lines are cut)."""
+    tail = [line if len(line) <= width else line[:width] + " …"
+            for line in read_log_tail(log_path, 20).splitlines()]
+    return headline + "\n\nEngine log, last lines:\n" + "\n".join(tail)
 
 
 class EngineProcess:

@@ -100,7 +100,7 @@ def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
         lines.append(f"**Last error:** {snapshot['last_error'].splitlines()[0]}")
     if snapshot["state"] == "failed":
         lines.append("The engine stays stopped until you restart it or switch profile"
-                     " (its log is below).")
+                     + ("." if snapshot["external"] else " (its log is below)."))
     if metrics:
         lines.append("**Engine metrics:** " + ", ".join(f"{k} {v:g}" for k, v in metrics.items()))
     for replica in snapshot["replicas"]:

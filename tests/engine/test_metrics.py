@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from engine.metrics import parse_engine_metrics
+import httpx
+import pytest
+
+from engine.metrics import fetch_engine_metrics, parse_engine_metrics
 
 NEW = """# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge
@@ -35,3 +38,19 @@ def test_older_names_are_the_fallback_and_label_sets_are_summed() -> None:
 def test_no_vllm_metrics_gives_nothing() -> None:
     assert parse_engine_metrics("# TYPE process_cpu_seconds_total counter\n"
                                 "process_cpu_seconds_total 1.0\n") == {}
+
+
+async def test_an_engine_whose_metrics_are_not_prometheus_text_gives_nothing() -> None:
+    """An external engine may answer /metrics with anything (JSON, an HTML page): the Models
+    tab and the sampler must not fail on it."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"object": "list", "data": [{"id": "fake"}]})
+
+    real_client = httpx.AsyncClient
+
+    def client_with_transport(**options: object) -> httpx.AsyncClient:
+        return real_client(transport=httpx.MockTransport(handler), **options)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx, "AsyncClient", client_with_transport)
+        assert await fetch_engine_metrics("http://engine.test") is None

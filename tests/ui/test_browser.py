@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
@@ -10,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, AppServer
+from conftest import ROOT, AppServer, ServerFactory, free_port
 from helpers import conversation, eventually, stored_conversation
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -172,6 +174,41 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     admin.wait_for_function(
         "document.querySelector('#engine-status')?.innerText.includes('smollm2-135m-cpu-precise')")
     admin.context.close()
+
+
+def test_an_admin_sees_why_the_engine_failed_and_restarts_it(
+    page: Page, server_factory: ServerFactory,
+) -> None:
+    """The engine crashes on its first token (the crashing-engine test double as an external
+    engine); the Models tab says so, and once the engine is fixed, Restart brings it back."""
+    port = free_port()
+    double = ROOT / "tests" / "doubles" / "crashing_engine.py"
+    crashing = subprocess.Popen([sys.executable, str(double), str(port), "first-token"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = server_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{port}"}, wait_for="degraded")
+    assert crashing.wait(10) == -11
+    fixed = subprocess.Popen([sys.executable, str(double), str(port), "streams"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page.goto(server.url)
+        sign_in(page, server, "admin", "admin123")
+        page.get_by_role("tab", name="Models").click(timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#engine-status')?.innerText.includes('Engine state: failed')")
+        status = page.locator("#engine-status").inner_text()
+        assert "did not generate its first token" in status
+        assert "stays stopped until you restart it" in status
+        page.screenshot(path=str(ARTIFACTS / "browser-engine-failed.png"), full_page=True)
+        page.click("#restart-engine")
+        page.wait_for_function(
+            "document.querySelector('#switch-progress textarea')?.value"
+            ".includes('smollm2-135m-cpu is ready')", timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('#engine-status')?.innerText.includes('Engine state: ready')")
+        assert httpx.get(f"{server.url}/health").status_code == 200
+    finally:
+        fixed.kill()
+        fixed.wait()
 
 
 def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_server: AppServer) -> None:
