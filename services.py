@@ -96,9 +96,10 @@ class Services:
         await self.snapshots.start()
         try:
             await self.engine.start()
-        except Exception:
+        except Exception as exc:
             # The app still serves logins, history and /health (degraded) without an engine.
-            log.exception("engine did not start")
+            # The reason (with the engine's log) says what happened; a traceback would not.
+            log.error("the engine did not start: %s", exc)
 
     async def stop(self) -> None:
         await self.sampler.stop()

@@ -162,12 +162,15 @@ class EngineManager:
         if self._external and not await probe(self._external, self._engine_key):
             self._wait_for_external()
             return
+        await self._start_active(f"{self.profile.id} is ready")
+
+    async def _start_active(self, ready_message: str) -> None:
         try:
             await self._launch(self.profile)
         except Exception as exc:
             self._fail(f"{self.profile.id} did not start: {exc}")
             raise
-        self._ready(f"{self.profile.id} is ready")
+        self._ready(ready_message)
 
     async def restart(self) -> None:
         """An admin's restart: forget past crashes and start the active profile afresh."""
@@ -200,12 +203,9 @@ class EngineManager:
                 break
             await asyncio.sleep(self._settings.engine_wait_interval_s)
         self.state = EngineState.STARTING
-        try:
-            await self._launch(self.profile)
-        except Exception as exc:
-            self._fail(f"{self.profile.id} did not start: {exc}")
-            return
-        self._ready(f"{self.profile.id} is ready: the engine at {self._external} answers")
+        with contextlib.suppress(Exception):  # a failure is recorded as the engine's state
+            await self._start_active(
+                f"{self.profile.id} is ready: the engine at {self._external} answers")
 
     async def _launch(self, profile: Profile) -> None:
         if self._external:
@@ -441,8 +441,8 @@ class EngineManager:
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("switch failed: %s", task.exception())
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("engine switch or restart failed: %s", _first_line(exc))
 
 
 def _first_line(exc: BaseException | str) -> str:

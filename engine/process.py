@@ -195,7 +195,7 @@ class EngineProcess:
         """Ready means /v1/models answers and then one token is generated."""
         deadline = time.monotonic() + timeout_s
         while not await probe(self.base_url, self.api_key):
-            self._check_alive("while starting")
+            await self._check_alive("while starting")
             if time.monotonic() >= deadline:
                 raise EngineStartError(with_log(
                     f"the engine did not answer within {timeout_s:.0f} s", self.log.path))
@@ -205,24 +205,24 @@ class EngineProcess:
         try:
             while not answer.done():
                 await asyncio.wait([answer], timeout=0.25)
-                self._check_alive("while generating its first token")
+                await self._check_alive("while generating its first token")
             try:
                 answer.result()
             except httpx.HTTPError as exc:
                 # A dying engine's socket closes a moment before its exit status can be read.
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     await asyncio.to_thread(self._popen.wait, 2)  # type: ignore[union-attr]
-                self._check_alive("while generating its first token")
+                await self._check_alive("while generating its first token")
                 raise EngineStartError(with_log(
                     f"the engine did not generate its first token: {describe_http_failure(exc)}",
                     self.log.path)) from exc
         finally:
             answer.cancel()
 
-    def _check_alive(self, when: str) -> None:
+    async def _check_alive(self, when: str) -> None:
         assert self._popen is not None
-        if self._popen.poll() is not None:
-            raise EngineStartError(self.exit_reason(when))
+        if self._popen.poll() is not None:  # its log may take a moment to be all written
+            raise EngineStartError(await asyncio.to_thread(self.exit_reason, when))
 
     def watch(self, on_exit: Callable[[str], None]) -> None:
         """Call on_exit with the reason (signal, log tail) if the child ends unasked."""
