@@ -1,9 +1,10 @@
 """TEST DOUBLE: a fake OpenAI-compatible engine, only for tests that inject a fault.
 
 It serves /v1/models, /extras/tokenize/count and a streaming /v1/chat/completions that can
-crash mid-answer, stream without end (recording when the client hangs up), refuse, or stall
-(never send a byte); with `models_wait_for_streams` its /v1/models waits while a stream runs, as
-llama-cpp-python's does. A request without `stream` (the app's readiness check) gets one token.
+crash mid-answer, stream without end (recording when the client hangs up), refuse, stall (send
+the stream's headers and then nothing) or stay silent (not even headers); with
+`models_wait_for_streams` its /v1/models waits while a stream runs, as llama-cpp-python's does.
+A request without `stream` (the app's readiness check) gets one token.
 Title requests (the app's title prompt) get TITLE, streamed word by word every `title_delay_s`.
 Everything else is tested against the real llama.cpp engine.
 """
@@ -27,7 +28,7 @@ from starlette.routing import Route
 
 from chat.titles import PROMPT as TITLE_PROMPT
 
-Mode = Literal["crash", "endless", "refuse", "stall", "think_field", "think_tags"]
+Mode = Literal["crash", "endless", "refuse", "stall", "silent", "think_field", "think_tags"]
 TITLE = "A Fine Title"
 THINKING = ["Let me ", "think about ", "this."]
 ANSWER = ["The answer ", "is 42."]
@@ -124,6 +125,8 @@ class FakeEngine:
             return StreamingResponse(self._thinking_stream(), media_type="text/event-stream")
         if self.mode == "stall":
             return StreamingResponse(self._stall(), media_type="text/event-stream")
+        if self.mode == "silent":
+            await asyncio.sleep(3600)
         if self.mode == "refuse":
             error = {"message": "This model's maximum context length is 2048 tokens",
                      "type": "BadRequestError", "param": None, "code": 400}
