@@ -76,12 +76,10 @@ build_llama_cpp_wheel() {
   echo "$wheelhouse"
 }
 
-# Install the pinned requirements, llama.cpp from the wheelhouse; skipped when nothing changed.
+# Install the pinned requirements into $PY, llama.cpp from the wheelhouse (the Dockerfile calls
+# this for the image's own Python).
 install_requirements() {
-  local requirements="$1" stamp want wheelhouse
-  stamp="$VENV/.installed-$(basename "$requirements")"
-  want="$( (cat requirements*.txt constraints.txt; echo "$LLAMA_CPP_CMAKE_ARGS") | sha256sum | cut -d' ' -f1)"
-  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || return 0
+  local requirements="$1" wheelhouse
   say "Installing pinned requirements ($requirements) ..."
   "$PY" -m pip install --disable-pip-version-check -q --upgrade pip >/dev/null
   wheelhouse="$(build_llama_cpp_wheel)"
@@ -89,20 +87,26 @@ install_requirements() {
   "$PY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps \
     --no-index --find-links "$wheelhouse" "llama-cpp-python==$(llama_cpp_version)"
   "$PY" -m pip install --disable-pip-version-check -q -r "$requirements" -c constraints.txt
-  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] && return 0
-  echo "$want" > "$stamp"
-  # requirements-dev.txt includes requirements.txt: ./start after ./test has nothing to do.
-  grep -q '^-r requirements.txt' "$requirements" && echo "$want" > "$VENV/.installed-requirements.txt"
-  return 0
 }
 
-# Create .venv (unless the image's own Python is used) and install into it.
+# Create .venv and install into it; skipped when nothing changed, and in the container image,
+# which installed everything when it was built.
 ensure_venv() {
-  if [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" != 1 ] && [ ! -x "$PY" ]; then
+  local requirements="$1" stamp want
+  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] && return 0
+  if [ ! -x "$PY" ]; then
     say "Creating the virtual environment in .venv ..."
     "$(find_python)" -m venv "$VENV"
   fi
-  install_requirements "$1"
+  stamp="$VENV/.installed-$(basename "$requirements")"
+  want="$( (cat requirements*.txt constraints.txt; echo "$LLAMA_CPP_CMAKE_ARGS") | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || return 0
+  install_requirements "$requirements"
+  echo "$want" > "$stamp"
+  # requirements-dev.txt includes requirements.txt: ./start after ./test has nothing to do.
+  if grep -q '^-r requirements.txt' "$requirements"; then
+    echo "$want" > "$VENV/.installed-requirements.txt"
+  fi
 }
 
 ensure_model() {
