@@ -4,8 +4,13 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# The same .env the app reads, so both agree on ports and the data directory.
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# The same .env the app reads, so both agree on ports and the data directory. As for the app,
+# a variable set in the environment wins over the file.
+if [ -f .env ]; then
+  environment="$(export -p)"
+  set -a; . ./.env; set +a
+  eval "$environment"
+fi
 DATA_DIR="${DATA_DIR:-$ROOT/data}"
 GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
