@@ -29,6 +29,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def away_from_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings read `.env` from the working directory: tests run from an empty one, so a
+    developer's .env in the checkout cannot change what they see."""
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
 DEFAULT_PORTS = (8000, 8080)  # VLLM_PORT and GATEWAY_PORT: where a developer's ./start runs
 
 
