@@ -62,11 +62,12 @@ class ChatService:
     ) -> ChatTurn:
         """Validate, then store the conversation and the user's message before asking the engine."""
         temperature, max_tokens = self._validate(new_messages, options)
+        # Only the owner continues a conversation: an admin reads others', never writes in them.
+        conv = await self._owned(user, conversation_id) if conversation_id is not None else None
         self._answers_per_user.hit(str(user.id))
         system_prompt = options.system_prompt
         history: list[dict[str, Any]] = []
-        if conversation_id is not None:
-            conv = await self.get_conversation(user, conversation_id)
+        if conv is not None and conversation_id is not None:
             await self.recorder.wait(conversation_id)
             history = await self._db.run(lambda c: conversations.list_messages(c, conversation_id))
             if system_prompt is None:

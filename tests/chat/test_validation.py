@@ -145,6 +145,22 @@ async def test_continuing_another_users_conversation_is_not_found(chat: Chat) ->
     assert chat.count("conversations") == 1
 
 
+async def test_an_admin_may_not_write_into_another_users_conversation(chat: Chat) -> None:
+    """Admins read others' conversations; adding messages (and replacing the system prompt)
+    would put words in the user's mouth."""
+    turn = await chat.service.start_turn(
+        chat.alice, [{"role": "system", "content": "Be brief."}, *user_says("mine")], ChatOptions())
+    with pytest.raises(NotFound) as info:
+        await chat.service.start_turn(
+            chat.admin, [{"role": "system", "content": "Be rude."}, *user_says("injected")],
+            ChatOptions(), turn.conversation_id)
+    assert info.value.code == "conversation_not_found"
+    stored = chat.db.call(lambda c: conversations.list_messages(c, turn.conversation_id))
+    assert [m["content"] for m in stored] == ["mine"]
+    conv = await chat.service.get_conversation(chat.alice, turn.conversation_id)
+    assert conv.system_prompt == "Be brief."
+
+
 async def test_continuing_a_missing_conversation_is_not_found(chat: Chat) -> None:
     with pytest.raises(NotFound):
         await chat.service.start_turn(chat.alice, user_says("hi"), ChatOptions(), 12345)
