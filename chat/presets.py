@@ -21,10 +21,7 @@ class PresetService:
         return await self._db.run(lambda c: presets.default_system_prompt(c, user.id))
 
     async def set_default_prompt(self, user: User, prompt: str | None) -> None:
-        prompt = (prompt or "").strip() or None
-        if prompt and len(prompt) > MAX_PROMPT_CHARS:
-            raise InvalidInput(f"A system prompt may have at most {MAX_PROMPT_CHARS} characters",
-                               code="prompt_too_long")
+        prompt = _checked_prompt(prompt)
         await self._db.run(lambda c: presets.set_default_system_prompt(c, user.id, prompt))
 
     async def save(self, user: User, name: str, system_prompt: str | None,
@@ -37,7 +34,7 @@ class PresetService:
         if max_tokens is not None and not 1 <= max_tokens <= self._max_tokens_limit:
             raise InvalidInput(f"max_tokens must be between 1 and {self._max_tokens_limit}",
                                code="invalid_max_tokens")
-        prompt = (system_prompt or "").strip() or None
+        prompt = _checked_prompt(system_prompt)
         return await self._db.run(
             lambda c: presets.save(c, user.id, name, prompt, temperature, max_tokens))
 
@@ -47,3 +44,12 @@ class PresetService:
     async def delete(self, user: User, preset_id: int) -> None:
         if not await self._db.run(lambda c: presets.delete(c, user.id, preset_id)):
             raise NotFound(f"Preset {preset_id} not found", code="preset_not_found")
+
+
+def _checked_prompt(prompt: str | None) -> str | None:
+    """A stored system prompt (default or preset): trimmed, None when blank, and bounded."""
+    prompt = (prompt or "").strip() or None
+    if prompt and len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"A system prompt may have at most {MAX_PROMPT_CHARS} characters",
+                           code="prompt_too_long")
+    return prompt

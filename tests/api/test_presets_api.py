@@ -29,6 +29,10 @@ def test_bad_presets_are_refused(app_server: AppServer) -> None:
     assert (blank.status_code, blank.json()["error"]["code"]) == (400, "invalid_name")
     hot = httpx.post(url, headers=headers, json={"name": "Hot", "temperature": 5})
     assert hot.status_code == 422
+    huge = httpx.post(url, headers=headers, json={"name": "Huge", "system_prompt": "x" * 1_000_000})
+    assert (huge.status_code, huge.json()["error"]["code"]) == (400, "prompt_too_long")
+    assert "8000 characters" in huge.json()["error"]["message"]
+    assert httpx.get(url, headers=headers).json()["presets"] == []
 
 
 def test_the_default_system_prompt_sticks(app_server: AppServer) -> None:
