@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI, Request
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import auth as auth_routes
 from api import chat as chat_routes
@@ -30,7 +31,7 @@ from api.request_id import RequestIdMiddleware
 from errors import AppError
 from observability.logs import configure_logging
 from services import Services, ServicesHolder
-from settings import Settings
+from settings import LOOPBACK_HOST_NAMES, Settings
 from ui import login
 from ui.app import CSS, build_blocks
 from ui.i18n import I18N
@@ -56,6 +57,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
+    if settings.development_mode:
+        # Login is skipped, so only loopback names may reach it: a page on attacker.example
+        # whose name resolves to 127.0.0.1 (DNS rebinding) must not act as the admin.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOST_NAMES))
     app.add_middleware(login.LoginRedirectMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,

@@ -13,6 +13,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+# As a Host header names them (an IPv6 address in brackets).
+LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -95,6 +95,20 @@ def test_development_mode_skips_login_on_loopback(server_factory: ServerFactory)
         assert verify.status_code == 200 and verify.json()["username"] == "admin"
         page = httpx.get(f"{server.url}/", follow_redirects=False)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        port = server.url.rsplit(":", 1)[1]
+        for host in (f"localhost:{port}", f"[::1]:{port}"):
+            assert httpx.get(f"{server.url}/api/auth/verify",
+                             headers={"Host": host}).status_code == 200
+
+
+def test_development_mode_serves_only_loopback_host_names(server_factory: ServerFactory) -> None:
+    """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 must not be the admin."""
+    with running_fake_engine("endless", free_port()) as engine:
+        server = server_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
+        for host in ("attacker.example", "attacker.example:80", "192.168.1.5"):
+            for path in ("/api/auth/verify", "/", "/gradio_api/info"):
+                response = httpx.get(f"{server.url}{path}", headers={"Host": host})
+                assert response.status_code == 400, (host, path, response.status_code)
 
 
 def test_exposed_bind_without_a_secret_refuses_to_start(server_factory: ServerFactory) -> None:
