@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 
 def main() -> None:
+    # Conversations, logs, keys and exports are for this user's eyes only (files 0600, folders 0700).
+    os.umask(0o077)
     settings = Settings()
     configure_logging(settings.log_file, settings.log_max_bytes, settings.log_backups)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,

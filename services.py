@@ -52,6 +52,9 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         check_exposure(settings)
+        # Private even where an older version (or another umask) made it readable to others.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)
         hardware = read_hardware()
         if hardware.error:
             log.info("no GPU in use: %s", hardware.error)
