@@ -29,6 +29,7 @@ from api import usage as usage_routes
 from api.deps import token_from
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
+from api.unicode_guard import RejectLoneSurrogates
 from errors import AppError
 from observability.logs import configure_logging
 from services import Services, ServicesHolder
@@ -62,6 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         # Login is skipped, so only loopback names may reach it: a page on attacker.example
         # whose name resolves to 127.0.0.1 (DNS rebinding) must not act as the admin.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOST_NAMES))
+    app.add_middleware(RejectLoneSurrogates)
     app.add_middleware(login.LoginRedirectMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,

@@ -45,6 +45,7 @@ KO: dict[str, str] = {
 # Errors by their stable code; anything not listed keeps the English message.
 ERRORS_KO: dict[str, str] = {
     "empty_message": "메시지가 비어 있습니다.",
+    "invalid_text": "올바른 유니코드 텍스트가 아닙니다 (짝이 없는 서로게이트 문자는 허용되지 않습니다).",
     "message_too_long": "메시지가 너무 깁니다.",
     "context_length_exceeded": "메시지가 모델의 문맥 길이보다 깁니다.",
     "invalid_credentials": "아이디 또는 비밀번호가 올바르지 않습니다.",
