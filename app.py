@@ -90,8 +90,12 @@ def main() -> None:
     os.umask(0o077)
     settings = Settings()
     configure_logging(settings.log_file, settings.log_max_bytes, settings.log_backups)
+    # uvicorn trusts forwarded headers from 127.0.0.1 unless told otherwise, which let a local
+    # client rotate X-Forwarded-For past the sign-in limit: only configured proxies count.
+    proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
-                log_level="info", log_config=None, timeout_graceful_shutdown=15)
+                log_level="info", log_config=None, timeout_graceful_shutdown=15,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     auto_titles: bool = True
 
     cors_origins: str = ""
+    # Proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses or
+    # networks, "*" for any). Empty: none, so no client can pose as another address.
+    forwarded_allow_ips: str = ""
     # Logs: app.log (when LOG_FILE is set, as ./start does) and engine.log rotate by size.
     log_file: Path | None = None
     log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

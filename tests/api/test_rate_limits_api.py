@@ -61,3 +61,22 @@ def test_failed_sign_ins_past_the_limit_are_refused_even_with_the_right_password
     assert "retry-after" in page.headers
     assert httpx.post(f"{limited.url}/api/auth/login", json={
         "username": "admin", "password": "admin123"}).status_code == 200
+
+
+def test_rotating_x_forwarded_for_does_not_dodge_the_sign_in_limit(limited: AppServer) -> None:
+    """Forwarded headers count only from configured proxies (FORWARDED_ALLOW_IPS, none by
+    default): a client on loopback cannot pose as a new address for every guess."""
+    wrong = {"username": "xff-target", "password": "nope"}
+    codes = [httpx.post(f"{limited.url}/api/auth/login", json=wrong,
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+             for n in range(1, 4)]
+    assert codes == [401, 401, 429]
+
+
+def test_a_configured_proxy_passes_on_the_client_address(server_factory: ServerFactory) -> None:
+    proxied = server_factory({"LOGIN_RATE_LIMIT": "2/minute", "FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    wrong = {"username": "test", "password": "nope"}
+    codes = [httpx.post(f"{proxied.url}/api/auth/login", json=wrong,
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+             for n in range(1, 4)]
+    assert codes == [401, 401, 401], "each real client has its own count behind the proxy"
