@@ -30,12 +30,11 @@ async def answer_response(
     if not stream:
         async with aclosing(deltas):
             rest = [d async for d in deltas]
-        parts = [first, *rest] if first else rest
-        await chat.recorder.wait(turn.conversation_id)
+        parts = [first, *rest] if first else rest  # the stream ends once the answer is stored
         return JSONResponse(_completion(turn, parts), headers=headers)
     headers = {**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_sse(chat, turn, first, deltas, include_usage), media_type="text/event-stream",
-                             headers=headers)
+    return StreamingResponse(_sse(turn, first, deltas, include_usage),
+                             media_type="text/event-stream", headers=headers)
 
 
 def _chunk(turn: ChatTurn, delta: dict[str, Any], finish_reason: str | None = None,
@@ -63,7 +62,7 @@ def _delta_body(delta: Delta) -> dict[str, Any]:
 
 
 async def _sse(
-    chat: ChatService, turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None],
+    turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None],
     include_usage: bool,
 ) -> AsyncIterator[str]:
     async with aclosing(rest):
@@ -80,8 +79,7 @@ async def _sse(
             yield "data: [DONE]\n\n"
             return
     yield _chunk(turn, {}, turn.finish_reason or "stop")
-    if include_usage:
-        await chat.recorder.wait(turn.conversation_id)  # the counts are made as it is stored
+    if include_usage:  # counted as it was stored, before `rest` ended
         yield _chunk(turn, {}, usage=turn.token_usage)
     yield "data: [DONE]\n\n"
 

@@ -209,7 +209,9 @@ class ChatService:
 
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
-        which makes vLLM and llama.cpp stop generating."""
+        which makes vLLM and llama.cpp stop generating. A completed answer is committed before
+        this generator ends, so whatever a caller sends after it ([DONE], the UI's last update)
+        is a promise kept even if the app dies the next moment."""
         self.active_streams += 1
         self.recorder.titles.answer_started()
         try:
@@ -223,7 +225,7 @@ class ChatService:
                                 async for delta in deltas:
                                     yield delta
                                     self.recorder.checkpoint(turn)
-                        return
+                        break
                     except Exception as exc:
                         if turn.content or attempt == len(routes):
                             raise
@@ -246,6 +248,7 @@ class ChatService:
             self._finished_at.append(time.monotonic())
             self.recorder.schedule(turn)
             self.recorder.titles.answer_ended()
+        await self.recorder.wait(turn.conversation_id)
 
     async def _stream_from(self, client: EngineClient, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         # A stalled engine (connects, never answers) must not hold the user for the read

@@ -43,3 +43,28 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
     assert (row["status"], row["status_code"]) == ("failed", 500)
     # Marked once: a second start finds nothing more to mark.
     assert json.dumps(messages).count("interrupted") == 1
+
+
+def test_an_answer_whose_done_was_sent_survives_a_crash_right_after(
+    server_factory: ServerFactory,
+) -> None:
+    """[DONE] promises the answer is kept: it is committed before [DONE] is sent."""
+    server = server_factory(name="data")
+    headers = server.auth()
+    body = {"messages": [{"role": "user", "content": "Name three colours."}], "max_tokens": 40}
+    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=headers,
+                      timeout=60) as response:
+        conv_id = response.headers["x-conversation-id"]
+        events = []
+        for event in sse_events(response):
+            events.append(event)
+            if event == "[DONE]":
+                server.process.kill()  # at once: no clean shutdown, no time to catch up
+                break
+    server.process.wait()
+    received = content_of(events)
+    assert received.strip()
+
+    again = server_factory(name="data")
+    messages = stored_conversation(again.url, again.auth(), conv_id, 2)["messages"]
+    assert (messages[1]["status"], messages[1]["content"]) == ("completed", received)
