@@ -26,6 +26,7 @@ from api import models as model_routes
 from api import openai_compat as openai_routes
 from api import presets as preset_routes
 from api import usage as usage_routes
+from api.cross_origin import install_cross_origin_policy
 from api.deps import token_from
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
@@ -64,6 +65,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         # whose name resolves to 127.0.0.1 (DNS rebinding) must not act as the admin.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOST_NAMES))
     app.add_middleware(RejectLoneSurrogates)
+    install_cross_origin_policy(app, settings.cors_origins)
     app.add_middleware(login.LoginRedirectMiddleware)
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,

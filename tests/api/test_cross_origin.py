@@ -1,0 +1,79 @@
+"""One CORS policy for the whole app, Gradio's routes included: an unlisted origin (another port
+of the same host, `null`, another name) gets no Access-Control-Allow-Origin anywhere, a listed
+one (CORS_ORIGINS) gets it on the REST API, and state-changing calls to the UI's functions from
+another origin are refused. Gradio's own CORS handling reflected localhost origins with
+credentials, which let a page on another port mint an API key through the Keys tab."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from conftest import AppServer, ServerFactory
+
+LISTED = "https://chat-tools.example"
+ROUTES = ["/api/keys", "/api/chat", "/v1/chat/completions", "/gradio_api/queue/join",
+          "/gradio_api/upload", "/login"]
+
+
+@pytest.fixture(scope="module")
+def server(app_server: AppServer) -> AppServer:
+    return app_server
+
+
+def other_origins(server: AppServer) -> list[str]:
+    port = int(server.url.rsplit(":", 1)[1])
+    return [f"http://127.0.0.1:{port + 1}", f"http://localhost:{port + 1}", "null",
+            "https://attacker.example"]
+
+
+def preflight(url: str, origin: str) -> httpx.Response:
+    return httpx.options(url, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                       "Access-Control-Request-Headers": "content-type"})
+
+
+def test_an_unlisted_origin_gets_no_cors_headers_anywhere(server: AppServer) -> None:
+    for origin in other_origins(server):
+        for path in ROUTES:
+            answer = preflight(f"{server.url}{path}", origin)
+            assert "access-control-allow-origin" not in answer.headers, (origin, path)
+        simple = httpx.get(f"{server.url}/api/models", headers={"Origin": origin,
+                                                                **server.auth()})
+        assert "access-control-allow-origin" not in simple.headers, origin
+
+
+def test_a_state_changing_call_to_the_ui_functions_from_another_origin_is_refused(
+    server: AppServer,
+) -> None:
+    """The browser sends the session cookie to another port of the same host (same site)."""
+    cookies = {"vllm_chat_token": server.token()}
+    body = {"data": ["stolen key"], "fn_index": 0, "session_hash": "attack"}
+    for origin in other_origins(server):
+        refused = httpx.post(f"{server.url}/gradio_api/queue/join", json=body, cookies=cookies,
+                             headers={"Origin": origin})
+        assert refused.status_code == 403, origin
+        assert refused.json()["error"]["code"] == "cross_origin"
+        login = httpx.post(f"{server.url}/login", data={"username": "test", "password": "test"},
+                           headers={"Origin": origin})
+        assert login.status_code == 403, origin
+    same = httpx.post(f"{server.url}/gradio_api/queue/join", json=body, cookies=cookies,
+                      headers={"Origin": server.url})
+    assert same.status_code != 403, "the page's own origin is not another origin"
+
+
+def test_a_listed_origin_may_use_the_rest_api_but_not_the_ui_functions(
+    server_factory: ServerFactory,
+) -> None:
+    server = server_factory({"CORS_ORIGINS": f"{LISTED}, https://other.example"})
+    answer = preflight(f"{server.url}/api/chat", LISTED)
+    assert answer.headers.get("access-control-allow-origin") == LISTED
+    models = httpx.get(f"{server.url}/api/models", headers={"Origin": LISTED, **server.auth()})
+    assert models.headers.get("access-control-allow-origin") == LISTED
+    keys = httpx.post(f"{server.url}/api/keys", json={"name": "from a listed tool"},
+                      headers={"Origin": LISTED, **server.auth()})
+    assert keys.status_code == 201
+    join = httpx.post(f"{server.url}/gradio_api/queue/join", headers={"Origin": LISTED},
+                      json={"data": ["x"], "fn_index": 0, "session_hash": "s"},
+                      cookies={"vllm_chat_token": server.token()})
+    assert join.status_code == 403
+    assert "access-control-allow-origin" not in preflight(
+        f"{server.url}/api/chat", "https://unlisted.example").headers
