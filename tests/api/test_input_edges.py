@@ -47,3 +47,10 @@ def test_a_surrogate_pair_is_an_ordinary_character(app_server: AppServer) -> Non
     assert chat.status_code == 200
     stored = stored_conversation(app_server.url, headers, chat.headers["x-conversation-id"], 2)
     assert stored["messages"][0]["content"] == "smile \U0001F600"
+
+
+def test_a_raw_surrogate_in_the_bytes_is_refused_too(app_server: AppServer) -> None:
+    """Python's json decodes raw UTF-8-encoded surrogates (surrogatepass) into the same text."""
+    response = httpx.post(f"{app_server.url}/api/presets", content=b'{"name": "x\xed\xa0\x80y"}',
+                          headers={**app_server.auth(), "Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_text")
