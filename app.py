@@ -40,6 +40,7 @@ from ui.app import CSS, build_blocks
 from ui.i18n import I18N
 
 log = logging.getLogger("vllm_chat")
+MAX_UPLOAD = "1mb"
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -83,8 +84,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return user.username
 
     blocks = build_blocks(holder, settings)
+    # No part of the UI takes files; Gradio's upload route still exists, unbounded by default.
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
-                               footer_links=["api", "settings"], css=CSS, i18n=I18N)
+                               footer_links=["api", "settings"], css=CSS, i18n=I18N,
+                               max_file_size=MAX_UPLOAD)
 
 
 def main() -> None:

@@ -54,3 +54,12 @@ def test_a_raw_surrogate_in_the_bytes_is_refused_too(app_server: AppServer) -> N
     response = httpx.post(f"{app_server.url}/api/presets", content=b'{"name": "x\xed\xa0\x80y"}',
                           headers={**app_server.auth(), "Content-Type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_text")
+
+
+def test_gradio_uploads_are_bounded(app_server: AppServer) -> None:
+    """No part of the UI takes files; Gradio's upload route accepted any size before."""
+    url, headers = f"{app_server.url}/gradio_api/upload", app_server.auth()
+    big = httpx.post(url, headers=headers, files={"files": ("big.bin", b"x" * 2_000_000)})
+    assert big.status_code == 413
+    small = httpx.post(url, headers=headers, files={"files": ("small.txt", b"hello")})
+    assert small.status_code == 200
