@@ -21,7 +21,7 @@ from api.errors import error_body
 
 REST_PREFIXES = ("/api/", "/v1/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DEFAULT_PORTS = {"http": "80", "https": "443"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def listed_origins(setting: str) -> list[str]:
@@ -29,15 +29,21 @@ def listed_origins(setting: str) -> list[str]:
     return [origin.strip().rstrip("/") for origin in setting.split(",") if origin.strip()]
 
 
-def _netloc(scheme: str, netloc: str) -> str:
-    host, _, port = netloc.lower().rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
-    return host if port == DEFAULT_PORTS.get(scheme) else netloc.lower()
+def _endpoint(scheme: str, netloc: str) -> tuple[str | None, int | None]:
+    """(host, port) with the scheme's default port filled in; `null` and junk give no host."""
+    parts = urlsplit(f"{scheme}://{netloc}")
+    try:
+        return parts.hostname, parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        return None, None
 
 
-def same_origin(origin: str, host: str | None, scheme: str) -> bool:
+def same_origin(origin: str, host: str | None) -> bool:
+    """The Origin names the Host the request came to. Ports default by the Origin's scheme: behind
+    a TLS-terminating proxy the app itself sees http while the page is https."""
     parts = urlsplit(origin)
-    return bool(host) and bool(parts.netloc) and (
-        _netloc(parts.scheme, parts.netloc) == _netloc(scheme, host or ""))
+    theirs = _endpoint(parts.scheme, parts.netloc)
+    return bool(host) and theirs[0] is not None and theirs == _endpoint(parts.scheme, host or "")
 
 
 class RefuseOtherOrigins:
@@ -57,7 +63,7 @@ class RefuseOtherOrigins:
         await self.app(scope, receive, send)
 
     def _allowed(self, origin: str, headers: Headers, scope: Scope) -> bool:
-        if same_origin(origin, headers.get("host"), scope.get("scheme", "http")):
+        if same_origin(origin, headers.get("host")):
             return True
         return origin.rstrip("/") in self.listed and scope["path"].startswith(REST_PREFIXES)
 

@@ -67,9 +67,9 @@ class ChatService:
         self._answers_per_user.hit(str(user.id))
         system_prompt = options.system_prompt
         history: list[dict[str, Any]] = []
-        if conv is not None and conversation_id is not None:
-            await self.recorder.wait(conversation_id)
-            history = await self._db.run(lambda c: conversations.list_messages(c, conversation_id))
+        if conv is not None:
+            await self.recorder.wait(conv.id)
+            history = await self._db.run(lambda c: conversations.list_messages(c, conv.id))
             if system_prompt is None:
                 system_prompt = conv.system_prompt
         for message in new_messages:

@@ -172,10 +172,13 @@ class EngineManager:
             raise
         self._ready(ready_message)
 
-    async def restart(self) -> None:
-        """An admin's restart: forget past crashes and start the active profile afresh."""
+    def _refuse_if_busy(self) -> None:
         if self._switch_lock.locked():
             raise Conflict("A model switch or restart is in progress", code="switch_in_progress")
+
+    async def restart(self) -> None:
+        """An admin's restart: forget past crashes and start the active profile afresh."""
+        self._refuse_if_busy()
         async with self._switch_lock:
             await self._cancel_background()
             self._crashes.clear()
@@ -183,8 +186,7 @@ class EngineManager:
             await self.start()
 
     def begin_restart(self) -> asyncio.Task[None]:
-        if self._switch_lock.locked():
-            raise Conflict("A model switch or restart is in progress", code="switch_in_progress")
+        self._refuse_if_busy()  # here too: the caller hears it now, not from the task
         task = asyncio.get_running_loop().create_task(self.restart())
         task.add_done_callback(_log_failure)
         self._switch_task = task
@@ -208,9 +210,7 @@ class EngineManager:
                 f"{self.profile.id} is ready: the engine at {self._external} answers")
 
     async def _launch(self, profile: Profile) -> None:
-        if self._external:
-            if not await probe(self._external, self._engine_key):
-                raise EngineStartError(f"{self._external} does not answer")
+        if self._external:  # one request tells both: it answers, and it generates
             try:
                 await first_token(self._external, self._engine_key, profile.served_model_name,
                                   self._settings.engine_start_timeout_s)
@@ -330,8 +330,7 @@ class EngineManager:
         target = self.profiles.get(profile_id)
         if target is None:
             raise InvalidInput(f"Unknown profile {profile_id!r}", code="profile_not_found")
-        if self._switch_lock.locked():
-            raise Conflict("A model switch is already in progress", code="switch_in_progress")
+        self._refuse_if_busy()
         verdict = self.fit(target)
         if not verdict.fits and not (override_fit and self.hardware.has_gpu):
             reason = summary(verdict)

@@ -149,10 +149,6 @@ class EngineProcess:
         self._stopping = False
 
     @property
-    def log_path(self) -> Path:
-        return self.log.path
-
-    @property
     def pid(self) -> int | None:
         return self._popen.pid if self._popen else None
 

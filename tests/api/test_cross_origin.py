@@ -10,6 +10,8 @@ import httpx
 import pytest
 from conftest import AppServer, ServerFactory
 
+from api.cross_origin import same_origin
+
 LISTED = "https://chat-tools.example"
 ROUTES = ["/api/keys", "/api/chat", "/v1/chat/completions", "/gradio_api/queue/join",
           "/gradio_api/upload", "/login"]
@@ -77,3 +79,16 @@ def test_a_listed_origin_may_use_the_rest_api_but_not_the_ui_functions(
     assert join.status_code == 403
     assert "access-control-allow-origin" not in preflight(
         f"{server.url}/api/chat", "https://unlisted.example").headers
+
+
+@pytest.mark.parametrize(("origin", "host", "same"), [
+    ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
+    ("http://127.0.0.1:8081", "127.0.0.1:8080", False),  # another port of the same host
+    ("https://chat.example", "chat.example", True),  # behind a TLS proxy the app sees http
+    ("http://chat.example", "chat.example:80", True),
+    ("http://[::1]:8080", "[::1]:8080", True),
+    ("null", "127.0.0.1:8080", False),
+    ("http://a.example", "b.example", False),
+])
+def test_same_origin_compares_host_and_port(origin: str, host: str, same: bool) -> None:
+    assert same_origin(origin, host) is same

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,11 @@ def crashing_manager(tmp_path: Path, crash_on: str, **settings: object) -> Crash
     return manager
 
 
-async def until(check: object, timeout: float = 30) -> None:
+async def until(check: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+    while not check() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert check(), "timed out"  # type: ignore[operator]
+    assert check(), "timed out"
 
 
 async def test_an_engine_that_crashes_on_its_first_token_did_not_start(tmp_path: Path) -> None:

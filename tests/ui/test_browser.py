@@ -48,6 +48,20 @@ def sign_in(page: Page, server: AppServer, username: str, password: str) -> None
     page.click("#sign-in")
 
 
+def open_models_tab(page: Page, server: AppServer) -> None:
+    page.goto(server.url)
+    sign_in(page, server, "admin", "admin123")
+    page.get_by_role("tab", name="Models").click(timeout=30_000)
+
+
+def wait_for_models_text(page: Page, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Until the Models tab's element (a textarea's value, else its text) includes `text`."""
+    page.wait_for_function(
+        "([selector, text]) => { const e = document.querySelector(selector);"
+        " return ((e?.value ?? e?.innerText) || '').includes(text); }",
+        arg=[selector, text], timeout=timeout)
+
+
 def last_answer(page: Page) -> str:
     answers = page.locator('#chatbot [data-testid="bot"]')
     return answers.last.inner_text() if answers.count() else ""
@@ -155,24 +169,18 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     assert page.get_by_role("tab", name="Models").count() == 0
 
     admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-    admin.goto(app_server.url)
-    sign_in(admin, app_server, "admin", "admin123")
-    admin.get_by_role("tab", name="Models").click(timeout=30_000)
-    admin.wait_for_function(
-        "document.querySelector('#profiles-table')?.innerText.includes('deepseek-r1-distill-qwen-14b')")
+    open_models_tab(admin, app_server)
+    wait_for_models_text(admin, "#profiles-table", "deepseek-r1-distill-qwen-14b")
     table = admin.locator("#profiles-table").inner_text()
     assert "llama.cpp runs on the CPU" in table and "no GPU" in table
-    admin.wait_for_function(
-        "document.querySelector('#engine-status')?.innerText.includes('Engine state: ready')")
+    wait_for_models_text(admin, "#engine-status", "Engine state: ready")
     admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
     admin.keyboard.press("Enter")
     admin.click("#switch-profile")
-    admin.wait_for_function(
-        "document.querySelector('#switch-progress textarea')?.value"
-        ".includes('smollm2-135m-cpu-precise is ready')", timeout=90_000)
+    wait_for_models_text(admin, "#switch-progress textarea", "smollm2-135m-cpu-precise is ready",
+                         timeout=90_000)
     admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
-    admin.wait_for_function(
-        "document.querySelector('#engine-status')?.innerText.includes('smollm2-135m-cpu-precise')")
+    wait_for_models_text(admin, "#engine-status", "smollm2-135m-cpu-precise")
     admin.context.close()
 
 
@@ -190,21 +198,16 @@ def test_an_admin_sees_why_the_engine_failed_and_restarts_it(
     fixed = subprocess.Popen([sys.executable, str(double), str(port), "streams"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        page.goto(server.url)
-        sign_in(page, server, "admin", "admin123")
-        page.get_by_role("tab", name="Models").click(timeout=30_000)
-        page.wait_for_function(
-            "document.querySelector('#engine-status')?.innerText.includes('Engine state: failed')")
+        open_models_tab(page, server)
+        wait_for_models_text(page, "#engine-status", "Engine state: failed")
         status = page.locator("#engine-status").inner_text()
         assert "did not generate its first token" in status
         assert "stays stopped until you restart it" in status
         page.screenshot(path=str(ARTIFACTS / "browser-engine-failed.png"), full_page=True)
         page.click("#restart-engine")
-        page.wait_for_function(
-            "document.querySelector('#switch-progress textarea')?.value"
-            ".includes('smollm2-135m-cpu is ready')", timeout=60_000)
-        page.wait_for_function(
-            "document.querySelector('#engine-status')?.innerText.includes('Engine state: ready')")
+        wait_for_models_text(page, "#switch-progress textarea", "smollm2-135m-cpu is ready",
+                             timeout=60_000)
+        wait_for_models_text(page, "#engine-status", "Engine state: ready")
         assert httpx.get(f"{server.url}/health").status_code == 200
     finally:
         fixed.kill()
