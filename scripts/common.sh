@@ -144,6 +144,14 @@ is_loopback() {
   esac
 }
 
+# A setting the app reads as false (pydantic's spellings).
+is_false() {
+  case "$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')" in
+    false|0|no|off|f|n) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # /health's JSON on stdin -> "status state" on the first line, the engine's error after it.
 health_summary() {
   "$PY" -c '
