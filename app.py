@@ -18,6 +18,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from api import auth as auth_routes
 from api import chat as chat_routes
 from api import conversations as conversation_routes
+from api import docs as docs_routes
 from api import engine as engine_routes
 from api import health as health_routes
 from api import keys as key_routes
@@ -26,6 +27,7 @@ from api import models as model_routes
 from api import openai_compat as openai_routes
 from api import presets as preset_routes
 from api import usage as usage_routes
+from api import users as user_routes
 from api.cross_origin import install_cross_origin_policy
 from api.deps import token_from
 from api.errors import install_error_handlers
@@ -59,7 +61,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             holder.set(None)
             await owned.stop()
 
-    app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan)
+    # The API reference is served by api/docs.py, to signed-in callers only.
+    app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
     if settings.development_mode:
         # Login is skipped, so only loopback names may reach it: a page on attacker.example
@@ -71,7 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
                    usage_routes, engine_routes, metrics_routes, key_routes, openai_routes,
-                   preset_routes):
+                   preset_routes, user_routes, docs_routes):
         app.include_router(module.router)
     app.include_router(login.router)
 
@@ -87,7 +91,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # No part of the UI takes files; Gradio's upload route still exists, unbounded by default.
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
                                footer_links=["api", "settings"], css=CSS, i18n=I18N,
-                               max_file_size=MAX_UPLOAD)
+                               max_file_size=MAX_UPLOAD,
+                               # Gradio's /monitoring/summary showed any user every function's
+                               # timings; /metrics and the Usage tab are the app's monitoring.
+                               enable_monitoring=False)
 
 
 def main() -> None:

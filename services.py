@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from auth.accounts import AccountService
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
@@ -40,6 +41,7 @@ class Services:
     settings: Settings
     db: Database
     auth: AuthService
+    accounts: AccountService
     engine: EngineManager
     chat: ChatService
     writer: BatchWriter
@@ -64,9 +66,10 @@ class Services:
         active = active_profile(settings, profiles)
         profiles[active.id] = active
         db = Database(settings.db_path)
+        hasher = PasswordHasher(settings.bcrypt_rounds)
         auth = AuthService(
             db,
-            PasswordHasher(settings.bcrypt_rounds),
+            hasher,
             TokenService(settings.resolve_jwt_secret(), settings.jwt_expire_minutes),
             settings,
         )
@@ -82,11 +85,13 @@ class Services:
         chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
         chat.recorder.observers += [metrics.observe, log_request]
+        chat.admission.observers.append(metrics.refused)
         async def engine_load() -> dict[str, Any]:
             return {**(await engine.metrics() or {}), "state": engine.state.value}
 
         sampler = Sampler(read_hardware, engine_load, chat.stats)
-        return cls(settings, db, auth, engine, chat, writer, metrics, LiveAnswers(chat),
+        accounts = AccountService(db, hasher, settings.password_min_length, chat.recorder.wait)
+        return cls(settings, db, auth, accounts, engine, chat, writer, metrics, LiveAnswers(chat),
                    PresetService(db, settings.max_tokens_limit), sampler,
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
 
@@ -141,6 +146,10 @@ def active_profile(settings: Settings, profiles: dict[str, Profile]) -> Profile:
 
 def check_exposure(settings: Settings) -> None:
     """Nothing insecure by default may be reachable from another machine."""
+    admin_password = settings.admin_password
+    if admin_password and len(admin_password) < settings.password_min_length:
+        raise StartupError(f"ADMIN_PASSWORD needs at least {settings.password_min_length}"
+                           " characters (PASSWORD_MIN_LENGTH)")
     if settings.bound_to_loopback:
         return
     if settings.development_mode:

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     development_mode: bool = False
     demo_accounts: bool = True
     admin_password: str | None = None
+    # Every password an account gets (ADMIN_PASSWORD too); the demo accounts' published
+    # passwords are shorter, which is one more reason they exist on loopback only.
+    password_min_length: int = Field(default=8, ge=1, le=72)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     # Failed sign-ins per client address and username ("10/minute"); empty: no limit.
     login_rate_limit: str = "10/minute"
@@ -83,6 +86,13 @@ class Settings(BaseSettings):
     chat_concurrency: int = Field(default=16, ge=1)
     # Answers per user, from the UI, REST, /v1 and the Gradio API together; empty: no limit.
     chat_rate_limit: str = "60/minute"
+    # Answers streaming at once per user, over every entry point together; 0: no limit.
+    chat_concurrent_per_user: int = Field(default=3, ge=0)
+    # Input + output tokens per user per UTC day (the usage table); unset or 0: no quota.
+    daily_token_quota: int | None = Field(default=None, ge=0)
+    # Words and phrases (one a line, # comments) refused in what users send, matched
+    # case-insensitively inside the text; read once at start. Unset: no filter.
+    banned_words_file: Path | None = None
     max_message_chars: int = Field(default=32_000, ge=1)
     max_tokens_limit: int = Field(default=4096, ge=1)
     default_max_tokens: int = Field(default=512, ge=1)
@@ -92,6 +102,36 @@ class Settings(BaseSettings):
     answer_checkpoint_s: float = Field(default=2.0, gt=0)
     # Ask the model for a short title after a conversation's first answer.
     auto_titles: bool = True
+
+    # Gradio's queue (the UI and the Gradio API) is shared by every user. QUEUE_PER_USER: the
+    # events one user may have waiting in it; more are refused (HTTP 429), so one user cannot
+    # fill it for everyone. Unset: max(8, CHAT_CONCURRENCY) — a page opening fires 3-4 events
+    # at once (two tabs, twice that), and a script gains nothing by queueing more chats than
+    # can run at once. QUEUE_MAX_SIZE: events waiting in all; beyond it everyone is refused
+    # (HTTP 503). Unset: 16 users' full shares, at least 8 x CHAT_CONCURRENCY.
+    queue_per_user: int | None = Field(default=None, ge=1)
+    queue_max_size: int | None = Field(default=None, ge=2)
+
+    @property
+    def resolved_queue_per_user(self) -> int:
+        return self.queue_per_user or max(8, self.chat_concurrency)
+
+    @property
+    def resolved_queue_max_size(self) -> int:
+        return self.queue_max_size or max(16 * self.resolved_queue_per_user,
+                                          8 * self.chat_concurrency)
+
+    @field_validator("queue_per_user", "queue_max_size", mode="before")
+    @classmethod
+    def _blank_queue_size_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _queue_holds_more_than_one_user(self) -> Settings:
+        if self.resolved_queue_max_size <= self.resolved_queue_per_user:
+            raise ValueError("QUEUE_MAX_SIZE must be larger than QUEUE_PER_USER, or one user"
+                             " fills the queue for everyone")
+        return self
 
     cors_origins: str = ""
     # Proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses or
@@ -115,6 +155,12 @@ class Settings(BaseSettings):
             return None
         url = url.strip().rstrip("/")
         return url.removesuffix("/v1").rstrip("/")
+
+    @field_validator("banned_words_file", "daily_token_quota", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`BANNED_WORDS_FILE=` (as .env.sample writes it) means no file, not the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("login_rate_limit", "chat_rate_limit")
     @classmethod

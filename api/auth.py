@@ -1,11 +1,11 @@
-"""POST /api/auth/login and GET /api/auth/verify (plan section 9.1)."""
+"""POST /api/auth/login, POST /api/auth/logout and GET /api/auth/verify (plan section 9.1)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ServicesDep, token_from
+from api.deps import TOKEN_COOKIE, ServicesDep, token_from
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -38,3 +38,12 @@ async def login(body: LoginBody, request: Request, services: ServicesDep) -> Tok
 async def verify(request: Request, services: ServicesDep) -> VerifyOut:
     user, claims = await services.auth.user_for_token(token_from(request))
     return VerifyOut(username=user.username, role=user.role, exp=claims.expires_at if claims else None)
+
+
+@router.post("/logout", status_code=204)
+async def logout(request: Request, services: ServicesDep) -> Response:
+    """The token (Bearer or cookie) stops working at once, everywhere it was copied to."""
+    await services.auth.logout(token_from(request))
+    response = Response(status_code=204)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
+    return response

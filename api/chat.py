@@ -22,12 +22,24 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    """What /api/chat and /v1/chat/completions both take."""
+    """What /api/chat and /v1/chat/completions both take. The sampling fields' bounds are
+    checked by the chat service (400 with a code of its own), as for every entry point."""
 
     messages: list[ChatMessage] = Field(min_length=1, max_length=500)
     model: str | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1)
+    top_p: float | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+    def options(self, max_tokens: int | None) -> ChatOptions:
+        return ChatOptions(model=self.model, temperature=self.temperature, max_tokens=max_tokens,
+                           top_p=self.top_p, stop=self.stop, seed=self.seed,
+                           presence_penalty=self.presence_penalty,
+                           frequency_penalty=self.frequency_penalty)
 
 
 class ChatBody(ChatRequest):
@@ -39,9 +51,9 @@ class ChatBody(ChatRequest):
 async def chat(
     body: ChatBody, request: Request, services: ServicesDep, user: UserDep
 ) -> StreamingResponse | JSONResponse:
-    options = ChatOptions(model=body.model, temperature=body.temperature, max_tokens=body.max_tokens)
     messages = [m.model_dump() for m in body.messages]
-    turn = await services.chat.start_turn(user, messages, options, body.conversation_id,
+    turn = await services.chat.start_turn(user, messages, body.options(body.max_tokens),
+                                          body.conversation_id,
                                           request_id=request_id_of(request))
     headers = {"X-Conversation-Id": str(turn.conversation_id), "X-Request-Id": turn.request_id,
                "X-Context-Trimmed": str(turn.trimmed)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from errors import PermissionDenied
 from services import Services
@@ -25,6 +25,13 @@ def token_from(request: Request) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.cookies.get(TOKEN_COOKIE) or None
+
+
+def set_session_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
+    response.set_cookie(
+        TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path="/",
+    )
 
 
 async def current_user(

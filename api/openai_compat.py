@@ -16,7 +16,6 @@ from api.chat import ChatRequest
 from api.deps import ServicesDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
-from chat.turn import ChatOptions
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -27,7 +26,7 @@ class StreamOptions(BaseModel):
 
 
 class CompletionBody(ChatRequest):
-    # OpenAI clients send fields this server does not use (n, stop, user, ...): ignore them.
+    # OpenAI clients send fields this server does not use (n, user, logit_bias...): ignore them.
     model_config = ConfigDict(extra="ignore")
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
@@ -46,8 +45,8 @@ async def models(services: ServicesDep, _: UserDep) -> dict[str, Any]:
 async def chat_completions(
     body: CompletionBody, request: Request, services: ServicesDep, user: UserDep
 ) -> StreamingResponse | JSONResponse:
-    options = ChatOptions(model=body.model, temperature=body.temperature,
-                          max_tokens=body.max_completion_tokens or body.max_tokens)
+    # A default system prompt of the user's applies when the messages hold no system message.
+    options = body.options(body.max_completion_tokens or body.max_tokens)
     turn = await services.chat.start_turn(
         user, [m.model_dump() for m in body.messages], options,
         request_id=request_id_of(request), source="api")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import AdminDep, ServicesDep, UserDep
 from errors import InvalidInput, PermissionDenied
 from storage import exports, usage
+from storage.users import User
 
 router = APIRouter(prefix="/api", tags=["usage"])
 
@@ -48,16 +49,21 @@ async def export_usage(
     end: datetime | None = Query(
         default=None, alias="to",
         description="ISO 8601 date or datetime, exclusive; without an offset it is UTC"),
+    model: str | None = Query(default=None, description="only this model's requests"),
+    user_id: int | None = Query(
+        default=None, alias="user",
+        description="only this user's requests (admins; others may name only themselves)"),
 ) -> Response:
     """Usage rows as a file: admins get everyone's, users their own. No from/to = all time.
 
     CSV is UTF-8 with a byte-order mark (Excel reads Korean names right); Parquet keeps types.
+    The Usage tab's download links here with the tab's filters.
     """
     start, end = exports.as_utc(start), exports.as_utc(end)
     if start is not None and end is not None and end <= start:
         raise InvalidInput("`to` must be later than `from`", code="invalid_range")
-    owner = None if user.is_admin else user.id  # decided here, never by the client
-    frame = await services.db.run(lambda c: exports.usage_frame(c, start, end, owner))
+    owner = _export_owner(user, user_id)
+    frame = await services.db.run(lambda c: exports.usage_frame(c, start, end, owner, model))
     # Serialising uses a private in-memory DuckDB: off the database thread and the event loop.
     encode = exports.to_csv_bytes if format == "csv" else exports.to_parquet_bytes
     body = await asyncio.to_thread(encode, frame)
@@ -66,6 +72,15 @@ async def export_usage(
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
     })
+
+
+def _export_owner(caller: User, asked: int | None) -> int | None:
+    """Whose rows: decided from the caller's account here, never by the link alone."""
+    if caller.is_admin:
+        return asked
+    if asked is not None and asked != caller.id:
+        raise PermissionDenied("Only admins may export another user's usage", code="admin_only")
+    return caller.id
 
 
 @router.post("/usage/snapshot")

@@ -31,3 +31,14 @@ class PasswordHasher:
         except ValueError:
             return False
         return bool(ok) and password_hash is not None
+
+
+def check_new_password(password: str, min_length: int) -> None:
+    """The rule for every password an account gets (ADMIN_PASSWORD and the demo accounts'
+    published passwords aside: the first is checked at start, the second are loopback only)."""
+    if len(password) < min_length:
+        raise InvalidInput(f"A password needs at least {min_length} characters",
+                           code="password_too_short")
+    if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        raise InvalidInput(
+            f"A password may have at most {BCRYPT_MAX_BYTES} bytes", code="password_too_long")

@@ -12,7 +12,7 @@ from auth.rate_limits import RateLimit
 from auth.tokens import TokenClaims, TokenService
 from errors import AuthenticationFailed, InvalidInput, NotFound
 from settings import Settings
-from storage import api_keys, users
+from storage import api_keys, sessions, users
 from storage.db import Database
 from storage.users import Role, User
 
@@ -36,6 +36,8 @@ class AuthService:
         attempt = (client, username.lower())
         self._failed_logins.check(*attempt)
         user = await self._db.run(lambda c: users.get_by_username(c, username))
+        if user is not None and user.deleted:
+            user = None
         ok = await asyncio.to_thread(
             self._hasher.verify, password, user.password_hash if user else None
         )
@@ -43,10 +45,16 @@ class AuthService:
             log.info("failed login for %r", username)
             self._failed_logins.hit(*attempt)
             raise AuthenticationFailed("Wrong username or password", code="invalid_credentials")
-        return user, self.tokens.issue(user.username)
+        return _usable(user), self.issue(user)
+
+    def issue(self, user: User) -> str:
+        return self.tokens.issue(user.username, user.session_generation)
 
     async def user_for_token(self, token: str | None) -> tuple[User, TokenClaims | None]:
-        """The user a token belongs to; in development mode a missing token means the admin."""
+        """The user a token belongs to; in development mode a missing token means the admin.
+
+        Checked against the database on every call, so a signed-out token, a disabled account
+        or a changed password stops working at once."""
         if not token:
             if self._settings.development_mode:
                 return await self._development_user(), None
@@ -54,17 +62,34 @@ class AuthService:
         if looks_like_key(token):
             return await self._user_for_key(token), None
         claims = self.tokens.decode(token)
-        user = await self._db.run(lambda c: users.get_by_username(c, claims.username))
-        if user is None:
+
+        def lookup(conn: Any) -> tuple[User | None, bool]:
+            revoked = bool(claims.token_id) and sessions.is_revoked(conn, claims.token_id)
+            return users.get_by_username(conn, claims.username), revoked
+
+        user, revoked = await self._db.run(lookup)
+        if user is None or user.deleted:
             raise AuthenticationFailed("Invalid token", code="unknown_user")
-        return user, claims
+        if revoked or claims.generation != user.session_generation:
+            raise AuthenticationFailed("This session has ended; sign in again",
+                                       code="session_ended")
+        return _usable(user), claims
+
+    async def logout(self, token: str | None) -> None:
+        """Sign out one token; an API key is revoked on the Keys tab instead."""
+        if not token or looks_like_key(token):
+            return
+        user, claims = await self.user_for_token(token)
+        if claims is not None and claims.token_id:
+            await self._db.run(lambda c: sessions.revoke(
+                c, claims.token_id, user.id, claims.expires_at))
 
     async def _user_for_key(self, key: str) -> User:
         key_hash = hash_key(key)
         user = await self._db.run(lambda c: api_keys.user_for_hash(c, key_hash))
         if user is None:
             raise AuthenticationFailed("Invalid or revoked API key", code="invalid_api_key")
-        return user
+        return _usable(user)
 
     async def create_key(self, user: User, name: str) -> tuple[dict[str, Any], str]:
         """A new key for the user: its record, and the key itself (shown only this once)."""
@@ -86,7 +111,7 @@ class AuthService:
         user = await self._db.run(lambda c: users.get_by_username(c, DEVELOPMENT_USER))
         if user is None:
             raise AuthenticationFailed("Development mode needs the admin account")
-        return user
+        return _usable(user)
 
     def seed_accounts(self) -> None:
         """Create the first accounts. Demo accounts exist only for a loopback-bound service."""
@@ -102,7 +127,8 @@ class AuthService:
         if existing is None:
             self._db.call(lambda c: users.create(c, username, hashed, role))
             log.info("created account %s (%s)", username, role)
-        elif reset:
+        elif reset and not self._hasher.verify(password, existing.password_hash):
+            # Only a changed ADMIN_PASSWORD resets (and signs out): not every restart.
             self._db.call(lambda c: users.set_password_hash(c, existing.id, hashed))
 
     def demo_passwords_in_use(self) -> list[str]:
@@ -117,6 +143,15 @@ class AuthService:
     async def user_by_name(self, username: str | None) -> User:
         """The account behind a username that Gradio's auth_dependency already vouched for."""
         user = await self._db.run(lambda c: users.get_by_username(c, username or ""))
-        if user is None:
+        if user is None or user.deleted:
             raise AuthenticationFailed("Not authenticated", code="unknown_user")
-        return user
+        return _usable(user)
+
+
+def _usable(user: User) -> User:
+    if user.deleted:
+        raise AuthenticationFailed("Not authenticated", code="unknown_user")
+    if user.disabled:
+        raise AuthenticationFailed("This account is disabled; ask an admin",
+                                   code="account_disabled")
+    return user

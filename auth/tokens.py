@@ -1,7 +1,9 @@
-"""JWT access tokens: HS256 with sub/iat/exp (plan section 12.1)."""
+"""JWT access tokens: HS256 with sub/iat/exp (plan section 12.1), plus an id (jti) so one token
+can be signed out, and the account's session generation (gen) so all of them can end at once."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -17,6 +19,9 @@ class TokenClaims:
     username: str
     issued_at: int
     expires_at: int
+    # Tokens issued before sign-out existed have neither; they expire within the lifetime.
+    token_id: str = ""
+    generation: int = 0
 
 
 class TokenService:
@@ -26,9 +31,10 @@ class TokenService:
         self._secret = secret
         self.lifetime_s = expire_minutes * 60
 
-    def issue(self, username: str, now: float | None = None) -> str:
+    def issue(self, username: str, generation: int = 0, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
-        payload = {"sub": username, "iat": issued, "exp": issued + self.lifetime_s}
+        payload = {"sub": username, "iat": issued, "exp": issued + self.lifetime_s,
+                   "jti": secrets.token_urlsafe(16), "gen": generation}
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenClaims:
@@ -43,4 +49,9 @@ class TokenService:
             raise AuthenticationFailed("Token has expired", code="token_expired") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthenticationFailed("Invalid token", code="invalid_token") from exc
-        return TokenClaims(str(payload["sub"]), int(payload["iat"]), int(payload["exp"]))
+        try:
+            generation = int(payload.get("gen", 0))
+        except (TypeError, ValueError) as exc:
+            raise AuthenticationFailed("Invalid token", code="invalid_token") from exc
+        return TokenClaims(str(payload["sub"]), int(payload["iat"]), int(payload["exp"]),
+                           str(payload.get("jti", "")), generation)

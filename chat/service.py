@@ -16,18 +16,20 @@ from typing import Any
 
 import anyio
 
-from auth.rate_limits import RateLimit
+from chat.admission import Admission, sent_texts
 from chat.context import fit_context
-from chat.messages import build_messages, flatten_content, rewound, title_from
+from chat.limits import Slot
+from chat.messages import build_messages, flatten_content, rewound
 from chat.reasoning import ThinkSplitter, delta_from
 from chat.recording import Recorder
 from chat.turn import ChatOptions, ChatTurn, Delta
-from chat.validation import validate_messages, validate_options
+from chat.turn_store import rewind_and_start, store_new_turn
+from chat.validation import validate_messages, validate_options, validate_sampling
 from engine.client import EngineClient, FirstTokenTimeout, describe_engine_error, first_chunk_by
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
 from settings import Settings
-from storage import conversations, drafts
+from storage import conversations, drafts, presets
 from storage.db import Database
 from storage.users import User
 from storage.writer import BatchWriter
@@ -43,7 +45,8 @@ class ChatService:
         self._engine = engine
         self.recorder = Recorder(db, writer, engine, settings.auto_titles,
                                  settings.answer_checkpoint_s)
-        self._answers_per_user = RateLimit(settings.chat_rate_limit, "answers")
+        # Banned words, the daily quota and the per-user limits, for every entry point.
+        self.admission = Admission(settings, db)
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
 
@@ -60,46 +63,53 @@ class ChatService:
         request_id: str | None = None,
         source: str = "chat",
     ) -> ChatTurn:
-        """Validate, then store the conversation and the user's message before asking the engine."""
-        temperature, max_tokens = self._validate(new_messages, options)
+        """Validate and admit, then store the conversation and the user's message before
+        asking the engine. The turn holds a slot among the user's answers at once until its
+        stream ends."""
+        temperature, max_tokens, sampling = self._validate(new_messages, options)
         # Only the owner continues a conversation: an admin reads others', never writes in them.
         conv = await self._owned(user, conversation_id) if conversation_id is not None else None
-        self._answers_per_user.hit(str(user.id))
-        system_prompt = options.system_prompt
-        history: list[dict[str, Any]] = []
-        if conv is not None:
-            await self.recorder.wait(conv.id)
-            history = await self._db.run(lambda c: conversations.list_messages(c, conv.id))
-            if system_prompt is None:
-                system_prompt = conv.system_prompt
+        slot = await self.admission.admit(user, sent_texts(new_messages, options.system_prompt))
+        with slot.released_on_error():
+            history: list[dict[str, Any]] = []
+            if conv is not None:
+                await self.recorder.wait(conv.id)
+                history = await self._db.run(lambda c: conversations.list_messages(c, conv.id))
+            system_prompt = await self._system_prompt(user, conv, new_messages, options)
+            model = self._engine.profile.served_model_name
+            messages, trimmed, prompt_tokens = await fit_context(
+                build_messages(system_prompt, history, new_messages),
+                self._engine.routes()[0].client.count_tokens,
+                self._engine.profile.max_model_len, max_tokens,
+            )
+            request_id = request_id or uuid.uuid4().hex
+            conv_id, user_message_id = await self._db.run(
+                lambda c: store_new_turn(c, user, conversation_id, system_prompt, model,
+                                         new_messages, source, request_id=request_id,
+                                         prompt_tokens=prompt_tokens))
+        return _holding(slot, ChatTurn(
+            trimmed=trimmed, prompt_tokens=prompt_tokens, user_message_id=user_message_id,
+            first_turn=not history, source=source, request_id=request_id, user=user,
+            conversation_id=conv_id, model=model, temperature=temperature,
+            max_tokens=max_tokens, messages=messages, sampling=sampling))
+
+    async def _system_prompt(
+        self, user: User, conv: conversations.Conversation | None,
+        new_messages: Sequence[Mapping[str, Any]], options: ChatOptions,
+    ) -> str | None:
+        """A system message in the request, else the option, else the conversation's; a new
+        conversation without any starts with the user's default prompt (every entry point,
+        not only the chat page, which shows it in its box). An empty prompt asked for is kept:
+        it means none."""
+        prompt = options.system_prompt
+        if prompt is None and conv is not None:
+            prompt = conv.system_prompt
         for message in new_messages:
             if message["role"] == "system":
-                system_prompt = flatten_content(message.get("content"))
-        model = self._engine.profile.served_model_name
-        messages, trimmed, prompt_tokens = await fit_context(
-            build_messages(system_prompt, history, new_messages),
-            self._engine.routes()[0].client.count_tokens,
-            self._engine.profile.max_model_len, max_tokens,
-        )
-        request_id = request_id or uuid.uuid4().hex
-        conv_id, user_message_id = await self._db.run(
-            lambda c: self._store_turn(c, user, conversation_id, system_prompt, model, new_messages,
-                                       source, request_id=request_id, prompt_tokens=prompt_tokens)
-        )
-        return ChatTurn(
-            trimmed=trimmed,
-            prompt_tokens=prompt_tokens,
-            user_message_id=user_message_id,
-            first_turn=not history,
-            source=source,
-            request_id=request_id,
-            user=user,
-            conversation_id=conv_id,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            messages=messages,
-        )
+                prompt = flatten_content(message.get("content"))
+        if prompt is None and conv is None:
+            prompt = await self._db.run(lambda c: presets.default_system_prompt(c, user.id))
+        return prompt
 
     async def start_resend(
         self, user: User, conv_id: int, options: ChatOptions, edited: str | None = None,
@@ -108,35 +118,33 @@ class ChatService:
         """Answer the conversation's last user message again (regenerate), after replacing its
         text when `edited` is given; the previous answer is removed, its usage row stays."""
         probe = [{"role": "user", "content": edited if edited is not None else "."}]
-        temperature, max_tokens = self._validate(probe, options)
+        temperature, max_tokens, sampling = self._validate(probe, options)
         conv = await self._owned(user, conv_id)
-        self._answers_per_user.hit(str(user.id))
-        await self.recorder.wait(conv_id)
-        try:
-            history = rewound(
-                await self._db.run(lambda c: conversations.list_messages(c, conv_id)), edited)
-        except LookupError as exc:
-            raise _nothing_to_resend() from exc
-        system_prompt = options.system_prompt if options.system_prompt is not None else (
-            conv.system_prompt)
-        # Fitted before anything changes: an edit too long for the context keeps the old answer.
-        messages, trimmed, prompt_tokens = await fit_context(
-            build_messages(system_prompt, history, []), self._engine.routes()[0].client.count_tokens,
-            self._engine.profile.max_model_len, max_tokens)
-        message_id = int(history[-1]["id"])
-        request_id, model = request_id or uuid.uuid4().hex, self._engine.profile.served_model_name
-        draft = drafts.Draft(message_id, conv_id, request_id, user.id, model, prompt_tokens)
-
-        def rewind_and_start(conn: Any) -> None:
-            conversations.rewind(conn, conv_id, message_id, edited)
-            drafts.start(conn, draft)
-        await self._db.run(rewind_and_start)
-        return ChatTurn(
+        slot = await self.admission.admit(user, sent_texts([], edited, options.system_prompt))
+        with slot.released_on_error():
+            await self.recorder.wait(conv_id)
+            try:
+                history = rewound(
+                    await self._db.run(lambda c: conversations.list_messages(c, conv_id)), edited)
+            except LookupError as exc:
+                raise _nothing_to_resend() from exc
+            system_prompt = options.system_prompt if options.system_prompt is not None else (
+                conv.system_prompt)
+            # Fitted before anything changes: an edit too long for the context keeps the old
+            # answer.
+            messages, trimmed, prompt_tokens = await fit_context(
+                build_messages(system_prompt, history, []),
+                self._engine.routes()[0].client.count_tokens,
+                self._engine.profile.max_model_len, max_tokens)
+            message_id = int(history[-1]["id"])
+            request_id, model = request_id or uuid.uuid4().hex, self._engine.profile.served_model_name
+            draft = drafts.Draft(message_id, conv_id, request_id, user.id, model, prompt_tokens)
+            await self._db.run(lambda c: rewind_and_start(c, draft, edited))
+        return _holding(slot, ChatTurn(
             request_id=request_id, user=user, conversation_id=conv_id,
-            user_message_id=message_id, model=model,
-            temperature=temperature, max_tokens=max_tokens, messages=messages, trimmed=trimmed,
-            prompt_tokens=prompt_tokens, first_turn=len(history) == 1, source=conv.source,
-        )
+            user_message_id=message_id, model=model, temperature=temperature,
+            max_tokens=max_tokens, messages=messages, sampling=sampling, trimmed=trimmed,
+            prompt_tokens=prompt_tokens, first_turn=len(history) == 1, source=conv.source))
 
     async def rename_conversation(self, user: User, conv_id: int, title: str) -> None:
         await self._owned(user, conv_id)
@@ -164,48 +172,13 @@ class ChatService:
 
     def _validate(
         self, new_messages: Sequence[Mapping[str, Any]], options: ChatOptions
-    ) -> tuple[float, int]:
+    ) -> tuple[float, int, dict[str, Any]]:
+        """temperature, max_tokens and the further sampling parameters for the engine."""
         validate_messages(new_messages, self._settings.max_message_chars)
-        return validate_options(options, self.model_ids, self._engine.profile.sampling,
-                                self._settings.max_tokens_limit)
-
-    @staticmethod
-    def _store_turn(
-        conn: Any,
-        user: User,
-        conversation_id: int | None,
-        system_prompt: str | None,
-        model: str,
-        new_messages: Sequence[Mapping[str, Any]],
-        source: str,
-        *,
-        request_id: str,
-        prompt_tokens: int | None,
-    ) -> tuple[int, int]:
-        """Store the conversation, this turn's messages and the draft of its answer. Returns the
-        conversation's id and the id of this turn's user message."""
-        conn.execute("BEGIN TRANSACTION")
-        message_id = 0
-        try:
-            if conversation_id is None:
-                first_text = flatten_content(new_messages[-1].get("content"))
-                conv = conversations.create(conn, user.id, title_from(first_text), system_prompt,
-                                            model, source)
-                conversation_id = conv.id
-            else:
-                conversations.update_settings(conn, conversation_id, system_prompt, model)
-            for message in new_messages:
-                if message["role"] != "system":
-                    text = flatten_content(message.get("content"))
-                    message_id = conversations.add_message(
-                        conn, conversation_id, str(message["role"]), text)
-            drafts.start(conn, drafts.Draft(message_id, conversation_id, request_id, user.id, model,
-                                            prompt_tokens))
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-        return conversation_id, message_id
+        defaults = self._engine.profile.sampling
+        temperature, max_tokens = validate_options(options, self.model_ids, defaults,
+                                                   self._settings.max_tokens_limit)
+        return temperature, max_tokens, validate_sampling(options, defaults)
 
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
@@ -244,6 +217,8 @@ class ChatService:
                 raise EngineUnavailable(turn.error, code="engine_timeout") from exc
             raise (EngineError if turn.content else EngineUnavailable)(turn.error) from exc
         finally:
+            if turn.slot is not None:
+                turn.slot.release()
             self.active_streams -= 1
             self._finished_at.append(time.monotonic())
             self.recorder.schedule(turn)
@@ -258,8 +233,7 @@ class ChatService:
         try:
             async with asyncio.timeout_at(deadline):
                 upstream = await client.stream_chat(
-                    turn.model, turn.messages, turn.temperature, turn.max_tokens
-                )
+                    turn.model, turn.messages, turn.temperature, turn.max_tokens, turn.sampling)
         except TimeoutError as exc:
             raise FirstTokenTimeout(limit) from exc
         splitter = ThinkSplitter()
@@ -324,6 +298,12 @@ class ChatService:
 
 def _nothing_to_resend() -> InvalidInput:
     return InvalidInput("There is no message to answer again", code="nothing_to_resend")
+
+
+def _holding(slot: Slot, turn: ChatTurn) -> ChatTurn:
+    turn.slot = slot
+    slot.release_with(turn)
+    return turn
 
 
 def _took(turn: ChatTurn, delta: Delta) -> Delta:

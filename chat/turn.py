@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+from chat.limits import Slot
 from engine.client import EngineClient
 from storage.conversations import MessageStatus
 from storage.users import User
@@ -21,6 +23,11 @@ class ChatOptions:
     system_prompt: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    top_p: float | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
 
 
 @dataclass
@@ -41,6 +48,11 @@ class ChatTurn:
     temperature: float
     max_tokens: int
     messages: list[dict[str, str]]
+    # Sent to the engine as they are: top_p always (the profile's unless asked), and the
+    # stop, seed and penalties a caller asked for.
+    sampling: dict[str, Any] = field(default_factory=dict)
+    # Held while the answer streams; released when it ends, however it ends.
+    slot: Slot | None = None
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     first_turn: bool = False

@@ -45,3 +45,40 @@ def validate_options(options: ChatOptions, model_ids: list[str], sampling: Sampl
         raise InvalidInput(f"max_tokens must be between 1 and {max_tokens_limit}",
                            code="invalid_max_tokens")
     return temperature, max_tokens
+
+
+MAX_STOPS, MAX_STOP_CHARS = 4, 100
+SEED_RANGE = (-(2**63), 2**63 - 1)  # OpenAI's: a 64-bit signed integer
+
+
+def validate_sampling(options: ChatOptions, sampling: SamplingDefaults) -> dict[str, Any]:
+    """The further sampling parameters for the engine: top_p always (the profile's unless the
+    caller gave one), the others only when asked for. Bounds written so that NaN fails them."""
+    top_p = sampling.top_p if options.top_p is None else options.top_p
+    if not 0.0 < top_p <= 1.0:
+        raise InvalidInput("top_p must be above 0 and at most 1", code="invalid_top_p")
+    chosen: dict[str, Any] = {"top_p": top_p}
+    if (stop := _stops(options.stop)) is not None:
+        chosen["stop"] = stop
+    if options.seed is not None:
+        if not SEED_RANGE[0] <= options.seed <= SEED_RANGE[1]:
+            raise InvalidInput("seed must be a 64-bit signed integer", code="invalid_seed")
+        chosen["seed"] = options.seed
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = getattr(options, name)
+        if value is None:
+            continue
+        if not -2.0 <= value <= 2.0:
+            raise InvalidInput(f"{name} must be between -2 and 2", code=f"invalid_{name}")
+        chosen[name] = value
+    return chosen
+
+
+def _stops(stop: str | list[str] | None) -> list[str] | None:
+    stops = [stop] if isinstance(stop, str) else stop
+    if not stops:
+        return None
+    if len(stops) > MAX_STOPS or not all(0 < len(s) <= MAX_STOP_CHARS for s in stops):
+        raise InvalidInput(f"stop takes up to {MAX_STOPS} strings of 1 to {MAX_STOP_CHARS}"
+                           " characters", code="invalid_stop")
+    return list(stops)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -59,8 +59,10 @@ class EngineClient:
         )
 
     async def stream_chat(
-        self, model: str, messages: list[dict[str, str]], temperature: float, max_tokens: int
+        self, model: str, messages: list[dict[str, str]], temperature: float, max_tokens: int,
+        sampling: Mapping[str, Any] | None = None,
     ) -> AsyncStream[ChatCompletionChunk]:
+        """`sampling`: further OpenAI request fields (top_p, stop, seed, penalties), checked."""
         return await self.openai.chat.completions.create(  # type: ignore[call-overload]
             model=model,
             messages=messages,
@@ -68,6 +70,7 @@ class EngineClient:
             max_tokens=max_tokens,
             stream=True,
             stream_options={"include_usage": True},
+            **(sampling or {}),
         )
 
     async def count_tokens(self, text: str) -> int | None:

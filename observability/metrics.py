@@ -12,6 +12,9 @@ from storage.usage import UsageRecord
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30)
 ENGINE_STATES = ("stopped", "starting", "ready", "draining", "switching", "failed")
+# Why a chat request was refused before it reached the engine (chat/admission.py).
+REFUSAL_REASONS = ("content_blocked", "too_many_concurrent", "quota_exceeded", "rate_limited",
+                   "other")
 
 
 class AppMetrics:
@@ -32,6 +35,11 @@ class AppMetrics:
             ["model", "direction"], registry=self.registry)
         self.active_streams = Gauge(
             "vllm_chat_active_streams", "Answers streaming now", registry=self.registry)
+        self.refused_requests = Counter(
+            "vllm_chat_refused_requests", "Chat requests refused before the engine, by reason",
+            ["reason"], registry=self.registry)
+        for reason in REFUSAL_REASONS:  # shown from the start, at 0, for alerts and graphs
+            self.refused_requests.labels(reason)
         self.engine_state = Gauge(
             "vllm_chat_engine_state", "1 for the engine's current state",
             ["state"], registry=self.registry)
@@ -45,6 +53,9 @@ class AppMetrics:
             self.ttft.labels(model).observe(usage.ttft_ms / 1000)
         self.tokens.labels(model, "in").inc(usage.input_tokens or 0)
         self.tokens.labels(model, "out").inc(usage.output_tokens or 0)
+
+    def refused(self, reason: str) -> None:
+        self.refused_requests.labels(reason if reason in REFUSAL_REASONS else "other").inc()
 
     def render(self, active_streams: int, engine_state: str) -> bytes:
         self.active_streams.set(active_streams)

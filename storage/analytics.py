@@ -33,6 +33,9 @@ _HOUR_UP_TO = timedelta(days=7)
 
 UNKNOWN_MODEL = "(unknown)"
 UNKNOWN_USER = "(unknown)"
+# A deleted account keeps its usage rows; the tables say whose they were, and that it is gone.
+_USERNAME = "CASE WHEN u.deleted_at IS NULL THEN coalesce(u.username, ?)" \
+            " ELSE u.username || ' (deleted)' END"
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -233,7 +236,7 @@ def _per_user_sql(where: str, order: str, limit: bool) -> str:
             WHERE {where}
             GROUP BY r.user_id
         )
-        SELECT p.user_id, coalesce(u.username, ?) AS username, p.requests, p.input_tokens,
+        SELECT p.user_id, {_USERNAME} AS username, p.requests, p.input_tokens,
                p.output_tokens, p.tokens, p.failed, p.cancelled
         FROM per_user p LEFT JOIN users u ON u.id = p.user_id
         ORDER BY {order}
@@ -313,7 +316,7 @@ def slowest_requests(
             ORDER BY r.latency_ms DESC, r.id
             LIMIT ?
         )
-        SELECT s.request_id, coalesce(u.username, ?) AS username, coalesce(s.model, ?) AS model,
+        SELECT s.request_id, {_USERNAME} AS username, coalesce(s.model, ?) AS model,
                s.status, s.latency_ms, s.ttft_ms, s.input_tokens, s.output_tokens, s.tokens,
                s.created_at
         FROM slow s LEFT JOIN users u ON u.id = s.user_id
@@ -338,7 +341,7 @@ def users_present(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> list[tup
     sql = f"""
         WITH present AS (SELECT DISTINCT r.user_id FROM requests r
                          WHERE {where} AND r.user_id IS NOT NULL)
-        SELECT p.user_id, coalesce(u.username, ?) AS username
+        SELECT p.user_id, {_USERNAME} AS username
         FROM present p LEFT JOIN users u ON u.id = p.user_id
         ORDER BY username, p.user_id
     """

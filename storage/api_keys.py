@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from storage.db import rows_as_dicts
-from storage.users import User, _row_to_user
+from storage.users import USER_COLUMNS, User, _row_to_user
 
 
 def create(conn: duckdb.DuckDBPyConnection, user_id: int, name: str, prefix: str,
@@ -36,7 +36,12 @@ def revoke(conn: duckdb.DuckDBPyConnection, user_id: int, key_id: int) -> bool:
 
 def user_for_hash(conn: duckdb.DuckDBPyConnection, key_hash: str) -> User | None:
     row = conn.execute(
-        "SELECT u.id, u.username, u.role, u.password_hash FROM api_keys k"
+        f"SELECT {USER_COLUMNS} FROM api_keys k"
         " JOIN users u ON u.id = k.user_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
         [key_hash]).fetchone()
     return _row_to_user(row)
+
+
+def revoke_all_for_user(conn: duckdb.DuckDBPyConnection, user_id: int) -> None:
+    conn.execute("UPDATE api_keys SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL",
+                 [user_id])

@@ -163,3 +163,9 @@ def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, message_id: int,
     except Exception:
         conn.execute("ROLLBACK")
         raise
+
+
+def ids_for_user(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[int]:
+    """Every conversation of the user, from the chat page and /v1 alike."""
+    rows = conn.execute("SELECT id FROM conversations WHERE user_id = ?", [user_id]).fetchall()
+    return [int(row[0]) for row in rows]

@@ -60,6 +60,7 @@ SELECT r.created_at, r.request_id, r.user_id, u.username, r.model,
        r.conv_id
 FROM requests r LEFT JOIN users u ON u.id = r.user_id
 WHERE (CAST(? AS BIGINT) IS NULL OR r.user_id = ?)
+  AND (CAST(? AS VARCHAR) IS NULL OR r.model = ?)
   AND (CAST(? AS TIMESTAMPTZ) IS NULL OR r.created_at >= ?)
   AND (CAST(? AS TIMESTAMPTZ) IS NULL OR r.created_at < ?)
 ORDER BY r.created_at, r.id
@@ -84,15 +85,17 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 def usage_frame(conn: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None,
-                user_id: int | None) -> pd.DataFrame:
+                user_id: int | None, model: str | None = None) -> pd.DataFrame:
     """Usage rows, oldest first, in USAGE_COLUMNS order with USAGE_DTYPES.
 
-    start/end None = unbounded; user_id None = everyone (decide that from the caller's role).
+    start/end None = unbounded; user_id None = everyone (decide that from the caller's role);
+    model None = every model.
     """
     start, end = as_utc(start), as_utc(end)
+    params = [user_id, user_id, model, model, start, start, end, end]
     # A cursor of its own: a relation may not start while the shared connection still holds
     # the result of an earlier statement.
-    frame = conn.cursor().sql(USAGE_QUERY, params=[user_id, user_id, start, start, end, end]).df()
+    frame = conn.cursor().sql(USAGE_QUERY, params=params).df()
     return frame.astype(USAGE_DTYPES)
 
 
@@ -113,12 +116,6 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     """Parquet written by DuckDB (no pyarrow needed), column types kept from the dtypes."""
     return _serialise(frame, "parquet", lambda rel, path: rel.write_parquet(path))
-
-
-def usage_csv(conn: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None,
-              user_id: int | None) -> bytes:
-    """usage_frame as CSV in one call on the database thread (the Usage tab's download)."""
-    return to_csv_bytes(usage_frame(conn, start, end, user_id))
 
 
 def write_snapshot(conn: duckdb.DuckDBPyConnection, directory: Path) -> list[Path]:

@@ -111,6 +111,19 @@ MIGRATIONS: list[str] = [
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
+    # 7: accounts an admin manages, and sessions that end. DuckDB cannot add a NOT NULL column
+    # to a table other tables reference, so NULL means "not disabled / not deleted / generation 0".
+    # A deleted account keeps its row (usage rows point to it) and its name.
+    """
+    ALTER TABLE users ADD COLUMN disabled_at TIMESTAMPTZ;
+    ALTER TABLE users ADD COLUMN deleted_at TIMESTAMPTZ;
+    ALTER TABLE users ADD COLUMN session_generation INTEGER;
+    CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]
 
 

@@ -41,3 +41,7 @@ def delete(conn: duckdb.DuckDBPyConnection, user_id: int, preset_id: int) -> boo
     row = conn.execute("DELETE FROM presets WHERE id = ? AND user_id = ?",
                        [preset_id, user_id]).fetchone()
     return bool(row and row[0])
+
+
+def delete_all_for_user(conn: duckdb.DuckDBPyConnection, user_id: int) -> None:
+    conn.execute("DELETE FROM presets WHERE user_id = ?", [user_id])

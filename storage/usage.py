@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -42,3 +43,12 @@ def recent(
         [user_id, user_id, limit],
     )
     return rows_as_dicts(cur)
+
+
+def tokens_since(conn: duckdb.DuckDBPyConnection, user_id: int, since: datetime) -> int:
+    """The user's input and output tokens in requests from `since` on. The range on created_at
+    comes first: rows are appended in time order, so DuckDB skips older row groups unread."""
+    row = conn.execute(
+        "SELECT coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)), 0)"
+        " FROM requests WHERE created_at >= ? AND user_id = ?", [since, user_id]).fetchone()
+    return int(row[0]) if row else 0

@@ -126,3 +126,41 @@ def test_engine_base_url_is_taken_with_or_without_v1(given: str) -> None:
 
 def test_an_empty_engine_base_url_means_a_managed_engine() -> None:
     assert Settings(ENGINE_BASE_URL="").engine_base_url is None
+
+
+def test_content_and_answer_limits_default_to_three_at_once_and_nothing_else() -> None:
+    settings = Settings()
+    assert settings.chat_concurrent_per_user == 3
+    assert settings.daily_token_quota is None
+    assert settings.banned_words_file is None
+
+
+def test_blank_quota_and_banned_words_file_mean_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As .env.sample writes them (`BANNED_WORDS_FILE=`): not the current folder, not an error."""
+    monkeypatch.setenv("BANNED_WORDS_FILE", "")
+    monkeypatch.setenv("DAILY_TOKEN_QUOTA", " ")
+    settings = Settings()
+    assert (settings.banned_words_file, settings.daily_token_quota) == (None, None)
+
+
+@pytest.mark.parametrize("name", ["CHAT_CONCURRENT_PER_USER", "DAILY_TOKEN_QUOTA"])
+def test_negative_limits_are_refused(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "-1")
+    with pytest.raises(ValueError, match=name.lower()):
+        Settings()
+
+
+def test_queue_bounds_follow_chat_concurrency_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (Settings().resolved_queue_per_user, Settings().resolved_queue_max_size) == (16, 256)
+    small = Settings(chat_concurrency=2)
+    assert (small.resolved_queue_per_user, small.resolved_queue_max_size) == (8, 128)
+    monkeypatch.setenv("QUEUE_PER_USER", "3")
+    monkeypatch.setenv("QUEUE_MAX_SIZE", "")
+    assert (Settings().resolved_queue_per_user, Settings().resolved_queue_max_size) == (3, 128)
+
+
+def test_a_queue_one_user_can_fill_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_PER_USER", "10")
+    monkeypatch.setenv("QUEUE_MAX_SIZE", "10")
+    with pytest.raises(ValueError, match="QUEUE_MAX_SIZE must be larger than QUEUE_PER_USER"):
+        Settings()

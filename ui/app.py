@@ -9,6 +9,7 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat import ChatHandlers
+from ui.fair_queue import install_queue
 from ui.gpu import build_gpu_tab, stop_refreshing_on
 from ui.i18n import t
 from ui.keys import build_keys_tab
@@ -16,6 +17,7 @@ from ui.models import build_models_tab
 from ui.presets import PresetHandlers
 from ui.sidebar import SidebarHandlers
 from ui.usage import build_usage_tab
+from ui.users import build_users_tab
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
@@ -37,7 +39,8 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             usage_tab = build_usage_tab(holder)
             _, gpu_timer = build_gpu_tab(holder)
             keys_tab = build_keys_tab(holder)
-        stop_refreshing_on([chat_tab, models_tab, usage_tab, keys_tab], gpu_timer)
+            users_tab, user_loaders = build_users_tab(holder)
+        stop_refreshing_on([chat_tab, models_tab, usage_tab, keys_tab, users_tab], gpu_timer)
         demo.load(handlers.on_load, None,
                   [header, chat["conversation_list"], chat["model"], chat["temperature"],
                    chat["max_tokens"]], api_visibility="private")
@@ -45,14 +48,14 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
                   api_visibility="private")
         async def admin_view(request: gr.Request) -> Any:
             user = await holder.get().auth.user_by_name(request.username)
-            return gr.Tab(visible=user.is_admin)
+            return gr.Tab(visible=user.is_admin), gr.Tab(visible=user.is_admin)
 
-        demo.load(admin_view, None, models_tab, api_visibility="private").then(
-            *_chain_loaders(admin_loaders), api_visibility="private")
+        demo.load(admin_view, None, [models_tab, users_tab], api_visibility="private").then(
+            *_chain_loaders([*admin_loaders, *user_loaders]), api_visibility="private")
         gr.api(handlers.chat_api, api_name="chat", concurrency_limit=settings.chat_concurrency,
                concurrency_id="chat")
     demo.max_threads = max(40, settings.chat_concurrency * 2)
-    demo.queue(default_concurrency_limit=4, max_size=settings.chat_concurrency * 8)
+    install_queue(demo, settings)
     return demo
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from errors import AppError
+from errors import AppError, PermissionDenied
 from services import Services, ServicesHolder
 from storage.users import User
 from ui.errors import as_gradio_error
@@ -24,3 +24,11 @@ class Handlers:
             return await self.services.auth.user_by_name(request.username)
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
+
+    async def admin(self, request: gr.Request) -> User:
+        """The caller, who must be an admin: hiding a tab is not the protection."""
+        user = await self.user(request)
+        if not user.is_admin:
+            raise as_gradio_error(
+                PermissionDenied("This needs an admin account", code="admin_only"), request)
+        return user

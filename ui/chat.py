@@ -60,12 +60,15 @@ class ChatHandlers(Handlers):
         if turn.trimmed:
             gr.Info(tr("trimmed", lang, n=turn.trimmed))
         interval = self.services.settings.stream_flush_interval_s
-        yield turn.conversation_id, self._waiting_note(lang), ""
         if detached:
+            # Started before the first update: a page that goes away at once still gets its
+            # answer written and stored.
             live = self.services.live.start(turn)
+            yield turn.conversation_id, self._waiting_note(lang), ""
             async for current in live.follow(interval):
                 yield current.conversation_id, current.answer, current.thinking
             return
+        yield turn.conversation_id, self._waiting_note(lang), ""
         last_flush = time.monotonic()
         async with aclosing(self.services.chat.stream(turn)) as deltas:
             async for _ in deltas:

@@ -22,6 +22,12 @@ EN: dict[str, str] = {
     "stopped": "stopped", "failed_here": "the engine failed here",
     "waiting_switch": "⏳ The model is being switched; this answer starts when it is ready.",
     "trimmed": "{n} earlier messages were left out to fit the model's context.",
+    "users": "Users", "username": "Username", "password": "Password", "role": "Role",
+    "add_user": "Add user", "choose_user": "User", "make_admin": "Make admin",
+    "make_user": "Make user", "disable": "Disable", "enable": "Enable",
+    "new_password": "New password", "reset_password": "Reset password",
+    "delete_user": "Delete user", "confirm_delete_user": "Yes, delete this user and their chats",
+    "change_password": "Change my password", "current_password": "Current password",
 }
 
 KO: dict[str, str] = {
@@ -40,6 +46,12 @@ KO: dict[str, str] = {
     "stopped": "중지됨", "failed_here": "엔진 오류로 중단됨",
     "waiting_switch": "⏳ 모델을 전환하는 중입니다. 준비되면 답변을 시작합니다.",
     "trimmed": "모델의 문맥 길이에 맞추기 위해 이전 메시지 {n}개를 제외했습니다.",
+    "users": "사용자", "username": "아이디", "password": "비밀번호", "role": "역할",
+    "add_user": "사용자 추가", "choose_user": "사용자", "make_admin": "관리자로 변경",
+    "make_user": "일반 사용자로 변경", "disable": "비활성화", "enable": "활성화",
+    "new_password": "새 비밀번호", "reset_password": "비밀번호 재설정",
+    "delete_user": "사용자 삭제", "confirm_delete_user": "네, 이 사용자와 대화를 삭제합니다",
+    "change_password": "내 비밀번호 변경", "current_password": "현재 비밀번호",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.
@@ -50,6 +62,7 @@ ERRORS_KO: dict[str, str] = {
     "context_length_exceeded": "메시지가 모델의 문맥 길이보다 깁니다.",
     "invalid_credentials": "아이디 또는 비밀번호가 올바르지 않습니다.",
     "rate_limited": "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+    "queue_per_user": "대기열에서 기다리는 요청이 이미 너무 많습니다. 앞의 요청이 시작된 뒤 다시 시도하세요.",
     "engine_unavailable": "모델 엔진에 연결할 수 없습니다. 시작 중이거나 중지되었을 수 있습니다.",
     "engine_error": "모델 엔진이 답변 도중 응답을 멈췄습니다.",
     "engine_failed": "모델 엔진이 중지된 상태입니다. 관리자가 모델 탭에서 다시 시작할 수 있습니다.",
@@ -65,6 +78,25 @@ ERRORS_KO: dict[str, str] = {
     "admin_only": "관리자 계정이 필요합니다.",
     "does_not_fit": "이 프로필은 이 장비에 맞지 않습니다.",
     "nothing_to_resend": "다시 답할 메시지가 없습니다.",
+    "content_blocked": "메시지에 허용되지 않는 단어나 표현이 들어 있습니다.",
+    "too_many_concurrent": ("동시에 작성 중인 답변이 너무 많습니다."
+                            " 답변 하나가 끝나거나 중지한 뒤 다시 시도하세요."),
+    "quota_exceeded": "오늘 사용할 수 있는 토큰을 모두 사용했습니다. 자정(UTC)에 다시 사용할 수 있습니다.",
+    "invalid_top_p": "top_p는 0보다 크고 1 이하여야 합니다.",
+    "invalid_stop": "stop은 1~100자의 문자열을 최대 4개까지 받습니다.",
+    "invalid_seed": "seed는 64비트 정수여야 합니다.",
+    "invalid_presence_penalty": "presence_penalty는 -2에서 2 사이여야 합니다.",
+    "invalid_frequency_penalty": "frequency_penalty는 -2에서 2 사이여야 합니다.",
+    "password_too_short": "비밀번호가 너무 짧습니다 (PASSWORD_MIN_LENGTH 이상).",
+    "password_too_long": "비밀번호가 너무 깁니다 (최대 72바이트).",
+    "invalid_username": "아이디는 1~64자의 문자, 숫자, . _ - @ 만 사용할 수 있습니다.",
+    "username_taken": "이미 사용 중인 아이디입니다 (삭제된 계정의 아이디 포함).",
+    "invalid_role": "역할은 user 또는 admin 입니다.",
+    "user_not_found": "사용자를 찾을 수 없습니다.",
+    "last_admin": "마지막 관리자는 비활성화하거나 강등하거나 삭제할 수 없습니다.",
+    "wrong_password": "현재 비밀번호가 올바르지 않습니다.",
+    "account_disabled": "비활성화된 계정입니다. 관리자에게 문의하세요.",
+    "session_ended": "세션이 종료되었습니다. 다시 로그인하세요.",
 }
 
 I18N = gr.I18n(en=EN, ko=KO)

@@ -40,6 +40,14 @@ class KeyHandlers(Handlers):
             raise as_gradio_error(exc) from exc
         return await self.table(request)
 
+    async def change_password(self, current: str, new: str, request: gr.Request) -> None:
+        """Every session of the account ends, this page's too: it goes to the sign-in page."""
+        try:
+            await self.services.accounts.change_own_password(
+                await self.user(request), current or "", new or "")
+        except AppError as exc:
+            raise as_gradio_error(exc, request) from exc
+
 
 def build_keys_tab(holder: ServicesHolder) -> gr.Tab:
     handlers = KeyHandlers(holder)
@@ -57,6 +65,14 @@ def build_keys_tab(holder: ServicesHolder) -> gr.Tab:
             choice = gr.Dropdown(label="Revoke a key", choices=[], elem_id="revoke-choice",
                                  scale=3)
             revoke = gr.Button("Revoke", variant="stop", elem_id="revoke-key", scale=1)
+        with gr.Accordion(t("change_password"), open=False), gr.Row(equal_height=True):
+            current = gr.Textbox(label=t("current_password"), type="password",
+                                 elem_id="current-password", scale=2)
+            new = gr.Textbox(label=t("new_password"), type="password",
+                             elem_id="new-password", scale=2)
+            change = gr.Button(t("change_password"), elem_id="change-password", scale=1)
+    change.click(handlers.change_password, [current, new], None, api_visibility="private").success(
+        None, None, None, js="() => { window.location.href = '/login'; }")
     tab.select(handlers.table, None, [table, choice], api_visibility="private")
     create.click(handlers.create, [name], [shown, table, choice], api_visibility="private")
     revoke.click(handlers.revoke, [choice], [table, choice], api_visibility="private")

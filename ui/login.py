@@ -6,6 +6,7 @@ unauthenticated page loads are redirected here instead.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import time
 from urllib.parse import quote, urlparse
@@ -14,10 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import TOKEN_COOKIE, token_from
+from api.deps import TOKEN_COOKIE, set_session_cookie, token_from
 from auth.tokens import TokenClaims
 from errors import AppError, AuthenticationFailed, RateLimited
 from services import Services
+from storage.users import User
 from ui.i18n import language
 
 router = APIRouter(include_in_schema=False)
@@ -81,13 +83,6 @@ def _safe_next(next_path: str) -> str:
     return next_path
 
 
-def set_session_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
-    response.set_cookie(
-        TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", path="/",
-    )
-
-
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return _page(request, next_path=_safe_next(next))
@@ -118,7 +113,10 @@ async def login_submit(
 
 
 @router.get("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    services: Services = request.app.state.services
+    with contextlib.suppress(AppError):  # a session that already ended has nothing to sign out
+        await services.auth.logout(token_from(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE, path="/")
     return response
@@ -143,22 +141,26 @@ class LoginRedirectMiddleware:
         request = Request(scope)
         token = token_from(request)
         claims = _claims(services, token)
-        if claims is None and request.method == "GET" and request.url.path == "/":
-            target = "/" + (f"?{request.url.query}" if request.url.query else "")
-            await RedirectResponse(f"/login?next={quote(target)}", status_code=303)(
-                scope, receive, send
-            )
-            return
+        page_load = request.method == "GET" and request.url.path == "/"
         renew = (
             claims is not None
             and request.cookies.get(TOKEN_COOKIE) == token
             and claims.expires_at - time.time() < services.auth.tokens.lifetime_s / 2
         )
-        if not renew or claims is None:
+        # Only a page load or a renewal asks the database: whether a signature-valid token
+        # was signed out or its account disabled is checked by every handler anyway.
+        user = await _session_user(services, token) if claims and (page_load or renew) else None
+        if user is None and page_load:
+            target = "/" + (f"?{request.url.query}" if request.url.query else "")
+            await RedirectResponse(f"/login?next={quote(target)}", status_code=303)(
+                scope, receive, send
+            )
+            return
+        if not renew or user is None:
             await self.app(scope, receive, send)
             return
         cookie_holder = Response()
-        fresh = services.auth.tokens.issue(claims.username)
+        fresh = services.auth.issue(user)
         set_session_cookie(cookie_holder, request, fresh, services.auth.tokens.lifetime_s)
         set_cookie = cookie_holder.headers["set-cookie"].encode("latin-1")
 
@@ -169,6 +171,14 @@ class LoginRedirectMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+async def _session_user(services: Services, token: str | None) -> User | None:
+    try:
+        user, _ = await services.auth.user_for_token(token)
+    except AppError:
+        return None
+    return user
 
 
 def _claims(services: Services, token: str | None) -> TokenClaims | None:

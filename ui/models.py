@@ -13,9 +13,8 @@ from typing import Any
 import gradio as gr
 
 from engine.fit import summary
-from errors import AppError, PermissionDenied
+from errors import AppError
 from services import ServicesHolder
-from storage.users import User
 from ui.base import Handlers
 from ui.errors import as_gradio_error
 from ui.i18n import t
@@ -24,15 +23,8 @@ PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit 
 
 
 class ModelHandlers(Handlers):
-    async def _admin(self, request: gr.Request) -> User:
-        user = await self.user(request)
-        if not user.is_admin:
-            raise as_gradio_error(
-                PermissionDenied("This needs an admin account", code="admin_only"), request)
-        return user
-
     async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
-        await self._admin(request)
+        await self.admin(request)
         engine = self.services.engine
         rows = []
         for profile in engine.profiles.values():
@@ -45,7 +37,7 @@ class ModelHandlers(Handlers):
         return rows, gr.Dropdown(choices=choices, value=engine.profile.id)
 
     async def status(self, request: gr.Request) -> tuple[str, str]:
-        await self._admin(request)
+        await self.admin(request)
         engine = self.services.engine
         return status_markdown(engine.snapshot(), await engine.metrics(),
                                engine.hardware.error), await asyncio.to_thread(engine.log_tail, 40)
@@ -54,7 +46,7 @@ class ModelHandlers(Handlers):
         self, profile_id: str, override_fit: bool, request: gr.Request
     ) -> AsyncIterator[str]:
         """Start the switch, then show its progress until it ends."""
-        await self._admin(request)
+        await self.admin(request)
         try:
             task = self.services.engine.begin_switch(profile_id, override_fit=override_fit)
         except AppError as exc:
@@ -64,7 +56,7 @@ class ModelHandlers(Handlers):
 
     async def restart(self, request: gr.Request) -> AsyncIterator[str]:
         """Restart the active profile (after it ended failed, say), showing its progress."""
-        await self._admin(request)
+        await self.admin(request)
         try:
             task = self.services.engine.begin_restart()
         except AppError as exc:

@@ -9,10 +9,8 @@ The figure builders below are pure functions of the storage/analytics results.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,11 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from services import ServicesHolder
-from storage import analytics, exports
+from storage import analytics
 from storage.analytics import Bucket, Outcomes, Percentiles, UsageFilter
 from storage.users import User
 from ui.base import Handlers
 from ui.i18n import t
+from ui.usage_export import export_button
 
 RANGES: dict[str, timedelta] = {
     "Last 24 hours": timedelta(hours=24),
@@ -290,15 +289,12 @@ class UsageHandlers(Handlers):
         )
 
 
-    async def download(self, range_key: str | None, request: gr.Request) -> Any:
-        """The usage rows of the chosen range as a CSV file (UTF-8 with BOM, for Excel)."""
+    async def download(self, range_key: str | None, model: str | None, user: str | None,
+                       request: gr.Request) -> Any:
+        """A link to the rows the tab shows as CSV (UTF-8 with BOM, for Excel); the route
+        behind it checks the caller again at the download."""
         caller = await self.user(request)
-        flt = usage_filter(caller, range_key, None, None)
-        owner = None if caller.is_admin else caller.id
-        body = await self.services.db.run(lambda c: exports.usage_csv(c, flt.start, flt.end, owner))
-        path = Path(tempfile.mkdtemp(prefix="usage-")) / f"usage-{flt.end:%Y%m%d-%H%M}.csv"
-        path.write_bytes(body)
-        return gr.DownloadButton(f"Download {path.name}", value=str(path), visible=True)
+        return export_button(usage_filter(caller, range_key, model, user))
 
 
 def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
@@ -316,8 +312,8 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
                                scale=2)
             refresh = gr.Button("Refresh", elem_id="usage-refresh", scale=1)
             export = gr.Button("Export CSV", elem_id="usage-export", scale=1)
-            download = gr.DownloadButton("Download", elem_id="usage-download", visible=False,
-                                         scale=1)
+            download = gr.Button("Download CSV", elem_id="usage-download", visible=False,
+                                 scale=1)
         summary = gr.Markdown(elem_id="usage-summary")
         with gr.Row():
             requests_plot = gr.Plot(label="Requests", elem_id="usage-requests")
@@ -338,5 +334,8 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
     gr.on([tab.select, refresh.click, range_choice.input, model.input, user.input],
           handlers.refresh, inputs, outputs, api_visibility="private",
           trigger_mode="always_last", concurrency_limit=2, concurrency_id="usage")
-    export.click(handlers.download, [range_choice], download, api_visibility="private")
+    export.click(handlers.download, inputs, download, api_visibility="private")
+    # A link made for other filters would download other rows than the tab shows.
+    gr.on([range_choice.input, model.input, user.input], lambda: gr.Button(visible=False),
+          None, download, queue=False, api_visibility="private")
     return tab

@@ -160,3 +160,21 @@ def test_chat_stop_aborts_upstream(app_server: AppServer) -> None:
     before = cpu_seconds(engine_pid)
     time.sleep(2.0)
     assert cpu_seconds(engine_pid) - before < 0.3
+
+
+def test_stop_ends_the_answer_where_the_stop_string_begins(app_server: AppServer) -> None:
+    """`stop` reaches the real engine: the same greedy answer, cut before the stop string."""
+    headers = app_server.auth()
+    body = {"messages": [{"role": "user", "content": "Count from one to ten in words."}],
+            "max_tokens": 20, "temperature": 0, "seed": 1, "stream": False}
+    free = httpx.post(f"{app_server.url}/api/chat", headers=headers, json=body, timeout=60)
+    text = free.json()["choices"][0]["message"]["content"]
+    words = text.split()
+    assert len(words) >= 4, text
+    stop = words[2]
+    stopped = httpx.post(f"{app_server.url}/api/chat", headers=headers, timeout=60,
+                         json={**body, "stop": [stop]})
+    assert stopped.status_code == 200
+    choice = stopped.json()["choices"][0]
+    assert choice["message"]["content"].rstrip() == text[: text.index(stop)].rstrip()
+    assert choice["finish_reason"] == "stop"

@@ -108,6 +108,25 @@ def test_from_and_to_select_a_time_range(app_server: AppServer, chats: Chats) ->
     assert chats.mine in ids(**{"from": "2000-01-01T00:00:00"})  # no offset: UTC
 
 
+def test_an_admin_may_narrow_the_export_to_one_user_and_one_model(
+        app_server: AppServer, chats: Chats) -> None:
+    rows = csv_export(app_server, chats.admin)
+    user_id = next(r["user_id"] for r in rows if r["request_id"] == chats.mine)
+    model = next(r["model"] for r in rows if r["request_id"] == chats.mine)
+    assert {r["username"] for r in csv_export(app_server, chats.admin, user=user_id)} == {"test"}
+    assert {r["model"] for r in csv_export(app_server, chats.admin, model=model)} == {model}
+    assert csv_export(app_server, chats.admin, model="no such model") == []
+
+
+def test_a_user_may_name_only_themselves_in_an_export(app_server: AppServer, chats: Chats) -> None:
+    rows = csv_export(app_server, chats.admin)
+    mine = next(r["user_id"] for r in rows if r["request_id"] == chats.mine)
+    theirs = next(r["user_id"] for r in rows if r["request_id"] == chats.theirs)
+    assert {r["username"] for r in csv_export(app_server, chats.user, user=mine)} == {"test"}
+    error = error_of(export(app_server, chats.user, format="csv", user=theirs), 403)
+    assert error["code"] == "admin_only"
+
+
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()

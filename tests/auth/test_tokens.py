@@ -28,12 +28,15 @@ def test_issued_token_decodes_to_its_claims_with_a_30_minute_lifetime(tokens: To
     assert tokens.lifetime_s == 30 * 60
 
 
-def test_token_is_hs256_with_sub_iat_exp(tokens: TokenService) -> None:
-    token = tokens.issue("alice")
+def test_token_is_hs256_with_sub_iat_exp_an_id_and_the_session_generation(
+        tokens: TokenService) -> None:
+    token = tokens.issue("alice", generation=3)
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     payload = jwt.decode(token, SECRET, algorithms=["HS256"])
-    assert set(payload) == {"sub", "iat", "exp"}
+    assert set(payload) == {"sub", "iat", "exp", "jti", "gen"}
     assert payload["sub"] == "alice"
+    assert payload["gen"] == 3
+    assert payload["jti"] != jwt.decode(tokens.issue("alice"), SECRET, algorithms=["HS256"])["jti"]
 
 
 def test_expired_token_is_rejected(tokens: TokenService) -> None:

@@ -78,6 +78,15 @@ TOO_LONG = object()
         (user_says("hi"), ChatOptions(temperature=2.5), "invalid_temperature"),
         (user_says("hi"), ChatOptions(temperature=-0.1), "invalid_temperature"),
         (user_says("hi"), ChatOptions(max_tokens=0), "invalid_max_tokens"),
+        (user_says("hi"), ChatOptions(top_p=0.0), "invalid_top_p"),
+        (user_says("hi"), ChatOptions(top_p=1.01), "invalid_top_p"),
+        (user_says("hi"), ChatOptions(top_p=float("nan")), "invalid_top_p"),
+        (user_says("hi"), ChatOptions(stop=["a", "b", "c", "d", "e"]), "invalid_stop"),
+        (user_says("hi"), ChatOptions(stop="x" * 101), "invalid_stop"),
+        (user_says("hi"), ChatOptions(stop=["ok", ""]), "invalid_stop"),
+        (user_says("hi"), ChatOptions(presence_penalty=2.5), "invalid_presence_penalty"),
+        (user_says("hi"), ChatOptions(frequency_penalty=-2.01), "invalid_frequency_penalty"),
+        (user_says("hi"), ChatOptions(seed=2**63), "invalid_seed"),
     ],
 )
 async def test_invalid_turn_is_refused_and_stores_nothing(
@@ -134,6 +143,18 @@ async def test_valid_turn_stores_the_conversation_and_the_user_message(chat: Cha
 async def test_defaults_come_from_the_profile(chat: Chat) -> None:
     turn = await chat.service.start_turn(chat.alice, user_says("hi"), ChatOptions())
     assert (turn.temperature, turn.max_tokens) == (0.7, 512)
+    assert turn.sampling == {"top_p": 1.0}
+
+
+async def test_sampling_options_at_their_limits_are_accepted(chat: Chat) -> None:
+    options = ChatOptions(top_p=1.0, stop="x" * 100, seed=-(2**63), presence_penalty=-2.0,
+                          frequency_penalty=2.0)
+    turn = await chat.service.start_turn(chat.alice, user_says("hi"), options)
+    assert turn.sampling == {"top_p": 1.0, "stop": ["x" * 100], "seed": -(2**63),
+                             "presence_penalty": -2.0, "frequency_penalty": 2.0}
+    four = await chat.service.start_turn(chat.alice, user_says("hi"),
+                                         ChatOptions(top_p=0.01, stop=["a", "b", "c", "d"]))
+    assert four.sampling == {"top_p": 0.01, "stop": ["a", "b", "c", "d"]}
 
 
 async def test_continuing_another_users_conversation_is_not_found(chat: Chat) -> None:

@@ -42,3 +42,13 @@ def test_unknown_model_names_do_not_make_new_labels() -> None:
         metrics.observe(usage(f"made-up-{n}", "failed"))
     models = {labels for (name, labels) in samples(metrics) if name == "vllm_chat_requests_total"}
     assert models == {(("model", "other"), ("status", "failed"))}
+
+
+def test_refused_requests_are_counted_by_reason_with_bounded_labels() -> None:
+    metrics = AppMetrics(lambda: {"m"})
+    for reason in ("content_blocked", "content_blocked", "quota_exceeded", "made-up", "other2"):
+        metrics.refused(reason)
+    found = {dict(labels)["reason"]: value for (name, labels), value in samples(metrics).items()
+             if name == "vllm_chat_refused_requests_total"}
+    assert found == {"content_blocked": 2, "too_many_concurrent": 0, "quota_exceeded": 1,
+                     "rate_limited": 0, "other": 2}

@@ -22,7 +22,6 @@ from storage.exports import (
     SnapshotWriter,
     to_csv_bytes,
     to_parquet_bytes,
-    usage_csv,
     usage_frame,
     write_snapshot,
 )
@@ -132,10 +131,14 @@ def test_the_time_range_includes_its_start_and_excludes_its_end(seeded: Seeded) 
     assert ids(datetime(2026, 11, 1, 19, 0, tzinfo=kst), datetime(2026, 11, 1, 20, 0, tzinfo=kst)) == ["r2"]
 
 
-def test_the_usage_tabs_csv_download_is_the_same_export(seeded: Seeded) -> None:
-    direct = seeded.db.call(lambda c: usage_csv(c, None, None, seeded.lee))
-    assert [r["request_id"] for r in csv_rows(direct)] == ["r2"]
-    assert direct == seeded.db.call(lambda c: to_csv_bytes(usage_frame(c, None, None, seeded.lee)))
+def test_a_model_limits_the_rows_to_that_models_and_combines_with_a_user(seeded: Seeded) -> None:
+    def ids(model: str | None, user_id: int | None = None) -> list[str]:
+        return list(seeded.db.call(lambda c: usage_frame(c, None, None, user_id, model)).request_id)
+
+    assert ids("smollm2") == ["r1", "r3"]
+    assert ids('odd,"name"') == ["r2"]
+    assert ids('odd,"name"', seeded.kim) == []
+    assert ids("no such model") == []
 
 
 READ_SNAPSHOT = """

@@ -63,7 +63,7 @@ def test_file_from_a_newer_app_is_refused(tmp_path: Path) -> None:
     ("table", "expected"),
     [
         ("users", {"id", "username", "email", "password_hash", "role", "created_at",
-                   "default_system_prompt"}),
+                   "default_system_prompt", "disabled_at", "deleted_at", "session_generation"}),
         ("conversations", {"id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at",
                            "title_source", "source"}),
         ("messages", {"id", "conv_id", "role", "content", "token_in", "token_out", "status", "created_at",

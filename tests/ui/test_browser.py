@@ -420,4 +420,100 @@ def test_the_usage_tab_charts_and_downloads_csv(page: Page, app_server: AppServe
     path = download.value.path()
     body = Path(path).read_bytes()
     assert body.startswith(b"\xef\xbb\xbf") and b"request_id" in body
+    # From the app's authenticated export route, not a file in Gradio's cache.
+    assert "/api/usage/export?" in download.value.url
     page.screenshot(path=str(ARTIFACTS / "browser-usage.png"), full_page=True)
+
+
+def test_an_admin_adds_and_disables_a_colleague_in_the_users_tab(
+        page: Page, browser: Browser, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "admin", "admin123")
+    page.get_by_role("tab", name="Users").click(timeout=30_000)
+    page.fill("#new-username textarea, #new-username input", "browser-colleague")
+    page.fill("#new-user-password input", "colleague-pass-1")
+    page.click("#add-user")
+    page.wait_for_function(
+        "document.querySelector('#users-table')?.innerText.includes('browser-colleague')")
+
+    colleague = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    colleague.goto(app_server.url)
+    sign_in(colleague, app_server, "browser-colleague", "colleague-pass-1")
+    colleague.wait_for_selector("#message textarea", timeout=30_000)
+    colleague.wait_for_timeout(1000)
+    assert colleague.get_by_role("tab", name="Users").count() == 0
+
+    page.locator("#user-choice input").click()
+    page.get_by_role("option", name="browser-colleague (user)").click()
+    page.click("#disable-user")
+    page.wait_for_function(
+        "document.querySelector('#users-result')?.innerText.includes('disabled')")
+    page.screenshot(path=str(ARTIFACTS / "browser-users.png"), full_page=True)
+
+    colleague.reload()
+    colleague.wait_for_selector("#sign-in", timeout=30_000)  # the session ended at once
+    sign_in(colleague, app_server, "browser-colleague", "colleague-pass-1")
+    colleague.wait_for_selector("#sign-in", timeout=30_000)
+    assert "Wrong username or password" in colleague.content() or \
+        colleague.url.startswith(f"{app_server.url}/login")
+    colleague.context.close()
+
+
+ATTACKER_PAGE = """<!doctype html><html><body><script>
+window.results = {};
+async function attempt(name, url, init) {
+  try {
+    const response = await fetch(url, {credentials: "include", ...init});
+    window.results[name] = "read " + response.status + " " + (await response.text()).slice(0, 200);
+  } catch (error) {
+    window.results[name] = "blocked";
+  }
+}
+(async () => {
+  const app = "APP_URL";
+  const join = JSON.stringify({fn_index: FN_INDEX, data: ["stolen"], session_hash: "evil",
+                               event_data: null, trigger_id: null});
+  await attempt("json join", app + "/gradio_api/queue/join",
+                {method: "POST", headers: {"Content-Type": "application/json"}, body: join});
+  await attempt("simple join", app + "/gradio_api/queue/join",
+                {method: "POST", headers: {"Content-Type": "text/plain"}, body: join});
+  await attempt("listen", app + "/gradio_api/queue/data?session_hash=evil", {});
+  await attempt("read keys", app + "/api/keys", {});
+  await attempt("read config", app + "/config", {});
+  await attempt("create key", app + "/api/keys", {method: "POST",
+                headers: {"Content-Type": "text/plain"}, body: JSON.stringify({name: "stolen"})});
+  window.done = true;
+})();
+</script></body></html>"""
+
+
+def test_a_page_on_another_port_cannot_use_the_signed_in_ui(
+        page: Page, app_server: AppServer, tmp_path: Path) -> None:
+    """Browsers send the session cookie to every port of the host: the app must refuse what such
+    a page sends and let it read nothing (hole 1 of issue 10, in a real browser)."""
+    import functools
+    import http.server
+    import threading
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    config = httpx.get(f"{app_server.url}/config", headers=app_server.auth()).json()
+    create_key = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "create")
+    (tmp_path / "attacker.html").write_text(
+        ATTACKER_PAGE.replace("APP_URL", app_server.url).replace("FN_INDEX", str(create_key)))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/attacker.html")
+        page.wait_for_function("window.done === true", timeout=30_000)
+        results = page.evaluate("window.results")
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    assert results == {name: "blocked" for name in
+                       ("json join", "simple join", "listen", "read keys", "read config",
+                        "create key")}
+    keys = httpx.get(f"{app_server.url}/api/keys", headers=app_server.auth()).json()["keys"]
+    assert all(k["name"] != "stolen" for k in keys), "the page minted a key as the user"

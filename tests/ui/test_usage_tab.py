@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import gradio as gr
 import pandas as pd
@@ -217,6 +218,24 @@ async def test_an_admin_sees_everyone_and_can_narrow_to_one_user(holder: Service
     narrowed = await handlers.refresh("Last 24 hours", "B", bob_id, gr.Request(username="root"))
     assert list(narrowed[10]["Request"]) == ["b1", "b2"]
     assert list(narrowed[8].data[0].y) == [50.0, 0.0, 50.0]
+
+
+async def test_the_download_links_to_the_rows_the_tab_shows(holder: ServicesHolder) -> None:
+    """Range, model and (for admins) user, through the app's own export route: no file."""
+    bob = holder.get().db.call(lambda c: users.get_by_username(c, "bob"))
+    assert bob is not None
+    handlers = UsageHandlers(holder)
+    button = await handlers.download("Last 7 days", "B", str(bob.id), gr.Request(username="root"))
+    path, _, query = str(button.link).partition("?")
+    params = parse_qs(query)
+    assert path == "api/usage/export" and button.visible is True
+    assert (params["format"], params["model"], params["user"]) == (["csv"], ["B"], [str(bob.id)])
+    start, end = (datetime.fromisoformat(params[k][0]) for k in ("from", "to"))
+    assert end - start == timedelta(days=7) and start.tzinfo is not None
+
+    theirs = await handlers.download(None, ALL, str(bob.id), gr.Request(username="alice"))
+    assert "user" not in parse_qs(str(theirs.link).partition("?")[2]), "the route scopes alice"
+    assert "model" not in parse_qs(str(theirs.link).partition("?")[2])
 
 
 async def test_an_unknown_caller_is_refused(holder: ServicesHolder) -> None:

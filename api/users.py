@@ -1,0 +1,73 @@
+"""Accounts: admins list, add, change and delete users; everyone changes their own password."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from api.deps import TOKEN_COOKIE, AdminDep, ServicesDep, UserDep, set_session_cookie, token_from
+from auth.accounts import AccountChange
+from storage.users import User
+
+router = APIRouter(tags=["users"])
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    role: Literal["user", "admin"] = "user"
+
+
+class UserChange(BaseModel):
+    role: Literal["user", "admin"] | None = None
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+def _public(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "role": user.role,
+            "disabled": user.disabled}
+
+
+@router.get("/api/admin/users")
+async def list_users(services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
+    return {"users": await services.accounts.list(admin)}
+
+
+@router.post("/api/admin/users", status_code=201)
+async def create_user(body: NewUser, services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
+    user = await services.accounts.create(admin, body.username, body.password, body.role)
+    return _public(user)
+
+
+@router.patch("/api/admin/users/{user_id}")
+async def change_user(user_id: int, body: UserChange, services: ServicesDep,
+                      admin: AdminDep) -> dict[str, Any]:
+    change = AccountChange(role=body.role, disabled=body.disabled, password=body.password)
+    return _public(await services.accounts.update(admin, user_id, change))
+
+
+@router.delete("/api/admin/users/{user_id}", status_code=204)
+async def delete_user(user_id: int, services: ServicesDep, admin: AdminDep) -> Response:
+    await services.accounts.delete(admin, user_id)
+    return Response(status_code=204)
+
+
+@router.put("/api/me/password")
+async def change_password(body: PasswordChange, request: Request, response: Response,
+                          services: ServicesDep, user: UserDep) -> dict[str, Any]:
+    """Every session and API key of the account ends; this one gets a new token (and cookie)."""
+    changed = await services.accounts.change_own_password(
+        user, body.current_password, body.new_password)
+    token = services.auth.issue(changed)
+    lifetime = services.auth.tokens.lifetime_s
+    if request.cookies.get(TOKEN_COOKIE) == token_from(request):
+        set_session_cookie(response, request, token, lifetime)
+    return {"access_token": token, "token_type": "bearer", "expires_in": lifetime}

@@ -1,0 +1,126 @@
+"""The admin-only Users tab: add colleagues, change their role, disable, reset or delete them.
+Every handler checks the caller's role on the server (AccountService does it again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from auth.accounts import AccountChange
+from errors import AppError
+from services import ServicesHolder
+from ui.base import Handlers
+from ui.errors import as_gradio_error
+from ui.i18n import t
+
+USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
+
+
+class UserHandlers(Handlers):
+    async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+        admin = await self.admin(request)
+        accounts = await self.services.accounts.list(admin)
+        rows = [[a["id"], a["username"], a["role"], "disabled" if a["disabled"] else "active",
+                 f"{a['created_at']:%Y-%m-%d}",
+                 f"{a['last_active_at']:%Y-%m-%d %H:%M}" if a["last_active_at"] else ""]
+                for a in accounts]
+        choices = [(f"{a['username']} ({a['role']})", a["id"]) for a in accounts]
+        return rows, gr.Dropdown(choices=choices, value=None)
+
+    async def create(self, username: str, password: str, role: str,
+                     request: gr.Request) -> tuple[str, str, str, list[list[Any]], Any]:
+        admin = await self.admin(request)
+        try:
+            user = await self.services.accounts.create(admin, username or "", password or "", role)
+        except AppError as exc:
+            raise as_gradio_error(exc, request) from exc
+        rows, choices = await self.table(request)
+        return f"Added **{user.username}** ({user.role}).", "", "", rows, choices
+
+    async def change(self, user_id: int | None, change: AccountChange,
+                     request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+        admin = await self.admin(request)
+        if user_id is None:
+            raise gr.Error("Choose a user first", print_exception=False)
+        try:
+            user = await self.services.accounts.update(admin, int(user_id), change)
+        except AppError as exc:
+            raise as_gradio_error(exc, request) from exc
+        state = "disabled" if user.disabled else "active"
+        rows, choices = await self.table(request)
+        return f"**{user.username}**: {user.role}, {state}.", rows, choices
+
+    async def delete(self, user_id: int | None,
+                     request: gr.Request) -> tuple[str, list[list[Any]], Any, Any]:
+        admin = await self.admin(request)
+        if user_id is None:
+            raise gr.Error("Choose a user first", print_exception=False)
+        try:
+            await self.services.accounts.delete(admin, int(user_id))
+        except AppError as exc:
+            raise as_gradio_error(exc, request) from exc
+        rows, choices = await self.table(request)
+        return "Deleted.", rows, choices, gr.Button(visible=False)
+
+
+def build_users_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
+    """The tab, hidden until an admin loads the page, and what to refresh on load."""
+    handlers = UserHandlers(holder)
+    with gr.Tab(t("users"), id="users-tab", visible=False) as tab:
+        table = gr.Dataframe(headers=USER_COLUMNS, interactive=False, elem_id="users-table")
+        result = gr.Markdown(elem_id="users-result")
+        with gr.Row(equal_height=True):
+            username = gr.Textbox(label=t("username"), elem_id="new-username", scale=2)
+            password = gr.Textbox(label=t("password"), type="password",
+                                  elem_id="new-user-password", scale=2)
+            role = gr.Dropdown(label=t("role"), choices=["user", "admin"], value="user",
+                               elem_id="new-user-role", scale=1)
+            add = gr.Button(t("add_user"), variant="primary", elem_id="add-user", scale=1)
+        with gr.Row(equal_height=True):
+            chosen = gr.Dropdown(label=t("choose_user"), choices=[], elem_id="user-choice",
+                                 scale=3)
+            make_admin = gr.Button(t("make_admin"), size="sm", elem_id="make-admin")
+            make_user = gr.Button(t("make_user"), size="sm", elem_id="make-user")
+            disable = gr.Button(t("disable"), size="sm", elem_id="disable-user")
+            enable = gr.Button(t("enable"), size="sm", elem_id="enable-user")
+        with gr.Row(equal_height=True):
+            new_password = gr.Textbox(label=t("new_password"), type="password",
+                                      elem_id="reset-password", scale=3)
+            reset = gr.Button(t("reset_password"), size="sm", elem_id="reset-user-password")
+            delete = gr.Button(t("delete_user"), size="sm", variant="stop", elem_id="delete-user")
+            confirm = gr.Button(t("confirm_delete_user"), size="sm", variant="stop",
+                                visible=False, elem_id="confirm-delete-user")
+    _wire(handlers, tab, table, result, chosen, new_password, confirm,
+          add=(add, [username, password, role]), make_admin=make_admin, make_user=make_user,
+          disable=disable, enable=enable, reset=reset, delete=delete)
+    return tab, [(handlers.table, [table, chosen])]
+
+
+def _wire(handlers: UserHandlers, tab: gr.Tab, table: Any, result: Any, chosen: Any,
+          new_password: Any, confirm: Any, *, add: tuple[Any, list[Any]], make_admin: Any,
+          make_user: Any, disable: Any, enable: Any, reset: Any, delete: Any) -> None:
+    private: dict[str, Any] = {"api_visibility": "private"}
+    tab.select(handlers.table, None, [table, chosen], **private)
+    add_button, fields = add
+    add_button.click(handlers.create, fields, [result, fields[0], fields[1], table, chosen],
+                     **private)
+    changes = ((make_admin, AccountChange(role="admin")), (make_user, AccountChange(role="user")),
+               (disable, AccountChange(disabled=True)), (enable, AccountChange(disabled=False)))
+    for button, change in changes:
+        async def apply(user_id: int | None, request: gr.Request,
+                        change: AccountChange = change) -> tuple[str, list[list[Any]], Any]:
+            return await handlers.change(user_id, change, request)
+
+        button.click(apply, [chosen], [result, table, chosen], **private)
+
+    async def reset_password(user_id: int | None, password: str,
+                             request: gr.Request) -> tuple[str, str, list[list[Any]], Any]:
+        message, rows, choices = await handlers.change(
+            user_id, AccountChange(password=password or ""), request)
+        return message, "", rows, choices
+
+    reset.click(reset_password, [chosen, new_password], [result, new_password, table, chosen],
+                **private)
+    delete.click(lambda: gr.Button(visible=True), None, confirm, **private)
+    confirm.click(handlers.delete, [chosen], [result, table, chosen, confirm], **private)
