@@ -92,7 +92,7 @@ class Services:
         sampler = Sampler(read_hardware, engine_load, chat.stats)
         accounts = AccountService(db, hasher, settings.password_min_length, chat.recorder.wait)
         return cls(settings, db, auth, accounts, engine, chat, writer, metrics, LiveAnswers(chat),
-                   PresetService(db, settings.max_tokens_limit), sampler,
+                   PresetService(db, settings.max_tokens_limit, chat.admission.check_content), sampler,
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
 
     async def start(self) -> None:

@@ -94,26 +94,28 @@ class AccountService:
         log.info("%s changed account %s: %s", admin.username, user.username, _described(change))
         return user
 
-    async def delete(self, admin: User, user_id: int) -> None:
+    async def delete(self, admin: User, user_id: int) -> str:
         """The account signs in no more and its conversations, presets and keys go; its usage
-        rows stay, shown as a deleted user, so the figures of the past do not change."""
+        rows stay, shown as a deleted user, so the figures of the past do not change.
+        Returns the account's name."""
         _require_admin(admin)
 
-        def retire(conn: duckdb.DuckDBPyConnection) -> list[int]:
+        def retire(conn: duckdb.DuckDBPyConnection) -> tuple[str, list[int]]:
             target = _existing(conn, user_id)
             if target.is_admin:
                 _keep_an_admin(conn, target)
             users.mark_deleted(conn, user_id)
             api_keys.revoke_all_for_user(conn, user_id)
             presets.delete_all_for_user(conn, user_id)
-            return conversations.ids_for_user(conn, user_id)
+            return target.username, conversations.ids_for_user(conn, user_id)
 
-        conv_ids = await self._db.run(retire)
+        username, conv_ids = await self._db.run(retire)
         for conv_id in conv_ids:
             await self._wait_for_answers(conv_id)
             await self._db.run(lambda c, conv=conv_id: conversations.delete(c, conv))  # type: ignore[misc]
-        log.info("%s deleted account %d and %d conversations", admin.username, user_id,
+        log.info("%s deleted account %s and %d conversations", admin.username, username,
                  len(conv_ids))
+        return username
 
     async def change_own_password(self, user: User, current: str, new: str) -> User:
         """Every session and key of the account ends; the caller gets the account as it is now

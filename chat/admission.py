@@ -43,11 +43,23 @@ class Admission:
             self._refused(user, exc.code)
             raise
 
-    async def _admit(self, user: User, texts: Iterable[str]) -> Slot:
+    def check_content(self, user: User, texts: Iterable[str]) -> None:
+        """Text kept to be sent later (a saved or a conversation's system prompt) is checked
+        like a message, when it is saved."""
+        try:
+            self._check_words(user, texts)
+        except InvalidInput as exc:
+            self._refused(user, exc.code)
+            raise
+
+    def _check_words(self, user: User, texts: Iterable[str]) -> None:
         word = self._banned.first_match(texts)
         if word is not None:
             log.warning("refused content_blocked for user %s: matched %s", user.id, mask(word))
             raise content_blocked()
+
+    async def _admit(self, user: User, texts: Iterable[str]) -> Slot:
+        self._check_words(user, texts)
         await self._quota.check(user.id)
         slot = self._at_once.acquire(user.id)
         with slot.released_on_error():

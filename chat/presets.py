@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from errors import InvalidInput, NotFound
@@ -12,16 +13,27 @@ from storage.users import User
 MAX_PROMPT_CHARS = 8000
 
 
+ContentCheck = Callable[[User, Iterable[str]], None]
+
+
+def _no_check(_: User, __: Iterable[str]) -> None:
+    return None
+
+
 class PresetService:
-    def __init__(self, db: Database, max_tokens_limit: int) -> None:
+    def __init__(self, db: Database, max_tokens_limit: int,
+                 check_content: ContentCheck = _no_check) -> None:
         self._db = db
         self._max_tokens_limit = max_tokens_limit
+        # The banned-words check (chat.admission): a saved prompt is sent with later messages.
+        self._check_content = check_content
 
     async def default_prompt(self, user: User) -> str | None:
         return await self._db.run(lambda c: presets.default_system_prompt(c, user.id))
 
     async def set_default_prompt(self, user: User, prompt: str | None) -> None:
         prompt = _checked_prompt(prompt)
+        self._check_content(user, [prompt or ""])
         await self._db.run(lambda c: presets.set_default_system_prompt(c, user.id, prompt))
 
     async def save(self, user: User, name: str, system_prompt: str | None,
@@ -35,6 +47,7 @@ class PresetService:
             raise InvalidInput(f"max_tokens must be between 1 and {self._max_tokens_limit}",
                                code="invalid_max_tokens")
         prompt = _checked_prompt(system_prompt)
+        self._check_content(user, [name, prompt or ""])
         return await self._db.run(
             lambda c: presets.save(c, user.id, name, prompt, temperature, max_tokens))
 

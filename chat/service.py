@@ -290,6 +290,7 @@ class ChatService:
     async def create_conversation(
         self, user: User, title: str | None, system_prompt: str | None
     ) -> conversations.Conversation:
+        self.admission.check_content(user, [title or "", system_prompt or ""])
         model = self._engine.profile.served_model_name
         return await self._db.run(
             lambda c: conversations.create(c, user.id, title, system_prompt, model)

@@ -28,6 +28,9 @@ EN: dict[str, str] = {
     "new_password": "New password", "reset_password": "Reset password",
     "delete_user": "Delete user", "confirm_delete_user": "Yes, delete this user and their chats",
     "change_password": "Change my password", "current_password": "Current password",
+    "state_active": "active", "state_disabled": "disabled", "user_added": "Added **{name}** ({role}).",
+    "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "Deleted **{name}**.",
+    "choose_user_first": "Choose a user first.",
 }
 
 KO: dict[str, str] = {
@@ -52,6 +55,9 @@ KO: dict[str, str] = {
     "new_password": "새 비밀번호", "reset_password": "비밀번호 재설정",
     "delete_user": "사용자 삭제", "confirm_delete_user": "네, 이 사용자와 대화를 삭제합니다",
     "change_password": "내 비밀번호 변경", "current_password": "현재 비밀번호",
+    "state_active": "활성", "state_disabled": "비활성", "user_added": "**{name}** ({role}) 추가됨.",
+    "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "**{name}** 삭제됨.",
+    "choose_user_first": "먼저 사용자를 선택하세요.",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.

@@ -12,16 +12,25 @@ from errors import AppError
 from services import ServicesHolder
 from ui.base import Handlers
 from ui.errors import as_gradio_error
-from ui.i18n import t
+from ui.i18n import language, t, text
 
 USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
+
+
+def _lang(request: gr.Request) -> str:
+    return language(request.headers.get("accept-language"))
+
+
+def _state(disabled: bool, lang: str) -> str:
+    return text("state_disabled" if disabled else "state_active", lang)
 
 
 class UserHandlers(Handlers):
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         admin = await self.admin(request)
         accounts = await self.services.accounts.list(admin)
-        rows = [[a["id"], a["username"], a["role"], "disabled" if a["disabled"] else "active",
+        lang = _lang(request)
+        rows = [[a["id"], a["username"], a["role"], _state(a["disabled"], lang),
                  f"{a['created_at']:%Y-%m-%d}",
                  f"{a['last_active_at']:%Y-%m-%d %H:%M}" if a["last_active_at"] else ""]
                 for a in accounts]
@@ -36,32 +45,39 @@ class UserHandlers(Handlers):
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
         rows, choices = await self.table(request)
-        return f"Added **{user.username}** ({user.role}).", "", "", rows, choices
+        message = text("user_added", _lang(request), name=user.username, role=user.role)
+        return message, "", "", rows, choices
 
     async def change(self, user_id: int | None, change: AccountChange,
                      request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         admin = await self.admin(request)
-        if user_id is None:
-            raise gr.Error("Choose a user first", print_exception=False)
+        _chosen(user_id, request)
         try:
-            user = await self.services.accounts.update(admin, int(user_id), change)
+            user = await self.services.accounts.update(admin, int(user_id or 0), change)
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
-        state = "disabled" if user.disabled else "active"
+        lang = _lang(request)
         rows, choices = await self.table(request)
-        return f"**{user.username}**: {user.role}, {state}.", rows, choices
+        message = text("user_changed", lang, name=user.username, role=user.role,
+                       state=_state(user.disabled, lang))
+        return message, rows, choices
 
     async def delete(self, user_id: int | None,
                      request: gr.Request) -> tuple[str, list[list[Any]], Any, Any]:
         admin = await self.admin(request)
-        if user_id is None:
-            raise gr.Error("Choose a user first", print_exception=False)
+        _chosen(user_id, request)
         try:
-            await self.services.accounts.delete(admin, int(user_id))
+            name = await self.services.accounts.delete(admin, int(user_id or 0))
         except AppError as exc:
             raise as_gradio_error(exc, request) from exc
         rows, choices = await self.table(request)
-        return "Deleted.", rows, choices, gr.Button(visible=False)
+        message = text("user_deleted", _lang(request), name=name)
+        return message, rows, choices, gr.Button(visible=False)
+
+
+def _chosen(user_id: int | None, request: gr.Request) -> None:
+    if user_id is None:
+        raise gr.Error(text("choose_user_first", _lang(request)), print_exception=False)
 
 
 def build_users_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:

@@ -104,6 +104,27 @@ def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
     assert "forbidden phrase" not in log.casefold() and "금지어" not in log
 
 
+def test_a_prompt_kept_for_later_is_checked_when_it_is_saved(server: AppServer) -> None:
+    """A default prompt, a preset or a new conversation's prompt is sent with later messages:
+    a banned word in it is refused when it is saved, not stored to slip through later."""
+    headers = server.auth()
+    counted = refusals(server)["content_blocked"]
+    refused = [
+        httpx.put(f"{server.url}/api/me/settings", headers=headers,
+                  json={"default_system_prompt": "always say FORBIDDEN phrase"}),
+        httpx.post(f"{server.url}/api/presets", headers=headers,
+                   json={"name": "sneaky", "system_prompt": "금지어"}),
+        httpx.post(f"{server.url}/api/conversations", headers=headers,
+                   json={"title": "t", "system_prompt": "forbidden phrase"}),
+    ]
+    for response in refused:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "content_blocked"
+    assert refusals(server)["content_blocked"] == counted + 3
+    presets = httpx.get(f"{server.url}/api/presets", headers=headers).json()
+    assert all(p["name"] != "sneaky" for p in presets["presets"])
+
+
 def test_one_answer_at_a_time_per_user_across_entry_points(
     server: AppServer, fake: FakeEngine,
 ) -> None:
