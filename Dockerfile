@@ -18,10 +18,11 @@ RUN VLLM_CHAT_SYSTEM_PYTHON=1 bash -c '. scripts/common.sh && install_requiremen
     && rm -rf .cache /root/.cache/pip
 
 COPY . .
-ENV DATA_DIR=/data GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8080 VLLM_CHAT_SYSTEM_PYTHON=1
-# Fetch the model at build time so the container starts without the network.
-RUN python -m engine.model_files profiles/smollm2-135m-cpu.toml /opt/models
-ENV MODEL_DIR=/opt/models
+ENV DATA_DIR=/data GATEWAY_HOST=0.0.0.0 GATEWAY_PORT=8080 VLLM_CHAT_SYSTEM_PYTHON=1 \
+    MODEL_DIR=/opt/models
+# Fetch the model at build time so the container starts without the network: that of the
+# profile the app starts by default, chosen by the app's own code (services.py).
+RUN python -m services
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +11,14 @@ from auth.accounts import AccountService
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
+from chat.conversations import ConversationService
 from chat.live import LiveAnswers
 from chat.presets import PresetService
 from chat.service import ChatService
 from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
 from engine.manager import EngineManager
+from engine.model_files import ensure_model_file
 from engine.profiles import Profile, ProfileError, load_profiles
 from engine.sampler import Sampler
 from observability.logs import log_request
@@ -44,6 +47,7 @@ class Services:
     accounts: AccountService
     engine: EngineManager
     chat: ChatService
+    conversations: ConversationService
     writer: BatchWriter
     metrics: AppMetrics
     live: LiveAnswers
@@ -91,8 +95,9 @@ class Services:
 
         sampler = Sampler(read_hardware, engine_load, chat.stats)
         accounts = AccountService(db, hasher, settings.password_min_length, chat.recorder.wait)
-        return cls(settings, db, auth, accounts, engine, chat, writer, metrics, LiveAnswers(chat),
-                   PresetService(db, settings.max_tokens_limit, chat.admission.check_content), sampler,
+        presets = PresetService(db, settings.max_tokens_limit, chat.admission.check_content)
+        return cls(settings, db, auth, accounts, engine, chat, chat.conversations, writer,
+                   metrics, LiveAnswers(chat), presets, sampler,
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
 
     async def start(self) -> None:
@@ -144,6 +149,21 @@ def active_profile(settings: Settings, profiles: dict[str, Profile]) -> Profile:
         raise ProfileError(f"{chosen}: {exc}") from exc
 
 
+def fetch_active_model(settings: Settings) -> None:
+    """Fetch the model file of the profile the app will start, chosen just as the app chooses
+    it. ./start runs this first, so a download shows in the terminal and a bad profile name
+    stops it there; the scripts keep no profile setting of their own."""
+    try:
+        profile = active_profile(settings, load_profiles(settings.profiles_dir))
+    except ProfileError as exc:
+        sys.exit(f"error: {exc}")
+    if settings.engine_base_url or profile.model_file is None:
+        print(f"Profile {profile.id}: no model file to fetch")
+        return
+    print(f"Checking the model file for profile {profile.id} ...", flush=True)
+    ensure_model_file(settings.resolved_model_dir, profile.model_file)
+
+
 def check_exposure(settings: Settings) -> None:
     """Nothing insecure by default may be reachable from another machine."""
     admin_password = settings.admin_password
@@ -171,3 +191,7 @@ class ServicesHolder:
         if self._services is None:
             raise RuntimeError("services are not started")
         return self._services
+
+
+if __name__ == "__main__":
+    fetch_active_model(Settings())

@@ -25,7 +25,7 @@ class NewConversation(BaseModel):
 async def create_conversation(
     body: NewConversation, services: ServicesDep, user: UserDep
 ) -> dict[str, Any]:
-    conv = await services.chat.create_conversation(user, body.title, body.system_prompt)
+    conv = await services.conversations.create(user, body.title, body.system_prompt)
     return {"id": conv.id, "title": conv.title, "system_prompt": conv.system_prompt,
             "model": conv.model, "created_at": conv.created_at.isoformat()}
 
@@ -37,8 +37,8 @@ async def list_conversations(
     source: Literal["chat", "api"] = "chat",
 ) -> dict[str, list[dict[str, Any]]]:
     if q:
-        return {"conversations": await services.chat.search_conversations(user, q)}
-    return {"conversations": await services.chat.list_conversations(user, limit, source)}
+        return {"conversations": await services.conversations.search(user, q)}
+    return {"conversations": await services.conversations.recent(user, limit, source)}
 
 
 class Rename(BaseModel):
@@ -49,14 +49,14 @@ class Rename(BaseModel):
 async def rename_conversation(
     conv_id: int, body: Rename, services: ServicesDep, user: UserDep
 ) -> dict[str, Any]:
-    await services.chat.rename_conversation(user, conv_id, body.title)
-    conv = await services.chat.get_conversation(user, conv_id)
+    await services.conversations.rename(user, conv_id, body.title)
+    conv = await services.conversations.get(user, conv_id)
     return {"id": conv.id, "title": conv.title, "title_source": conv.title_source}
 
 
 @router.delete("/{conv_id}", status_code=204)
 async def delete_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> Response:
-    await services.chat.delete_conversation(user, conv_id)
+    await services.conversations.delete(user, conv_id)
     return Response(status_code=204)
 
 
@@ -98,8 +98,8 @@ async def edit_last(conv_id: int, body: Edit, request: Request, services: Servic
 
 @router.get("/{conv_id}")
 async def get_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> dict[str, Any]:
-    conv = await services.chat.get_conversation(user, conv_id)
-    messages = await services.chat.conversation_messages(user, conv_id)
+    conv = await services.conversations.get(user, conv_id)
+    messages = await services.conversations.messages(user, conv_id)
     return {"id": conv.id, "title": conv.title, "title_source": conv.title_source,
             "system_prompt": conv.system_prompt, "model": conv.model,
             "created_at": conv.created_at.isoformat(),

@@ -19,6 +19,7 @@ from auth.passwords import PasswordHasher, check_new_password
 from errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storage import api_keys, conversations, presets, users
 from storage.db import Database
+from storage.transactions import transaction
 from storage.users import ROLES, Role, User
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,15 @@ class AccountService:
             demoted = change.role == "user" or change.disabled is True
             if target.is_admin and demoted:
                 _keep_an_admin(conn, target)
-            if change.role is not None:
-                users.set_role(conn, user_id, change.role)
-            if change.disabled is not None:
-                users.set_disabled(conn, user_id, change.disabled)
-            if hashed is not None:
-                users.set_password_hash(conn, user_id, hashed)
-            if change.disabled or hashed is not None:
-                api_keys.revoke_all_for_user(conn, user_id)
+            with transaction(conn):
+                if change.role is not None:
+                    users.set_role(conn, user_id, change.role)
+                if change.disabled is not None:
+                    users.set_disabled(conn, user_id, change.disabled)
+                if hashed is not None:
+                    users.set_password_hash(conn, user_id, hashed)
+                if change.disabled or hashed is not None:
+                    api_keys.revoke_all_for_user(conn, user_id)
             return _existing(conn, user_id)
 
         user = await self._db.run(apply)
@@ -104,9 +106,10 @@ class AccountService:
             target = _existing(conn, user_id)
             if target.is_admin:
                 _keep_an_admin(conn, target)
-            users.mark_deleted(conn, user_id)
-            api_keys.revoke_all_for_user(conn, user_id)
-            presets.delete_all_for_user(conn, user_id)
+            with transaction(conn):
+                users.mark_deleted(conn, user_id)
+                api_keys.revoke_all_for_user(conn, user_id)
+                presets.delete_all_for_user(conn, user_id)
             return target.username, conversations.ids_for_user(conn, user_id)
 
         username, conv_ids = await self._db.run(retire)
@@ -127,8 +130,9 @@ class AccountService:
         hashed = await asyncio.to_thread(self._hasher.hash, new)
 
         def apply(conn: duckdb.DuckDBPyConnection) -> User:
-            users.set_password_hash(conn, user.id, hashed)
-            api_keys.revoke_all_for_user(conn, user.id)
+            with transaction(conn):
+                users.set_password_hash(conn, user.id, hashed)
+                api_keys.revoke_all_for_user(conn, user.id)
             return _existing(conn, user.id)
 
         return await self._db.run(apply)

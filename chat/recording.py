@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chat.titles import TitleJob, TitleWriter
 from chat.turn import STATUS_CODES, ChatTurn
-from engine.client import EngineClient
 from engine.manager import EngineManager
 from storage import conversations, drafts
 from storage.db import Database
@@ -75,8 +74,9 @@ class Recorder:
     async def _record(self, turn: ChatTurn, latency_ms: int) -> None:
         if turn.checkpoint is not None:  # so no late save recreates the draft's text
             await asyncio.gather(turn.checkpoint, return_exceptions=True)
-        client = turn.client or self._engine.routes()[0].client
-        input_tokens, output_tokens, user_tokens = await _token_counts(client, turn)
+        # The replica that wrote the answer counts it: replicas may differ in tokenizer.
+        count = turn.client.count_tokens if turn.client else self._engine.count_tokens
+        input_tokens, output_tokens, user_tokens = await _token_counts(count, turn)
         turn.input_tokens, turn.output_tokens = input_tokens, output_tokens
         status_code = STATUS_CODES[turn.status]
         if turn.status == "failed" and not turn.content:
@@ -107,19 +107,20 @@ class Recorder:
             except Exception:
                 log.exception("usage observer failed")
         if (self._auto_titles and turn.first_turn and turn.status == "completed"
-                and turn.source == "chat"):
-            self.titles.add(TitleJob(client, turn.conversation_id, turn.model,
+                and turn.source == "chat" and turn.client is not None):
+            self.titles.add(TitleJob(turn.client, turn.conversation_id, turn.model,
                                      turn.messages[-1]["content"]))
 
 
-async def _token_counts(client: EngineClient, turn: ChatTurn) -> tuple[int | None, ...]:
+async def _token_counts(count: Callable[[str], Awaitable[int | None]],
+                        turn: ChatTurn) -> tuple[int | None, ...]:
     """Upstream usage when the engine reports it, else the engine's tokenizer."""
-    user_tokens = await client.count_tokens(turn.messages[-1]["content"])
+    user_tokens = await count(turn.messages[-1]["content"])
     if turn.usage:
         return turn.usage.get("prompt_tokens"), turn.usage.get("completion_tokens"), user_tokens
     input_tokens = turn.prompt_tokens
     if input_tokens is None:
-        input_tokens = await client.count_tokens("\n".join(m["content"] for m in turn.messages))
+        input_tokens = await count("\n".join(m["content"] for m in turn.messages))
     generated = turn.thinking + turn.answer
-    output_tokens = await client.count_tokens(generated) if generated else 0
+    output_tokens = await count(generated) if generated else 0
     return input_tokens, output_tokens, user_tokens

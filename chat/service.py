@@ -18,6 +18,7 @@ import anyio
 
 from chat.admission import Admission, sent_texts
 from chat.context import fit_context
+from chat.conversations import ConversationService
 from chat.limits import Slot
 from chat.messages import build_messages, flatten_content, rewound
 from chat.reasoning import ThinkSplitter, delta_from
@@ -27,7 +28,7 @@ from chat.turn_store import rewind_and_start, store_new_turn
 from chat.validation import validate_messages, validate_options, validate_sampling
 from engine.client import EngineClient, FirstTokenTimeout, describe_engine_error, first_chunk_by
 from engine.manager import EngineManager
-from errors import AppError, EngineError, EngineUnavailable, InvalidInput, NotFound
+from errors import AppError, EngineError, EngineUnavailable, InvalidInput
 from settings import Settings
 from storage import conversations, drafts, presets
 from storage.db import Database
@@ -47,6 +48,9 @@ class ChatService:
                                  settings.answer_checkpoint_s)
         # Banned words, the daily quota and the per-user limits, for every entry point.
         self.admission = Admission(settings, db)
+        self.conversations = ConversationService(
+            db, self.recorder.wait, self.admission.check_content,
+            lambda: engine.profile.served_model_name)
         self.active_streams = 0
         self._finished_at: deque[float] = deque(maxlen=100_000)
 
@@ -68,7 +72,7 @@ class ChatService:
         stream ends."""
         temperature, max_tokens, sampling = self._validate(new_messages, options)
         # Only the owner continues a conversation: an admin reads others', never writes in them.
-        conv = await self._owned(user, conversation_id) if conversation_id is not None else None
+        conv = await self.conversations.owned(user, conversation_id) if conversation_id is not None else None
         slot = await self.admission.admit(user, sent_texts(new_messages, options.system_prompt))
         with slot.released_on_error():
             history: list[dict[str, Any]] = []
@@ -79,7 +83,7 @@ class ChatService:
             model = self._engine.profile.served_model_name
             messages, trimmed, prompt_tokens = await fit_context(
                 build_messages(system_prompt, history, new_messages),
-                self._engine.routes()[0].client.count_tokens,
+                self._engine.count_tokens,
                 self._engine.profile.max_model_len, max_tokens,
             )
             request_id = request_id or uuid.uuid4().hex
@@ -119,7 +123,7 @@ class ChatService:
         text when `edited` is given; the previous answer is removed, its usage row stays."""
         probe = [{"role": "user", "content": edited if edited is not None else "."}]
         temperature, max_tokens, sampling = self._validate(probe, options)
-        conv = await self._owned(user, conv_id)
+        conv = await self.conversations.owned(user, conv_id)
         slot = await self.admission.admit(user, sent_texts([], edited, options.system_prompt))
         with slot.released_on_error():
             await self.recorder.wait(conv_id)
@@ -134,7 +138,7 @@ class ChatService:
             # answer.
             messages, trimmed, prompt_tokens = await fit_context(
                 build_messages(system_prompt, history, []),
-                self._engine.routes()[0].client.count_tokens,
+                self._engine.count_tokens,
                 self._engine.profile.max_model_len, max_tokens)
             message_id = int(history[-1]["id"])
             request_id, model = request_id or uuid.uuid4().hex, self._engine.profile.served_model_name
@@ -145,30 +149,6 @@ class ChatService:
             user_message_id=message_id, model=model, temperature=temperature,
             max_tokens=max_tokens, messages=messages, sampling=sampling, trimmed=trimmed,
             prompt_tokens=prompt_tokens, first_turn=len(history) == 1, source=conv.source))
-
-    async def rename_conversation(self, user: User, conv_id: int, title: str) -> None:
-        await self._owned(user, conv_id)
-        title = " ".join(title.split())
-        if not title or len(title) > 200:
-            raise InvalidInput("A title has 1 to 200 characters", code="invalid_title")
-        await self._db.run(lambda c: conversations.set_title(c, conv_id, title, "user"))
-
-    async def delete_conversation(self, user: User, conv_id: int) -> None:
-        await self._owned(user, conv_id)
-        await self.recorder.wait(conv_id)
-        await self._db.run(lambda c: conversations.delete(c, conv_id))
-
-    async def search_conversations(self, user: User, query: str) -> list[dict[str, Any]]:
-        if not query.strip():
-            return await self.list_conversations(user)
-        return await self._db.run(lambda c: conversations.search_for_user(c, user.id, query.strip()))
-
-    async def _owned(self, user: User, conv_id: int) -> conversations.Conversation:
-        """Only the owner changes a conversation (an admin may read others', not change them)."""
-        conv = await self.get_conversation(user, conv_id)
-        if conv.user_id != user.id:
-            raise NotFound(f"Conversation {conv_id} not found", code="conversation_not_found")
-        return conv
 
     def _validate(
         self, new_messages: Sequence[Mapping[str, Any]], options: ChatOptions
@@ -270,31 +250,6 @@ class ChatService:
     async def drain(self) -> None:
         """Wait until every answer that ended has been stored (on shutdown and in tests)."""
         await self.recorder.drain()
-
-    async def get_conversation(self, user: User, conv_id: int) -> conversations.Conversation:
-        """A conversation the user may read: their own, or any for an admin."""
-        conv = await self._db.run(lambda c: conversations.get(c, conv_id))
-        if conv is None or (conv.user_id != user.id and not user.is_admin):
-            raise NotFound(f"Conversation {conv_id} not found", code="conversation_not_found")
-        return conv
-
-    async def conversation_messages(self, user: User, conv_id: int) -> list[dict[str, Any]]:
-        await self.get_conversation(user, conv_id)
-        return await self._db.run(lambda c: conversations.list_messages(c, conv_id))
-
-    async def list_conversations(
-        self, user: User, limit: int = 50, source: str = "chat"
-    ) -> list[dict[str, Any]]:
-        return await self._db.run(lambda c: conversations.list_for_user(c, user.id, limit, source))
-
-    async def create_conversation(
-        self, user: User, title: str | None, system_prompt: str | None
-    ) -> conversations.Conversation:
-        self.admission.check_content(user, [title or "", system_prompt or ""])
-        model = self._engine.profile.served_model_name
-        return await self._db.run(
-            lambda c: conversations.create(c, user.id, title, system_prompt, model)
-        )
 
 
 def _nothing_to_resend() -> InvalidInput:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chat.messages import flatten_content, title_from
 from storage import conversations, drafts
+from storage.transactions import transaction
 from storage.users import User
 
 
@@ -24,9 +25,8 @@ def store_new_turn(
 ) -> tuple[int, int]:
     """Store the conversation, this turn's messages and the draft of its answer. Returns the
     conversation's id and the id of this turn's user message."""
-    conn.execute("BEGIN TRANSACTION")
     message_id = 0
-    try:
+    with transaction(conn):
         if conversation_id is None:
             first_text = flatten_content(new_messages[-1].get("content"))
             conv = conversations.create(conn, user.id, title_from(first_text), system_prompt,
@@ -41,15 +41,12 @@ def store_new_turn(
                     conn, conversation_id, str(message["role"]), text)
         drafts.start(conn, drafts.Draft(message_id, conversation_id, request_id, user.id, model,
                                         prompt_tokens))
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return conversation_id, message_id
 
 
 def rewind_and_start(conn: Any, draft: drafts.Draft, edited: str | None) -> None:
     """Answer the conversation's last user message again: what followed it goes, its text is
     replaced when `edited` is given, and the new answer's draft starts."""
-    conversations.rewind(conn, draft.conv_id, draft.message_id, edited)
-    drafts.start(conn, draft)
+    with transaction(conn):
+        conversations.rewind(conn, draft.conv_id, draft.message_id, edited)
+        drafts.start(conn, draft)

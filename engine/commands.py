@@ -82,8 +82,8 @@ def vllm_launch(
         "--gpu-memory-utilization", str(profile.gpu_memory_utilization),
         # No --swap-space: it only ever served V0's best_of/beam swapping, was unused in the V1
         # engine and left vLLM's EngineArgs in 0.18.0 (vllm-project/vllm#36216), so current
-        # releases refuse the flag. profile.swap_space_gb is therefore not passed; an older
-        # vLLM that still wants it can get it through extra_args.
+        # releases refuse the flag. Profiles have no setting for it; an older vLLM that still
+        # wants it can get it through extra_args.
     ]
     if profile.quantization is not None:
         argv += ["--quantization", profile.quantization]

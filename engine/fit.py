@@ -120,12 +120,6 @@ def kv_dtype_bytes(profile: Profile) -> int:
     return 1 if profile.kv_cache_dtype == "fp8" else 2  # else the model dtype: 16-bit
 
 
-def kv_bytes_per_token(profile: Profile) -> int:
-    """K and V for one token, all layers, all KV heads (the whole model)."""
-    _, layers, kv_heads, head_dim = _architecture(profile)
-    return 2 * layers * kv_heads * head_dim * kv_dtype_bytes(profile)
-
-
 def kv_heads_per_gpu(profile: Profile, tensor_parallel_size: int | None = None) -> int:
     """KV heads are split over the GPUs; with fewer heads than GPUs each GPU keeps a copy of one."""
     tp = tensor_parallel_size or profile.tensor_parallel_size

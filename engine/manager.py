@@ -68,6 +68,9 @@ class EngineManager:
         self.state = EngineState.STOPPED
         self.last_error: str | None = None
         self.events: deque[tuple[float, str]] = deque(maxlen=50)
+        # Events ever recorded: the number the next one gets. The log keeps only the newest,
+        # so whoever follows progress asks by number, not by a position that rolls over.
+        self._event_count = 0
         self.restarts = 0
         self.log_path = settings.log_dir / "engine.log"
         self._external = settings.engine_base_url
@@ -134,6 +137,10 @@ class EngineManager:
         """Where to send the next request, best first."""
         return self._pool.candidates() if self._pool else [self._local_route]
 
+    async def count_tokens(self, text: str) -> int | None:
+        """Tokens by the serving engine's own tokenizer; None when it cannot say."""
+        return await self.routes()[0].client.count_tokens(text)
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
@@ -143,6 +150,12 @@ class EngineManager:
     def _event(self, message: str) -> None:
         log.info("engine: %s", message)
         self.events.append((time.time(), message))
+        self._event_count += 1
+
+    def events_since(self, number: int) -> tuple[list[tuple[float, str]], int]:
+        """The events numbered `number` on that are still kept, and the next event's number."""
+        oldest_kept = self._event_count - len(self.events)
+        return list(self.events)[max(number - oldest_kept, 0):], self._event_count
 
     def _fail(self, reason: str) -> None:
         self.state = EngineState.FAILED

@@ -78,7 +78,6 @@ class Profile(Strict):
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0.0, le=1.0)
-    swap_space_gb: float = Field(default=4.0, ge=0.0)
     max_num_seqs: int | None = Field(default=None, ge=1)
     gpus: list[int] | None = None
     chat_template: str | None = None

@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from engine.manager import EngineState
 from storage.usage import UsageRecord
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30)
-ENGINE_STATES = ("stopped", "starting", "ready", "draining", "switching", "failed")
+# Every state the engine can be in is a label, with no second list to fall out of step.
+ENGINE_STATES = tuple(state.value for state in EngineState)
 # Why a chat request was refused before it reached the engine (chat/admission.py).
 REFUSAL_REASONS = ("content_blocked", "too_many_concurrent", "quota_exceeded", "rate_limited",
                    "other")

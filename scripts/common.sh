@@ -14,8 +14,6 @@ fi
 DATA_DIR="${DATA_DIR:-$ROOT/data}"
 GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
-ACTIVE_PROFILE="${ACTIVE_PROFILE:-smollm2-135m-cpu}"
-MODEL_DIR="${MODEL_DIR:-$DATA_DIR/models}"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 # Containers install the requirements into the image's own Python instead of a venv.
@@ -23,7 +21,7 @@ if [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ]; then PY="$(command -v python3)"; fi
 PID_FILE="$DATA_DIR/app.pid"
 APP_LOG="$DATA_DIR/logs/app.log"
 CONSOLE_LOG="$DATA_DIR/logs/console.log"
-export DATA_DIR GATEWAY_HOST GATEWAY_PORT ACTIVE_PROFILE MODEL_DIR
+export DATA_DIR GATEWAY_HOST GATEWAY_PORT
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -114,13 +112,10 @@ ensure_venv() {
   fi
 }
 
+# The model file of the profile the app will start. Python chooses it with the app's own
+# settings (ACTIVE_PROFILE, else the last profile switched to from the web, else the default).
 ensure_model() {
-  [ -z "${ENGINE_BASE_URL:-}" ] || return 0
-  local profile="profiles/$ACTIVE_PROFILE.toml"
-  [ -f "$profile" ] || die "no profile $profile"
-  grep -q '^\[model_file\]' "$profile" || return 0
-  say "Checking the model file for profile $ACTIVE_PROFILE ..."
-  "$PY" -m engine.model_files "$profile" "$MODEL_DIR" >/dev/null
+  "$PY" -m services
 }
 
 app_pid() {

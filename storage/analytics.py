@@ -74,11 +74,6 @@ class UsageFilter:
         return cls(end - span, end, model=model, user_id=user_id, scope_user_id=scope_user_id)
 
     @property
-    def effective_user_id(self) -> int | None:
-        """The one user the figures are about, or None for everyone."""
-        return self.scope_user_id if self.scope_user_id is not None else self.user_id
-
-    @property
     def bucket(self) -> Bucket:
         return choose_bucket(self.start, self.end)
 

@@ -153,16 +153,10 @@ def rewind(conn: duckdb.DuckDBPyConnection, conv_id: int, message_id: int,
            edited: str | None) -> None:
     """Drop what follows the user message `message_id` (its answer) and, if given, change its
     text, so it can be answered again."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute("DELETE FROM messages WHERE conv_id = ? AND id > ?", [conv_id, message_id])
-        if edited is not None:
-            conn.execute("UPDATE messages SET content = ?, token_in = NULL WHERE id = ?",
-                         [edited, message_id])
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+    conn.execute("DELETE FROM messages WHERE conv_id = ? AND id > ?", [conv_id, message_id])
+    if edited is not None:
+        conn.execute("UPDATE messages SET content = ?, token_in = NULL WHERE id = ?",
+                     [edited, message_id])
 
 
 def ids_for_user(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[int]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from storage.transactions import transaction
 from storage.usage import UsageRecord
 from storage.usage import insert as insert_usage
 
@@ -50,15 +51,10 @@ def finish(conn: duckdb.DuckDBPyConnection, message_id: int) -> None:
 def recover(conn: duckdb.DuckDBPyConnection) -> int:
     """At start-up: store each unfinished answer as failed with its text so far and a usage
     row, then mark any other conversation that ends with a question. Returns how many."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         recovered = _store_drafts(conn)
         conn.execute("DELETE FROM answer_drafts")
         marked = _mark_unanswered(conn)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return recovered + marked
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from storage.transactions import transaction
+
 # Each entry moves the schema from version i to i+1. Never edit a released entry: append.
 MIGRATIONS: list[str] = [
     """
@@ -144,12 +146,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
             f"database schema version {version} is newer than this app ({len(MIGRATIONS)})"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(script)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     return len(MIGRATIONS)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from storage.db import Database
+from storage.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,9 @@ class BatchWriter:
 
 
 def _in_transaction(conn: duckdb.DuckDBPyConnection, writes: list[Write]) -> None:
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for write in writes:
             write(conn)
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _settle(item: _Item, error: BaseException | None) -> None:

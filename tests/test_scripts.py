@@ -25,6 +25,47 @@ def run(command: str, env: dict[str, str], timeout: float = 240) -> subprocess.C
                           text=True, timeout=timeout)
 
 
+def sourced(commands: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run bash commands after sourcing scripts/common.sh, as every script does."""
+    return subprocess.run(["bash", "-c", f". scripts/common.sh && {commands}"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def without_profile_settings(data_dir: Path, model_dir: Path) -> dict[str, str]:
+    unset = ("ACTIVE_PROFILE", "ENGINE_BASE_URL")
+    return {**{k: v for k, v in os.environ.items() if k not in unset},
+            "DATA_DIR": str(data_dir), "MODEL_DIR": str(model_dir)}
+
+
+def test_the_scripts_add_no_profile_of_their_own(tmp_path: Path, model_dir: Path) -> None:
+    env = without_profile_settings(tmp_path / "data", model_dir)
+    shown = sourced('echo "${ACTIVE_PROFILE-unset}"', env)
+    assert shown.stdout.strip() == "unset", "the app, not the scripts, picks the profile"
+
+
+def test_start_gets_ready_the_profile_last_switched_to_from_the_web(
+    tmp_path: Path, model_dir: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "active_profile").write_text("qwen2.5-7b-instruct\n")  # as a web switch leaves it
+    env = without_profile_settings(data_dir, model_dir)
+    fetched = sourced("ensure_model", env)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "qwen2.5-7b-instruct" in fetched.stdout and "smollm2" not in fetched.stdout
+
+    chosen = sourced("ensure_model", {**env, "ACTIVE_PROFILE": "smollm2-135m-cpu"})  # it wins
+    assert chosen.returncode == 0, chosen.stderr
+    assert "Checking the model file for profile smollm2-135m-cpu" in chosen.stdout
+
+
+def test_start_refuses_a_profile_that_does_not_exist(tmp_path: Path, model_dir: Path) -> None:
+    env = {**without_profile_settings(tmp_path / "data", model_dir), "ACTIVE_PROFILE": "nope"}
+    refused = sourced("ensure_model", env)
+    assert refused.returncode != 0
+    assert "profile 'nope' is not in" in refused.stderr
+
+
 @pytest.fixture
 def scripts_env(tmp_path: Path) -> Iterator[dict[str, dict[str, str]]]:
     """Environments handed out by a test; each is ./stop-ped afterwards."""

@@ -35,12 +35,13 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
             with gr.Tab(t("chat"), id="chat-tab") as chat_tab:
                 preset_handlers = PresetHandlers(holder)
                 chat = _chat_tab(handlers, SidebarHandlers(holder), preset_handlers, settings)
-            models_tab, admin_loaders = build_models_tab(holder)
+            models_tab, models_timer, admin_loaders = build_models_tab(holder)
             usage_tab = build_usage_tab(holder)
-            _, gpu_timer = build_gpu_tab(holder)
+            gpu_tab, gpu_timer = build_gpu_tab(holder)
             keys_tab = build_keys_tab(holder)
             users_tab, user_loaders = build_users_tab(holder)
         stop_refreshing_on([chat_tab, models_tab, usage_tab, keys_tab, users_tab], gpu_timer)
+        stop_refreshing_on([chat_tab, usage_tab, gpu_tab, keys_tab, users_tab], models_timer)
         demo.load(handlers.on_load, None,
                   [header, chat["conversation_list"], chat["model"], chat["temperature"],
                    chat["max_tokens"]], api_visibility="private")

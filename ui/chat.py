@@ -12,16 +12,15 @@ import gradio as gr
 from chat.messages import flatten_content
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineState
-from errors import AppError
-from ui.base import Handlers
-from ui.errors import as_gradio_error
-from ui.i18n import language
+from ui.base import Handlers, ui_errors
+from ui.chat_view import History, assistant_messages, can_edit, shown_text
+from ui.i18n import request_language
 from ui.i18n import text as tr
-
-History = list[dict[str, Any]]
+from ui.sidebar import conversation_entries
 
 
 class ChatHandlers(Handlers):
+    @ui_errors
     async def answer(
         self,
         message: str,
@@ -41,16 +40,12 @@ class ChatHandlers(Handlers):
             temperature=temperature,
             max_tokens=int(max_tokens) if max_tokens is not None else None,
         )
-        try:
-            turn = await self.services.chat.start_turn(
-                user, [{"role": "user", "content": message}], options,
-                int(conversation_id) if conversation_id else None,
-            )
-            lang = language(request.headers.get("accept-language"))
-            async for update in self._follow(turn, detached, lang):
-                yield update
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        turn = await self.services.chat.start_turn(
+            user, [{"role": "user", "content": message}], options,
+            int(conversation_id) if conversation_id else None,
+        )
+        async for update in self._follow(turn, detached, request_language(request)):
+            yield update
 
     async def _follow(
         self, turn: ChatTurn, detached: bool, lang: str = "en"
@@ -90,33 +85,30 @@ class ChatHandlers(Handlers):
         temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        users = [i for i, m in enumerate(history or []) if m["role"] == "user"]
-        if not users or edit.index != users[-1]:
-            raise gr.Error("Only your last message can be edited and sent again.")
+        if not can_edit(history, edit.index):
+            raise gr.Error(tr("only_last_edit", request_language(request)), print_exception=False)
         async for update in self._resend(conversation_id, flatten_content(edit.value),
                                          system_prompt, temperature, max_tokens, model, request):
             yield update
 
+    @ui_errors
     async def _resend(
         self, conversation_id: int | None, edited: str | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
+        lang = request_language(request)
         if not conversation_id:
-            raise gr.Error("There is no answer to write again yet.")
+            raise gr.Error(tr("nothing_to_regenerate", lang), print_exception=False)
         user = await self.user(request)
         options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
                               temperature=temperature, max_tokens=int(max_tokens))
-        try:
-            turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
-            shown, _ = await self._display(turn.conversation_id, request)
-            text, thinking = "", ""
-            async for _, text, thinking in self._follow(
-                    turn, detached=True, lang=language(request.headers.get("accept-language"))):
-                yield [*shown, *assistant_messages(text, thinking, done=False)], turn.conversation_id, \
-                    gr.skip()
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
-        yield ([*shown, *assistant_messages(text, thinking)], turn.conversation_id,
+        turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
+        shown, _ = await self._display(turn.conversation_id, request)
+        text, thinking = "", ""
+        async for _, text, thinking in self._follow(turn, detached=True, lang=lang):
+            yield ([*shown, *assistant_messages(text, thinking, done=False, lang=lang)],
+                   turn.conversation_id, gr.skip())
+        yield ([*shown, *assistant_messages(text, thinking, lang=lang)], turn.conversation_id,
                await self.conversation_choices(request, turn.conversation_id))
 
     def _waiting_note(self, lang: str) -> str:
@@ -139,23 +131,25 @@ class ChatHandlers(Handlers):
     ) -> AsyncIterator[tuple[Any, ...]]:
         asked = [*(history or []), {"role": "user", "content": message}]
         conv_id, text, thinking, started = conversation_id, "", "", False
+        lang = request_language(request)
         try:
             async for conv_id, text, thinking in self.answer(
                 message, conversation_id, system_prompt, temperature, int(max_tokens), model,
                 request, detached=True,
             ):
                 started = True
-                yield ([*asked, *assistant_messages(text, thinking, done=False)], conv_id,
-                       gr.skip(), gr.skip())
+                yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],
+                       conv_id, gr.skip(), gr.skip())
         except gr.Error as exc:
             if started:  # keep what arrived, marked, as it is stored
                 failed = f"{text}\n\n⚠️ {exc.message}".strip()
-                yield [*asked, *assistant_messages(failed, thinking)], conv_id, gr.skip(), gr.skip()
+                yield ([*asked, *assistant_messages(failed, thinking, lang=lang)], conv_id,
+                       gr.skip(), gr.skip())
             else:  # refused before anything was stored: the text goes back to be fixed or resent
                 yield gr.skip(), gr.skip(), gr.skip(), message
             raise
         yield (
-            [*asked, *assistant_messages(text, thinking)],
+            [*asked, *assistant_messages(text, thinking, lang=lang)],
             conv_id,
             await self.conversation_choices(request, conv_id),
             gr.skip(),
@@ -181,10 +175,8 @@ class ChatHandlers(Handlers):
 
     async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
         user = await self.user(request)
-        rows = await self.services.chat.list_conversations(user)
-        live = self.services.live.running_for(user)
-        choices = [(("⏳ " if row["id"] in live else "") + (row["title"] or f"Conversation {row['id']}"),
-                    row["id"]) for row in rows]
+        rows = await self.services.conversations.recent(user)
+        choices = conversation_entries(rows, self.services.live.running_for(user))
         return gr.Radio(choices=choices, value=selected)
 
     async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
@@ -193,21 +185,22 @@ class ChatHandlers(Handlers):
             await self.services.live.stop(await self.user(request), int(conversation_id))
         return await self.conversation_choices(request, conversation_id)
 
+    @ui_errors
     async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
         user = await self.user(request)
-        try:
-            conv = await self.services.chat.get_conversation(user, int(conversation_id))
-            rows = await self.services.chat.conversation_messages(user, conv.id)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        conv = await self.services.conversations.get(user, int(conversation_id))
+        rows = await self.services.conversations.messages(user, conv.id)
+        lang = request_language(request)
         history: History = []
         for row in rows:
             if row["role"] == "user":
                 history.append({"role": "user", "content": row["content"]})
             elif row["role"] == "assistant":
-                history += assistant_messages(shown_text(row), row.get("reasoning") or "")
+                history += assistant_messages(shown_text(row, lang), row.get("reasoning") or "",
+                                              lang=lang)
         return history, conv
 
+    @ui_errors
     async def open_conversation(
         self, conversation_id: int | None, request: gr.Request
     ) -> AsyncIterator[tuple[Any, ...]]:
@@ -221,17 +214,15 @@ class ChatHandlers(Handlers):
         if live is None:
             return
         interval = self.services.settings.stream_flush_interval_s
-        try:
-            async for turn in live.follow(interval):
-                yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done)],
-                       conv.id, gr.skip())
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        lang = request_language(request)
+        async for turn in live.follow(interval):
+            yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done,
+                                                  lang=lang)], conv.id, gr.skip())
 
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
         user = await self.user(request)
         engine = self.services.engine
-        lang = language(request.headers.get("accept-language"))
+        lang = request_language(request)
         header = (
             f"{tr('model', lang)} **{engine.profile.served_model_name}** ({engine.state.value}) · "
             f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
@@ -243,24 +234,3 @@ class ChatHandlers(Handlers):
         return (header, await self.conversation_choices(request, None),
                 gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
 
-
-STATUS_NOTES = {"cancelled": "*(stopped)*", "failed": "⚠️ *(the engine failed here)*"}
-
-
-def shown_text(message: dict[str, Any]) -> str:
-    """A stored message as the chat shows it: answers that did not finish say so."""
-    note = STATUS_NOTES.get(message["status"]) if message["role"] == "assistant" else None
-    if message.get("note"):
-        note = f"⚠️ *({message['note']})*"
-    return f"{message['content']}\n\n{note}".strip() if note else str(message["content"])
-
-
-def assistant_messages(text: str, thinking: str, done: bool = True) -> History:
-    """An answer as the chat shows it: thinking (if any) in a collapsible block above it."""
-    shown: History = []
-    if thinking.strip():
-        shown.append({"role": "assistant", "content": thinking.strip(),
-                      "metadata": {"title": "💭 Thinking", "status": "done" if done else "pending"}})
-    if text or not shown:
-        shown.append({"role": "assistant", "content": text})
-    return shown

@@ -163,8 +163,8 @@ def build_gpu_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer]:
 
 
 def stop_refreshing_on(other_tabs: Iterable[gr.Tab], timer: gr.Timer) -> None:
-    """Choosing another tab stops the GPU tab's timer: a page left on another tab asks the
-    server for nothing."""
+    """Choosing another tab stops a tab's refresh timer (the GPU tab's, the Models tab's): a
+    page left on another tab asks the server for nothing."""
     for other in other_tabs:
         other.select(lambda: gr.Timer(active=False), None, timer, api_visibility="private",
                      show_progress="hidden")

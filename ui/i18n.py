@@ -31,6 +31,24 @@ EN: dict[str, str] = {
     "state_active": "active", "state_disabled": "disabled", "user_added": "Added **{name}** ({role}).",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "Deleted **{name}**.",
     "choose_user_first": "Choose a user first.",
+    "only_last_edit": "Only your last message can be edited and sent again.",
+    "nothing_to_regenerate": "There is no answer to write again yet.",
+    "open_conversation_first": "Open a conversation first.",
+    "preset_gone": "That preset no longer exists.", "preset_saved": "Saved preset “{name}”.",
+    "default_saved": "This system prompt now starts every new chat.",
+    "keys_intro": ("Keys let programs use `/v1` (the OpenAI API) and the REST API as you. "
+                   "A new key is shown **once**: copy it now."),
+    "key_name": "Name", "key_name_placeholder": "e.g. laptop script", "create_key": "Create key",
+    "new_key": "Your new key", "revoke_choice": "Revoke a key", "revoke": "Revoke",
+    "choose_key": "Choose a key to revoke",
+    "switch_to": "Switch to profile", "override_fit": "Switch even if the fit check says it does not fit",
+    "switch": "Switch", "restart_engine": "Restart engine", "switch_progress": "Switch progress",
+    "engine_log": "Engine log (last lines)",
+    "time_range": "Time range", "user_filter": "User", "refresh": "Refresh", "export_csv": "Export CSV",
+    "download_csv": "Download CSV", "requests": "Requests", "tokens_over_time": "Tokens over time",
+    "latency": "Latency", "outcomes": "Outcomes", "tokens_by_model": "Tokens by model",
+    "tokens_by_user": "Tokens by user", "heaviest_users": "Heaviest users",
+    "slowest_requests": "Slowest requests",
 }
 
 KO: dict[str, str] = {
@@ -58,6 +76,24 @@ KO: dict[str, str] = {
     "state_active": "활성", "state_disabled": "비활성", "user_added": "**{name}** ({role}) 추가됨.",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "**{name}** 삭제됨.",
     "choose_user_first": "먼저 사용자를 선택하세요.",
+    "only_last_edit": "마지막 메시지만 수정해서 다시 보낼 수 있습니다.",
+    "nothing_to_regenerate": "다시 작성할 답변이 아직 없습니다.",
+    "open_conversation_first": "먼저 대화를 여세요.",
+    "preset_gone": "그 프리셋은 더 이상 없습니다.", "preset_saved": "프리셋 “{name}” 저장됨.",
+    "default_saved": "이제 새 대화는 이 시스템 프롬프트로 시작합니다.",
+    "keys_intro": ("키로 프로그램이 나 대신 `/v1` (OpenAI API)과 REST API를 쓸 수 있습니다. "
+                   "새 키는 **한 번만** 보여 주니 지금 복사하세요."),
+    "key_name": "이름", "key_name_placeholder": "예: 노트북 스크립트", "create_key": "키 만들기",
+    "new_key": "새 키", "revoke_choice": "폐기할 키", "revoke": "폐기",
+    "choose_key": "폐기할 키를 선택하세요",
+    "switch_to": "전환할 프로필", "override_fit": "적합성 검사에서 맞지 않아도 전환",
+    "switch": "전환", "restart_engine": "엔진 다시 시작", "switch_progress": "전환 진행 상황",
+    "engine_log": "엔진 로그 (마지막 줄)",
+    "time_range": "기간", "user_filter": "사용자", "refresh": "새로 고침", "export_csv": "CSV 내보내기",
+    "download_csv": "CSV 내려받기", "requests": "요청", "tokens_over_time": "시간별 토큰",
+    "latency": "지연 시간", "outcomes": "결과", "tokens_by_model": "모델별 토큰",
+    "tokens_by_user": "사용자별 토큰", "heaviest_users": "가장 많이 쓴 사용자",
+    "slowest_requests": "가장 느린 요청",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.
@@ -103,6 +139,8 @@ ERRORS_KO: dict[str, str] = {
     "wrong_password": "현재 비밀번호가 올바르지 않습니다.",
     "account_disabled": "비활성화된 계정입니다. 관리자에게 문의하세요.",
     "session_ended": "세션이 종료되었습니다. 다시 로그인하세요.",
+    "invalid_name": "키 이름은 1~100자로 지정하세요.",
+    "api_key_not_found": "API 키를 찾을 수 없습니다.",
 }
 
 I18N = gr.I18n(en=EN, ko=KO)
@@ -122,6 +160,14 @@ def language(accept_language: str | None) -> str:
         if tag.startswith("en"):
             return "en"
     return "en"
+
+
+def request_language(request: gr.Request | None) -> str:
+    """The language of the server-written text for this caller."""
+    try:
+        return language(request.headers.get("accept-language") if request else None)
+    except (KeyError, AttributeError):  # a request made in code has no HTTP headers
+        return "en"
 
 
 def text(key: str, lang: str, **values: object) -> str:

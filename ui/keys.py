@@ -6,11 +6,9 @@ from typing import Any
 
 import gradio as gr
 
-from errors import AppError
 from services import ServicesHolder
-from ui.base import Handlers
-from ui.errors import as_gradio_error
-from ui.i18n import t
+from ui.base import Handlers, ui_errors
+from ui.i18n import request_language, t, text
 
 KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
 
@@ -23,48 +21,41 @@ class KeyHandlers(Handlers):
         active = [(f"{k['name']} ({k['prefix']}…)", k["id"]) for k in keys if not k["revoked_at"]]
         return rows, gr.Dropdown(choices=active, value=None)
 
+    @ui_errors
     async def create(self, name: str, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
-        try:
-            _, key = await self.services.auth.create_key(await self.user(request), name or "")
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
+        _, key = await self.services.auth.create_key(await self.user(request), name or "")
         rows, choices = await self.table(request)
         return key, rows, choices
 
+    @ui_errors
     async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[list[list[Any]], Any]:
         if key_id is None:
-            raise gr.Error("Choose a key to revoke")
-        try:
-            await self.services.auth.revoke_key(await self.user(request), int(key_id))
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
+            raise gr.Error(text("choose_key", request_language(request)), print_exception=False)
+        await self.services.auth.revoke_key(await self.user(request), int(key_id))
         return await self.table(request)
 
+    @ui_errors
     async def change_password(self, current: str, new: str, request: gr.Request) -> None:
         """Every session of the account ends, this page's too: it goes to the sign-in page."""
-        try:
-            await self.services.accounts.change_own_password(
-                await self.user(request), current or "", new or "")
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        await self.services.accounts.change_own_password(
+            await self.user(request), current or "", new or "")
 
 
 def build_keys_tab(holder: ServicesHolder) -> gr.Tab:
     handlers = KeyHandlers(holder)
     with gr.Tab(t("keys"), id="keys-tab") as tab:
-        gr.Markdown("Keys let programs use `/v1` (the OpenAI API) and the REST API as you. "
-                    "A new key is shown **once**: copy it now.")
+        gr.Markdown(t("keys_intro"))
         with gr.Row():
-            name = gr.Textbox(label="Name", placeholder="e.g. laptop script", elem_id="key-name",
-                              scale=3)
-            create = gr.Button("Create key", variant="primary", elem_id="create-key", scale=1)
-        shown = gr.Textbox(label="Your new key", interactive=False, buttons=["copy"],
+            name = gr.Textbox(label=t("key_name"), placeholder=t("key_name_placeholder"),
+                              elem_id="key-name", scale=3)
+            create = gr.Button(t("create_key"), variant="primary", elem_id="create-key", scale=1)
+        shown = gr.Textbox(label=t("new_key"), interactive=False, buttons=["copy"],
                            elem_id="new-key")
         table = gr.Dataframe(headers=KEY_COLUMNS, interactive=False, elem_id="keys-table")
         with gr.Row():
-            choice = gr.Dropdown(label="Revoke a key", choices=[], elem_id="revoke-choice",
+            choice = gr.Dropdown(label=t("revoke_choice"), choices=[], elem_id="revoke-choice",
                                  scale=3)
-            revoke = gr.Button("Revoke", variant="stop", elem_id="revoke-key", scale=1)
+            revoke = gr.Button(t("revoke"), variant="stop", elem_id="revoke-key", scale=1)
         with gr.Accordion(t("change_password"), open=False), gr.Row(equal_height=True):
             current = gr.Textbox(label=t("current_password"), type="password",
                                  elem_id="current-password", scale=2)

@@ -13,16 +13,16 @@ from typing import Any
 import gradio as gr
 
 from engine.fit import summary
-from errors import AppError
 from services import ServicesHolder
-from ui.base import Handlers
-from ui.errors import as_gradio_error
+from ui.base import Handlers, ui_errors
 from ui.i18n import t
 
 PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit on this machine"]
 
 
 class ModelHandlers(Handlers):
+    poll_interval_s = 0.5  # how often a switch's or restart's progress is looked at
+
     async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         await self.admin(request)
         engine = self.services.engine
@@ -42,40 +42,35 @@ class ModelHandlers(Handlers):
         return status_markdown(engine.snapshot(), await engine.metrics(),
                                engine.hardware.error), await asyncio.to_thread(engine.log_tail, 40)
 
+    @ui_errors
     async def switch(
         self, profile_id: str, override_fit: bool, request: gr.Request
     ) -> AsyncIterator[str]:
         """Start the switch, then show its progress until it ends."""
         await self.admin(request)
-        try:
-            task = self.services.engine.begin_switch(profile_id, override_fit=override_fit)
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
+        task = self.services.engine.begin_switch(profile_id, override_fit=override_fit)
         async for progress in self._follow(task, "Switch"):
             yield progress
 
+    @ui_errors
     async def restart(self, request: gr.Request) -> AsyncIterator[str]:
         """Restart the active profile (after it ended failed, say), showing its progress."""
         await self.admin(request)
-        try:
-            task = self.services.engine.begin_restart()
-        except AppError as exc:
-            raise as_gradio_error(exc) from exc
+        task = self.services.engine.begin_restart()
         async for progress in self._follow(task, "Restart"):
             yield progress
 
     async def _follow(self, task: asyncio.Task[None], what: str) -> AsyncIterator[str]:
         engine = self.services.engine
-        seen = len(engine.events)
+        _, seen = engine.events_since(0)  # only what happens from now on
         lines: list[str] = []
         while True:
-            fresh = list(engine.events)[seen:] if len(engine.events) >= seen else []
-            seen = len(engine.events)
+            fresh, seen = engine.events_since(seen)
             lines += [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}" for at, message in fresh]
             yield "\n".join(lines) or f"{what} starting…"
             if task.done():
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(self.poll_interval_s)
         if not task.cancelled() and task.exception() is not None:
             yield "\n".join([*lines, f"{what} failed: {task.exception()}"])
 
@@ -105,8 +100,9 @@ def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
     return "\n\n".join(lines)
 
 
-def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
-    """The tab, hidden until an admin loads the page, and what to refresh on load."""
+def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer, list[Any]]:
+    """The tab, hidden until an admin loads the page; its status timer, for stop_refreshing_on
+    with the other tabs; and what to refresh on load."""
     handlers = ModelHandlers(holder)
     with gr.Tab(t("models"), id="models-tab", visible=False) as tab:
         status = gr.Markdown(elem_id="engine-status")
@@ -114,16 +110,16 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
                              wrap=True)
         with gr.Row():
             # Custom values pass to the handler, which checks the role and the profile itself.
-            choice = gr.Dropdown(label="Switch to profile", choices=[], elem_id="profile-choice",
+            choice = gr.Dropdown(label=t("switch_to"), choices=[], elem_id="profile-choice",
                                  allow_custom_value=True,
                                  scale=3)
-            override = gr.Checkbox(label="Switch even if the fit check says it does not fit",
+            override = gr.Checkbox(label=t("override_fit"),
                                    elem_id="override-fit", scale=2)
-            switch = gr.Button("Switch", variant="primary", elem_id="switch-profile", scale=1)
-            restart = gr.Button("Restart engine", elem_id="restart-engine", scale=1)
-        progress = gr.Textbox(label="Switch progress", lines=6, interactive=False,
+            switch = gr.Button(t("switch"), variant="primary", elem_id="switch-profile", scale=1)
+            restart = gr.Button(t("restart_engine"), elem_id="restart-engine", scale=1)
+        progress = gr.Textbox(label=t("switch_progress"), lines=6, interactive=False,
                               elem_id="switch-progress")
-        engine_log = gr.Textbox(label="Engine log (last lines)", lines=12, interactive=False,
+        engine_log = gr.Textbox(label=t("engine_log"), lines=12, interactive=False,
                                 elem_id="engine-log", max_lines=12)
         timer = gr.Timer(2.0, active=False)
     timer.tick(handlers.status, None, [status, engine_log], api_visibility="private",
@@ -135,4 +131,4 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
                   concurrency_limit=1)
     tab.select(lambda: gr.Timer(active=True), None, timer, api_visibility="private")
     loaders = [(handlers.profiles_table, [table, choice]), (handlers.status, [status, engine_log])]
-    return tab, loaders
+    return tab, timer, loaders

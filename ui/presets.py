@@ -6,9 +6,8 @@ from typing import Any
 
 import gradio as gr
 
-from errors import AppError
-from ui.base import Handlers
-from ui.errors import as_gradio_error
+from ui.base import Handlers, ui_errors
+from ui.i18n import request_language, text
 
 
 class PresetHandlers(Handlers):
@@ -25,29 +24,25 @@ class PresetHandlers(Handlers):
         rows = await self.services.presets.list(await self.user(request))
         preset = next((r for r in rows if r["id"] == preset_id), None)
         if preset is None:
-            raise gr.Error("That preset no longer exists.")
+            raise gr.Error(text("preset_gone", request_language(request)), print_exception=False)
         return (preset["system_prompt"] or "",
                 preset["temperature"] if preset["temperature"] is not None else gr.skip(),
                 preset["max_tokens"] if preset["max_tokens"] is not None else gr.skip())
 
+    @ui_errors
     async def save(self, name: str, system_prompt: str, temperature: float, max_tokens: float,
                    request: gr.Request) -> tuple[Any, str]:
         user = await self.user(request)
-        try:
-            saved = await self.services.presets.save(user, name, system_prompt, temperature,
-                                                     int(max_tokens))
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        saved = await self.services.presets.save(user, name, system_prompt, temperature,
+                                                 int(max_tokens))
         rows = await self.services.presets.list(user)
-        gr.Info(f"Saved preset “{saved['name']}”.")
+        gr.Info(text("preset_saved", request_language(request), name=saved["name"]))
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=saved["id"]), ""
 
+    @ui_errors
     async def make_default(self, system_prompt: str, request: gr.Request) -> None:
-        try:
-            await self.services.presets.set_default_prompt(await self.user(request), system_prompt)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
-        gr.Info("This system prompt now starts every new chat.")
+        await self.services.presets.set_default_prompt(await self.user(request), system_prompt)
+        gr.Info(text("default_saved", request_language(request)))
 
     async def default_prompt(self, request: gr.Request) -> str:
         return await self.services.presets.default_prompt(await self.user(request)) or ""

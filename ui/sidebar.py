@@ -7,38 +7,41 @@ from typing import Any
 
 import gradio as gr
 
-from errors import AppError
-from ui.base import Handlers
-from ui.errors import as_gradio_error
+from ui.base import Handlers, ui_errors
+from ui.i18n import request_language, text
+
+
+def conversation_entries(rows: list[dict[str, Any]], running: set[int]) -> list[tuple[str, int]]:
+    """The conversation list's (label, id) pairs, for the full list and a search alike: ⏳ marks
+    a conversation whose answer is still being written."""
+    return [(("⏳ " if row["id"] in running else "")
+             + (row["title"] or f"Conversation {row['id']}"), row["id"]) for row in rows]
 
 
 class SidebarHandlers(Handlers):
     async def search(self, query: str, selected: int | None, request: gr.Request) -> Any:
         user = await self.user(request)
-        rows = await self.services.chat.search_conversations(user, query or "")
-        choices = [(row["title"] or f"Conversation {row['id']}", row["id"]) for row in rows]
+        rows = await self.services.conversations.search(user, query or "")
+        choices = conversation_entries(rows, self.services.live.running_for(user))
         return gr.Radio(choices=choices, value=selected if selected in dict(choices).values() else None)
 
+    @ui_errors
     async def rename(self, conversation_id: int | None, title: str, query: str,
                      request: gr.Request) -> tuple[Any, str]:
         if not conversation_id:
-            raise gr.Error("Open a conversation first.")
-        try:
-            await self.services.chat.rename_conversation(
-                await self.user(request), int(conversation_id), title or "")
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+            raise gr.Error(text("open_conversation_first", request_language(request)),
+                           print_exception=False)
+        await self.services.conversations.rename(
+            await self.user(request), int(conversation_id), title or "")
         return await self.search(query, conversation_id, request), ""
 
+    @ui_errors
     async def delete(self, conversation_id: int | None, query: str,
                      request: gr.Request) -> tuple[Any, ...]:
         """Runs from the confirmation button that the Delete button shows."""
         hidden = gr.Button(visible=False)
         if not conversation_id:
             return gr.skip(), gr.skip(), gr.skip(), hidden
-        try:
-            await self.services.chat.delete_conversation(await self.user(request),
-                                                         int(conversation_id))
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        await self.services.conversations.delete(await self.user(request),
+                                                     int(conversation_id))
         return await self.search(query, None, request), [], None, hidden

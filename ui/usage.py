@@ -302,31 +302,32 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
     handlers = UsageHandlers(holder)
     with gr.Tab(t("usage"), id="usage-tab") as tab:
         with gr.Row():
-            range_choice = gr.Radio(list(RANGES), value=DEFAULT_RANGE, label="Time range",
+            range_choice = gr.Radio(list(RANGES), value=DEFAULT_RANGE, label=t("time_range"),
                                     elem_id="usage-range", scale=3)
             # Custom values reach the handler, which scopes by the caller's role itself.
-            model = gr.Dropdown(label="Model", choices=[("All models", ALL)], value=ALL,
+            model = gr.Dropdown(label=t("model"), choices=[("All models", ALL)], value=ALL,
                                 allow_custom_value=True, elem_id="usage-model", scale=2)
-            user = gr.Dropdown(label="User", choices=[("All users", ALL)], value=ALL,
+            user = gr.Dropdown(label=t("user_filter"), choices=[("All users", ALL)], value=ALL,
                                allow_custom_value=True, visible=False, elem_id="usage-user",
                                scale=2)
-            refresh = gr.Button("Refresh", elem_id="usage-refresh", scale=1)
-            export = gr.Button("Export CSV", elem_id="usage-export", scale=1)
-            download = gr.Button("Download CSV", elem_id="usage-download", visible=False,
+            refresh = gr.Button(t("refresh"), elem_id="usage-refresh", scale=1)
+            export = gr.Button(t("export_csv"), elem_id="usage-export", scale=1)
+            download = gr.Button(t("download_csv"), elem_id="usage-download", visible=False,
                                  scale=1)
         summary = gr.Markdown(elem_id="usage-summary")
         with gr.Row():
-            requests_plot = gr.Plot(label="Requests", elem_id="usage-requests")
-            tokens_plot = gr.Plot(label="Tokens over time", elem_id="usage-tokens")
+            requests_plot = gr.Plot(label=t("requests"), elem_id="usage-requests")
+            tokens_plot = gr.Plot(label=t("tokens_over_time"), elem_id="usage-tokens")
         with gr.Row():
-            latency_plot = gr.Plot(label="Latency", elem_id="usage-latency")
-            outcomes_plot = gr.Plot(label="Outcomes", elem_id="usage-outcomes")
+            latency_plot = gr.Plot(label=t("latency"), elem_id="usage-latency")
+            outcomes_plot = gr.Plot(label=t("outcomes"), elem_id="usage-outcomes")
         with gr.Row():
-            by_model_plot = gr.Plot(label="Tokens by model", elem_id="usage-by-model")
-            by_user_plot = gr.Plot(label="Tokens by user", visible=False, elem_id="usage-by-user")
-        heaviest = gr.Dataframe(headers=HEAVIEST_COLUMNS, label="Heaviest users", interactive=False,
+            by_model_plot = gr.Plot(label=t("tokens_by_model"), elem_id="usage-by-model")
+            by_user_plot = gr.Plot(label=t("tokens_by_user"), visible=False, elem_id="usage-by-user")
+        heaviest = gr.Dataframe(headers=HEAVIEST_COLUMNS, label=t("heaviest_users"),
+                                interactive=False,
                                 visible=False, elem_id="usage-heaviest")
-        slowest = gr.Dataframe(headers=SLOWEST_COLUMNS, label="Slowest requests",
+        slowest = gr.Dataframe(headers=SLOWEST_COLUMNS, label=t("slowest_requests"),
                                interactive=False, elem_id="usage-slowest", wrap=True)
     inputs = [range_choice, model, user]
     outputs = [model, user, summary, requests_plot, tokens_plot, by_model_plot, by_user_plot,

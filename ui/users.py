@@ -8,10 +8,8 @@ from typing import Any
 import gradio as gr
 
 from auth.accounts import AccountChange
-from errors import AppError
 from services import ServicesHolder
-from ui.base import Handlers
-from ui.errors import as_gradio_error
+from ui.base import Handlers, ui_errors
 from ui.i18n import language, t, text
 
 USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
@@ -37,39 +35,33 @@ class UserHandlers(Handlers):
         choices = [(f"{a['username']} ({a['role']})", a["id"]) for a in accounts]
         return rows, gr.Dropdown(choices=choices, value=None)
 
+    @ui_errors
     async def create(self, username: str, password: str, role: str,
                      request: gr.Request) -> tuple[str, str, str, list[list[Any]], Any]:
         admin = await self.admin(request)
-        try:
-            user = await self.services.accounts.create(admin, username or "", password or "", role)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        user = await self.services.accounts.create(admin, username or "", password or "", role)
         rows, choices = await self.table(request)
         message = text("user_added", _lang(request), name=user.username, role=user.role)
         return message, "", "", rows, choices
 
+    @ui_errors
     async def change(self, user_id: int | None, change: AccountChange,
                      request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
-        try:
-            user = await self.services.accounts.update(admin, int(user_id or 0), change)
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        user = await self.services.accounts.update(admin, int(user_id or 0), change)
         lang = _lang(request)
         rows, choices = await self.table(request)
         message = text("user_changed", lang, name=user.username, role=user.role,
                        state=_state(user.disabled, lang))
         return message, rows, choices
 
+    @ui_errors
     async def delete(self, user_id: int | None,
                      request: gr.Request) -> tuple[str, list[list[Any]], Any, Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
-        try:
-            name = await self.services.accounts.delete(admin, int(user_id or 0))
-        except AppError as exc:
-            raise as_gradio_error(exc, request) from exc
+        name = await self.services.accounts.delete(admin, int(user_id or 0))
         rows, choices = await self.table(request)
         message = text("user_deleted", _lang(request), name=name)
         return message, rows, choices, gr.Button(visible=False)

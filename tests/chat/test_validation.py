@@ -178,7 +178,7 @@ async def test_an_admin_may_not_write_into_another_users_conversation(chat: Chat
     assert info.value.code == "conversation_not_found"
     stored = chat.db.call(lambda c: conversations.list_messages(c, turn.conversation_id))
     assert [m["content"] for m in stored] == ["mine"]
-    conv = await chat.service.get_conversation(chat.alice, turn.conversation_id)
+    conv = await chat.service.conversations.get(chat.alice, turn.conversation_id)
     assert conv.system_prompt == "Be brief."
 
 
@@ -205,10 +205,10 @@ async def test_continuing_keeps_the_stored_system_prompt_and_history(chat: Chat)
 
 async def test_admin_may_read_any_conversation_but_others_may_not(chat: Chat) -> None:
     turn = await chat.service.start_turn(chat.alice, user_says("mine"), ChatOptions())
-    assert (await chat.service.get_conversation(chat.admin, turn.conversation_id)).user_id == chat.alice.id
-    assert (await chat.service.get_conversation(chat.alice, turn.conversation_id)).id == turn.conversation_id
+    assert (await chat.service.conversations.get(chat.admin, turn.conversation_id)).user_id == chat.alice.id
+    assert (await chat.service.conversations.get(chat.alice, turn.conversation_id)).id == turn.conversation_id
     with pytest.raises(NotFound) as info:
-        await chat.service.get_conversation(chat.bob, turn.conversation_id)
+        await chat.service.conversations.get(chat.bob, turn.conversation_id)
     assert info.value.code == "conversation_not_found"
 
 

@@ -14,14 +14,22 @@ from engine.fit import (
     GIB,
     FitVerdict,
     estimate,
-    kv_bytes_per_token,
     kv_bytes_per_token_per_gpu,
+    kv_dtype_bytes,
     kv_heads_per_gpu,
     summary,
     weight_bytes,
 )
 from engine.hardware import GpuInfo, GpuProcess
 from engine.profiles import Profile
+
+
+def kv_bytes_per_token(profile: Profile) -> int:
+    """K and V for one token, all layers, all KV heads: the whole model, on one GPU or many."""
+    assert profile.architecture is not None
+    arch = profile.architecture
+    return 2 * arch.num_layers * arch.num_kv_heads * arch.head_dim * kv_dtype_bytes(profile)
+
 
 LLAMA_8B = {"parameters_b": 8.03, "num_layers": 32, "num_kv_heads": 8, "head_dim": 128}
 R1_QWEN_14B = {"parameters_b": 14.77, "num_layers": 48, "num_kv_heads": 8, "head_dim": 128}

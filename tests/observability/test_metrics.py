@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.manager import EngineState
 from observability.metrics import AppMetrics
 from storage.usage import UsageRecord
 
@@ -14,8 +15,9 @@ def usage(model: str, status: str, latency_ms: int = 500) -> UsageRecord:
                        output_tokens=5)
 
 
-def samples(metrics: AppMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = metrics.render(active_streams=2, engine_state="ready").decode()
+def samples(metrics: AppMetrics, engine_state: str = "ready",
+            ) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = metrics.render(active_streams=2, engine_state=engine_state).decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -52,3 +54,12 @@ def test_refused_requests_are_counted_by_reason_with_bounded_labels() -> None:
              if name == "vllm_chat_refused_requests_total"}
     assert found == {"content_blocked": 2, "too_many_concurrent": 0, "quota_exceeded": 1,
                      "rate_limited": 0, "other": 2}
+
+
+def test_every_engine_state_has_a_metric_label() -> None:
+    for state in EngineState:
+        found = {dict(labels)["state"]: value for (name, labels), value
+                 in samples(AppMetrics(lambda: {"m"}), engine_state=state.value).items()
+                 if name == "vllm_chat_engine_state"}
+        assert set(found) == {s.value for s in EngineState}
+        assert found[state.value] == 1 and sum(found.values()) == 1

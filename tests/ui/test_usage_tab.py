@@ -148,7 +148,7 @@ def test_summary_names_the_scope_and_the_key_numbers() -> None:
 
 def test_a_user_is_scoped_to_themselves_whatever_user_they_pick() -> None:
     flt = usage.usage_filter(ALICE, "Last 7 days", "A", "1", now=NOW)
-    assert (flt.scope_user_id, flt.user_id, flt.effective_user_id) == (2, None, 2)
+    assert (flt.scope_user_id, flt.user_id) == (2, None)
     assert (flt.start, flt.end, flt.model) == (NOW - timedelta(days=7), NOW, "A")
 
 

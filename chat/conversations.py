@@ -1,0 +1,77 @@
+"""Conversations as their owners manage them: list, search, open, create, rename, delete.
+
+Who may do what lives here: a user reads and changes their own; an admin may read anyone's
+but change only their own (admins support users, they do not write as them)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from errors import InvalidInput, NotFound
+from storage import conversations
+from storage.db import Database
+from storage.users import User
+
+ContentCheck = Callable[[User, Iterable[str]], None]
+
+
+class ConversationService:
+    def __init__(self, db: Database, wait_for_answer: Callable[[int], Awaitable[None]],
+                 check_content: ContentCheck, active_model: Callable[[], str]) -> None:
+        self._db = db
+        # Until the conversation's last answer is stored (chat.recorder.wait).
+        self._wait_for_answer = wait_for_answer
+        self._check_content = check_content
+        self._active_model = active_model
+
+    async def get(self, user: User, conv_id: int) -> conversations.Conversation:
+        """A conversation the user may read: their own, or any for an admin."""
+        conv = await self._db.run(lambda c: conversations.get(c, conv_id))
+        if conv is None or (conv.user_id != user.id and not user.is_admin):
+            raise _not_found(conv_id)
+        return conv
+
+    async def owned(self, user: User, conv_id: int) -> conversations.Conversation:
+        """A conversation the user may change: only their own, admins included."""
+        conv = await self.get(user, conv_id)
+        if conv.user_id != user.id:
+            raise _not_found(conv_id)
+        return conv
+
+    async def messages(self, user: User, conv_id: int) -> list[dict[str, Any]]:
+        await self.get(user, conv_id)
+        return await self._db.run(lambda c: conversations.list_messages(c, conv_id))
+
+    async def recent(self, user: User, limit: int = 50,
+                   source: str = "chat") -> list[dict[str, Any]]:
+        return await self._db.run(lambda c: conversations.list_for_user(c, user.id, limit, source))
+
+    async def search(self, user: User, query: str) -> list[dict[str, Any]]:
+        if not query.strip():
+            return await self.recent(user)
+        return await self._db.run(
+            lambda c: conversations.search_for_user(c, user.id, query.strip()))
+
+    async def create(self, user: User, title: str | None,
+                     system_prompt: str | None) -> conversations.Conversation:
+        self._check_content(user, [title or "", system_prompt or ""])
+        model = self._active_model()
+        return await self._db.run(
+            lambda c: conversations.create(c, user.id, title, system_prompt, model))
+
+    async def rename(self, user: User, conv_id: int, title: str) -> None:
+        await self.owned(user, conv_id)
+        title = " ".join(title.split())
+        if not title or len(title) > 200:
+            raise InvalidInput("A title has 1 to 200 characters", code="invalid_title")
+        await self._db.run(lambda c: conversations.set_title(c, conv_id, title, "user"))
+
+    async def delete(self, user: User, conv_id: int) -> None:
+        await self.owned(user, conv_id)
+        await self._wait_for_answer(conv_id)
+        await self._db.run(lambda c: conversations.delete(c, conv_id))
+
+
+def _not_found(conv_id: int) -> NotFound:
+    return NotFound(f"Conversation {conv_id} not found", code="conversation_not_found")

@@ -1,0 +1,40 @@
+"""How the chat shows stored answers and which message may be edited, in both languages."""
+
+from __future__ import annotations
+
+from ui.chat_view import assistant_messages, can_edit, shown_text
+
+HISTORY = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+           {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
+
+
+def answer(status: str, **extra: str) -> dict[str, str]:
+    return {"role": "assistant", "content": "Half an answer", "status": status, **extra}
+
+
+def test_a_stopped_answer_says_so_in_the_callers_language() -> None:
+    assert shown_text(answer("cancelled"), "en") == "Half an answer\n\n*(stopped)*"
+    assert shown_text(answer("cancelled"), "ko") == "Half an answer\n\n*(중지됨)*"
+
+
+def test_a_failed_answer_says_the_engine_failed_in_the_callers_language() -> None:
+    assert shown_text(answer("failed"), "en").endswith("⚠️ *(the engine failed here)*")
+    assert shown_text(answer("failed"), "ko").endswith("⚠️ *(엔진 오류로 중단됨)*")
+
+
+def test_a_finished_answer_has_no_note_and_a_stored_note_wins() -> None:
+    assert shown_text(answer("completed"), "ko") == "Half an answer"
+    assert shown_text(answer("failed", note="cut short"), "en").endswith("⚠️ *(cut short)*")
+
+
+def test_thinking_is_titled_in_the_callers_language() -> None:
+    shown = assistant_messages("Answer", "Hmm", done=False, lang="ko")
+    assert shown[0]["metadata"] == {"title": "💭 생각 중", "status": "pending"}
+    assert assistant_messages("Answer", "Hmm")[0]["metadata"]["title"] == "💭 Thinking"
+
+
+def test_only_the_last_user_message_may_be_edited() -> None:
+    assert can_edit(HISTORY, 2)
+    assert not can_edit(HISTORY, 0)
+    assert not can_edit(HISTORY, 3)
+    assert not can_edit([], 0)

@@ -1,0 +1,49 @@
+"""How the chat shows a conversation: answers with their thinking, the notes on answers that did
+not finish, and which message may be edited. Kept apart so ui/chat.py only wires."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ui.i18n import text
+
+History = list[dict[str, Any]]
+
+# A stored answer's status, and the note the chat shows under it.
+STATUS_NOTES = {"cancelled": ("", "stopped"), "failed": ("⚠️ ", "failed_here")}
+
+
+def can_edit(history: History | None, index: int | tuple[int, ...] | None) -> bool:
+    """Only the last user message may be edited and sent again: an earlier one would rewrite
+    answers that later messages built on."""
+    users = [i for i, m in enumerate(history or []) if m["role"] == "user"]
+    return bool(users) and index == users[-1]
+
+
+def status_note(message: dict[str, Any], lang: str) -> str | None:
+    """Why a stored answer stops where it does, or None when it finished."""
+    if message.get("note"):
+        return f"⚠️ *({message['note']})*"
+    if message["role"] != "assistant" or message["status"] not in STATUS_NOTES:
+        return None
+    mark, key = STATUS_NOTES[message["status"]]
+    return f"{mark}*({text(key, lang)})*"
+
+
+def shown_text(message: dict[str, Any], lang: str = "en") -> str:
+    """A stored message as the chat shows it: answers that did not finish say so."""
+    note = status_note(message, lang)
+    return f"{message['content']}\n\n{note}".strip() if note else str(message["content"])
+
+
+def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
+                       lang: str = "en") -> History:
+    """An answer as the chat shows it: thinking (if any) in a collapsible block above it."""
+    shown: History = []
+    if thinking.strip():
+        shown.append({"role": "assistant", "content": thinking.strip(),
+                      "metadata": {"title": text("thinking", lang),
+                                   "status": "done" if done else "pending"}})
+    if text_so_far or not shown:
+        shown.append({"role": "assistant", "content": text_so_far})
+    return shown
