@@ -19,6 +19,8 @@ from typing import ClassVar
 import httpx
 import pytest
 
+from storage.db import Database
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / ".cache" / "models"
 
@@ -79,6 +81,14 @@ def no_default_ports(default_port_trap: list[str]) -> Iterator[None]:
     yield
     if len(default_port_trap) > seen:
         pytest.fail(f"this test used a default port: {default_port_trap[seen:]}")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A real DuckDB file of the test's own, migrated to the latest schema."""
+    database = Database(tmp_path / "db.duckdb")
+    yield database
+    database.close()
 
 
 @pytest.fixture(scope="session")

@@ -82,12 +82,12 @@ def test_a_listed_origin_may_use_the_rest_api_but_not_the_ui_functions(
 
 
 @pytest.mark.parametrize(("origin", "host", "same"), [
-    ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
-    ("http://127.0.0.1:8081", "127.0.0.1:8080", False),  # another port of the same host
+    ("http://127.0.0.1:9123", "127.0.0.1:9123", True),
+    ("http://127.0.0.1:9124", "127.0.0.1:9123", False),  # another port of the same host
     ("https://chat.example", "chat.example", True),  # behind a TLS proxy the app sees http
     ("http://chat.example", "chat.example:80", True),
-    ("http://[::1]:8080", "[::1]:8080", True),
-    ("null", "127.0.0.1:8080", False),
+    ("http://[::1]:9123", "[::1]:9123", True),
+    ("null", "127.0.0.1:9123", False),
     ("http://a.example", "b.example", False),
 ])
 def test_same_origin_compares_host_and_port(origin: str, host: str, same: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from storage.db import Database
 from storage.users import User
 
 SECRET = "0123456789abcdef0123456789abcdef-test"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 @pytest.fixture

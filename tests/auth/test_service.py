@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,6 @@ from storage import users
 from storage.db import Database
 
 SECRET = "0123456789abcdef0123456789abcdef-test"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 def make_auth(db: Database, tmp_path: Path, **overrides: Any) -> AuthService:

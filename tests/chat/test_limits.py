@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,13 +64,6 @@ def test_a_slot_is_released_when_what_follows_its_acquisition_fails() -> None:
 ])
 def test_the_quota_starts_again_at_utc_midnight(now: datetime, seconds: int) -> None:
     assert seconds_until_utc_midnight(now) == seconds
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 def used(db: Database, user_id: int, at: datetime, tokens_in: int, tokens_out: int | None) -> None:

@@ -17,9 +17,7 @@ The rows (times UTC, range under test: 2030-01-01 10:00 to 2030-01-02 10:00):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -48,13 +46,6 @@ ROWS: list[tuple[Any, ...]] = [
     ("r8", "carol", "A", "completed", 200, 50, 5, 1, 1, at(2, 9)),
     ("r9", "bob", "C", "completed", 200, 8000, 800, 1, 1, at(2, 10)),
 ]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 @pytest.fixture

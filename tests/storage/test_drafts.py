@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import duckdb
-import pytest
 
 from storage import conversations, drafts, usage, users
 from storage.db import Database
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 def asked(db: Database, question: str = "Tell me a story") -> drafts.Draft:

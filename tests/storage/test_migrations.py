@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -10,13 +9,6 @@ import pytest
 
 from storage.db import Database
 from storage.migrations import MIGRATIONS, current_version, migrate
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 def versions(db: Database) -> list[int]:

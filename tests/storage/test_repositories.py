@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from storage import conversations, usage, users
 from storage.db import Database
 from storage.usage import UsageRecord
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "db.duckdb")
-    yield database
-    database.close()
 
 
 def test_created_user_is_found_by_name(db: Database) -> None:
