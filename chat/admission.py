@@ -24,6 +24,9 @@ from storage.users import User
 
 log = logging.getLogger(__name__)
 
+# What services that keep text for later call to check it (Admission.check_content).
+ContentCheck = Callable[[User, Iterable[str]], None]
+
 
 class Admission:
     def __init__(self, settings: Settings, db: Database) -> None:

@@ -5,15 +5,14 @@ but change only their own (admins support users, they do not write as them)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chat.admission import ContentCheck
 from errors import InvalidInput, NotFound
 from storage import conversations
 from storage.db import Database
 from storage.users import User
-
-ContentCheck = Callable[[User, Iterable[str]], None]
 
 
 class ConversationService:

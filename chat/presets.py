@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
+from chat.admission import ContentCheck
 from errors import InvalidInput, NotFound
 from storage import presets
 from storage.db import Database
@@ -13,16 +13,9 @@ from storage.users import User
 MAX_PROMPT_CHARS = 8000
 
 
-ContentCheck = Callable[[User, Iterable[str]], None]
-
-
-def _no_check(_: User, __: Iterable[str]) -> None:
-    return None
-
-
 class PresetService:
     def __init__(self, db: Database, max_tokens_limit: int,
-                 check_content: ContentCheck = _no_check) -> None:
+                 check_content: ContentCheck) -> None:
         self._db = db
         self._max_tokens_limit = max_tokens_limit
         # The banned-words check (chat.admission): a saved prompt is sent with later messages.

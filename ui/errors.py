@@ -8,16 +8,9 @@ import gradio as gr
 from fastapi import HTTPException, Request
 
 from errors import AppError, RateLimited
-from ui.i18n import error_text, language
+from ui.i18n import error_text, request_language
 
 log = logging.getLogger(__name__)
-
-
-def _accept_language(request: gr.Request | Request | None) -> str | None:
-    try:
-        return request.headers.get("accept-language") if request else None
-    except (KeyError, AttributeError):  # a request made in code has no HTTP headers
-        return None
 
 
 def _log_refusal(exc: AppError) -> None:
@@ -29,7 +22,7 @@ def _log_refusal(exc: AppError) -> None:
 
 def as_gradio_error(exc: AppError, request: gr.Request | None = None) -> gr.Error:
     _log_refusal(exc)
-    text = error_text(exc.code, exc.message, language(_accept_language(request)))
+    text = error_text(exc.code, exc.message, request_language(request))
     return gr.Error(text, title="Error", print_exception=False)
 
 
@@ -38,5 +31,5 @@ def as_http_exception(exc: AppError, request: Request | None = None) -> HTTPExce
     `detail` as the error."""
     _log_refusal(exc)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-    text = error_text(exc.code, exc.message, language(_accept_language(request)))
+    text = error_text(exc.code, exc.message, request_language(request))
     return HTTPException(status_code=exc.status_code, detail=text, headers=headers)

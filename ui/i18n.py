@@ -4,6 +4,7 @@ language (the footer's Settings has a switch); text the server writes uses Accep
 from __future__ import annotations
 
 import gradio as gr
+from fastapi import Request
 from gradio.i18n import I18nData
 
 EN: dict[str, str] = {
@@ -162,8 +163,9 @@ def language(accept_language: str | None) -> str:
     return "en"
 
 
-def request_language(request: gr.Request | None) -> str:
-    """The language of the server-written text for this caller."""
+def request_language(request: gr.Request | Request | None) -> str:
+    """The language of the server-written text for this caller (a Gradio event's request, or
+    FastAPI's for a refusal before any handler runs)."""
     try:
         return language(request.headers.get("accept-language") if request else None)
     except (KeyError, AttributeError):  # a request made in code has no HTTP headers

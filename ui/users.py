@@ -10,13 +10,9 @@ import gradio as gr
 from auth.accounts import AccountChange
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
-from ui.i18n import language, t, text
+from ui.i18n import request_language, t, text
 
 USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
-
-
-def _lang(request: gr.Request) -> str:
-    return language(request.headers.get("accept-language"))
 
 
 def _state(disabled: bool, lang: str) -> str:
@@ -27,7 +23,7 @@ class UserHandlers(Handlers):
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         admin = await self.admin(request)
         accounts = await self.services.accounts.list(admin)
-        lang = _lang(request)
+        lang = request_language(request)
         rows = [[a["id"], a["username"], a["role"], _state(a["disabled"], lang),
                  f"{a['created_at']:%Y-%m-%d}",
                  f"{a['last_active_at']:%Y-%m-%d %H:%M}" if a["last_active_at"] else ""]
@@ -41,7 +37,7 @@ class UserHandlers(Handlers):
         admin = await self.admin(request)
         user = await self.services.accounts.create(admin, username or "", password or "", role)
         rows, choices = await self.table(request)
-        message = text("user_added", _lang(request), name=user.username, role=user.role)
+        message = text("user_added", request_language(request), name=user.username, role=user.role)
         return message, "", "", rows, choices
 
     @ui_errors
@@ -50,7 +46,7 @@ class UserHandlers(Handlers):
         admin = await self.admin(request)
         _chosen(user_id, request)
         user = await self.services.accounts.update(admin, int(user_id or 0), change)
-        lang = _lang(request)
+        lang = request_language(request)
         rows, choices = await self.table(request)
         message = text("user_changed", lang, name=user.username, role=user.role,
                        state=_state(user.disabled, lang))
@@ -63,13 +59,13 @@ class UserHandlers(Handlers):
         _chosen(user_id, request)
         name = await self.services.accounts.delete(admin, int(user_id or 0))
         rows, choices = await self.table(request)
-        message = text("user_deleted", _lang(request), name=name)
+        message = text("user_deleted", request_language(request), name=name)
         return message, rows, choices, gr.Button(visible=False)
 
 
 def _chosen(user_id: int | None, request: gr.Request) -> None:
     if user_id is None:
-        raise gr.Error(text("choose_user_first", _lang(request)), print_exception=False)
+        raise gr.Error(text("choose_user_first", request_language(request)), print_exception=False)
 
 
 def build_users_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
