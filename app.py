@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import auth as auth_routes
@@ -29,15 +29,16 @@ from api import presets as preset_routes
 from api import usage as usage_routes
 from api import users as user_routes
 from api.cross_origin import install_cross_origin_policy
-from api.deps import token_from
+from api.deps import serve_services
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
 from api.unicode_guard import RejectLoneSurrogates
-from errors import AppError
+from auth.login_page import LoginRedirectMiddleware, login_router
+from auth.service import AuthService
+from auth.web import AuthSource, gradio_auth_dependency
 from observability.logs import configure_logging
 from services import Services, ServicesHolder
 from settings import LOOPBACK_HOST_NAMES, Settings
-from ui import login
 from ui.app import CSS, build_blocks
 from ui.i18n import I18N
 
@@ -52,7 +53,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services or Services.build(settings)
-        app.state.services = owned
         holder.set(owned)
         await owned.start()
         try:
@@ -64,6 +64,26 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # The API reference is served by api/docs.py, to signed-in callers only.
     app = FastAPI(title="vLLM Chat", version=settings.app_version, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
+    serve_services(app, holder)
+
+    def auth() -> AuthService:
+        return holder.get().auth
+
+    _install_routes(app, settings, auth)
+    blocks = build_blocks(holder, settings)
+    # Gradio pages and Gradio API calls are authenticated like REST calls.
+    return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_auth_dependency(auth),
+                               footer_links=["api", "settings"], css=CSS, i18n=I18N,
+                               # No part of the UI takes files; Gradio's upload route still
+                               # exists, unbounded by default.
+                               max_file_size=MAX_UPLOAD,
+                               # Gradio's /monitoring/summary showed any user every function's
+                               # timings; /metrics and the Usage tab are the app's monitoring.
+                               enable_monitoring=False)
+
+
+def _install_routes(app: FastAPI, settings: Settings, auth: AuthSource) -> None:
+    """REST routes and the login page, and the middleware in front of them and the UI."""
     install_error_handlers(app)
     if settings.development_mode:
         # Login is skipped, so only loopback names may reach it: a page on attacker.example
@@ -71,30 +91,26 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOST_NAMES))
     app.add_middleware(RejectLoneSurrogates)
     install_cross_origin_policy(app, settings.cors_origins)
-    app.add_middleware(login.LoginRedirectMiddleware)
+    if not settings.development_mode:  # there is no sign-in to send anyone to
+        app.add_middleware(LoginRedirectMiddleware, auth=auth)
     app.add_middleware(RequestIdMiddleware)
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
                    usage_routes, engine_routes, metrics_routes, key_routes, openai_routes,
                    preset_routes, user_routes, docs_routes):
         app.include_router(module.router)
-    app.include_router(login.router)
+    app.include_router(login_router(auth))
 
-    async def gradio_user(request: Request) -> str | None:
-        """Gradio pages and Gradio API calls are authenticated like REST calls."""
-        try:
-            user, _ = await holder.get().auth.user_for_token(token_from(request))
-        except (AppError, RuntimeError):
-            return None
-        return user.username
 
-    blocks = build_blocks(holder, settings)
-    # No part of the UI takes files; Gradio's upload route still exists, unbounded by default.
-    return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_user,
-                               footer_links=["api", "settings"], css=CSS, i18n=I18N,
-                               max_file_size=MAX_UPLOAD,
-                               # Gradio's /monitoring/summary showed any user every function's
-                               # timings; /metrics and the Usage tab are the app's monitoring.
-                               enable_monitoring=False)
+def server_config(app: FastAPI, settings: Settings,
+                  graceful_shutdown_s: float = 15) -> uvicorn.Config:
+    """How uvicorn serves the app (tests serve it in process with the same options)."""
+    # uvicorn trusts forwarded headers from 127.0.0.1 unless told otherwise, which let a local
+    # client rotate X-Forwarded-For past the sign-in limit: only configured proxies count.
+    proxies = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(app, host=settings.host, port=settings.gateway_port,
+                          log_level="info", log_config=None,
+                          timeout_graceful_shutdown=int(graceful_shutdown_s),
+                          proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 def main() -> None:
@@ -102,12 +118,7 @@ def main() -> None:
     os.umask(0o077)
     settings = Settings()
     configure_logging(settings.log_file, settings.log_max_bytes, settings.log_backups)
-    # uvicorn trusts forwarded headers from 127.0.0.1 unless told otherwise, which let a local
-    # client rotate X-Forwarded-For past the sign-in limit: only configured proxies count.
-    proxies = settings.forwarded_allow_ips.strip()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.gateway_port,
-                log_level="info", log_config=None, timeout_graceful_shutdown=15,
-                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

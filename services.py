@@ -11,10 +11,14 @@ from auth.accounts import AccountService
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
 from auth.tokens import TokenService
+from chat.admission import Admission
 from chat.conversations import ConversationService
 from chat.live import LiveAnswers
+from chat.load import StreamLoad
 from chat.presets import PresetService
+from chat.recording import Recorder
 from chat.service import ChatService
+from chat.titles import TitleWriter
 from engine.commands import apply_overrides
 from engine.hardware import read_hardware, require_gpu
 from engine.manager import EngineManager
@@ -28,6 +32,7 @@ from storage import drafts
 from storage.db import Database
 from storage.exports import SnapshotWriter
 from storage.writer import BatchWriter
+from usage import UsageService
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ class Services:
     presets: PresetService
     sampler: Sampler
     snapshots: SnapshotWriter
+    usage: UsageService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -61,44 +67,33 @@ class Services:
         # Private even where an older version (or another umask) made it readable to others.
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)
-        hardware = read_hardware()
-        if hardware.error:
-            log.info("no GPU in use: %s", hardware.error)
-        if settings.require_gpu:
-            require_gpu(hardware)
-        profiles = load_profiles(settings.profiles_dir)
-        active = active_profile(settings, profiles)
-        profiles[active.id] = active
+        engine = build_engine(settings)
         db = Database(settings.db_path)
         hasher = PasswordHasher(settings.bcrypt_rounds)
-        auth = AuthService(
-            db,
-            hasher,
-            TokenService(settings.resolve_jwt_secret(), settings.jwt_expire_minutes),
-            settings,
-        )
-        auth.seed_accounts()
-        if not settings.bound_to_loopback and (demo := auth.demo_passwords_in_use()):
-            db.close()
-            raise StartupError(
-                f"Demo accounts {demo} still have their published passwords and the service is"
-                f" bound to {settings.host}. Change or remove them, or bind to 127.0.0.1."
-            )
-        engine = EngineManager(settings, profiles, active, hardware)
+        auth = build_auth(settings, db, hasher)
         writer = BatchWriter(db)
-        chat = ChatService(settings, db, engine, writer)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
-        chat.recorder.observers += [metrics.observe, log_request]
-        chat.admission.observers.append(metrics.refused)
+        admission = Admission(settings, db, observers=[metrics.refused])
+        titles = TitleWriter(writer, engine)
+        recorder = Recorder(writer, engine.count_tokens, titles, [metrics.observe, log_request],
+                            auto_titles=settings.auto_titles,
+                            checkpoint_s=settings.answer_checkpoint_s)
+        conversations = ConversationService(db, recorder.wait, admission.check_content,
+                                            lambda: engine.profile.served_model_name)
+        load = StreamLoad()
+        chat = ChatService(settings, db, engine, admission=admission, recorder=recorder,
+                           titles=titles, conversations=conversations, load=load)
+
         async def engine_load() -> dict[str, Any]:
             return {**(await engine.metrics() or {}), "state": engine.state.value}
 
-        sampler = Sampler(read_hardware, engine_load, chat.stats)
-        accounts = AccountService(db, hasher, settings.password_min_length, chat.recorder.wait)
-        presets = PresetService(db, settings.max_tokens_limit, chat.admission.check_content)
-        return cls(settings, db, auth, accounts, engine, chat, chat.conversations, writer,
-                   metrics, LiveAnswers(chat), presets, sampler,
-                   SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s))
+        return cls(settings, db, auth,
+                   AccountService(db, hasher, settings.password_min_length, recorder.wait),
+                   engine, chat, conversations, writer, metrics, LiveAnswers(chat),
+                   PresetService(db, settings.max_tokens_limit, admission.check_content),
+                   Sampler(read_hardware, engine_load, load.stats),
+                   SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s),
+                   UsageService(db))
 
     async def start(self) -> None:
         marked = self.db.call(drafts.recover)
@@ -122,6 +117,34 @@ class Services:
         await self.snapshots.stop()
         await self.engine.stop()
         self.db.close()
+
+
+def build_engine(settings: Settings) -> EngineManager:
+    """The engine manager for the active profile, on the hardware found."""
+    hardware = read_hardware()
+    if hardware.error:
+        log.info("no GPU in use: %s", hardware.error)
+    if settings.require_gpu:
+        require_gpu(hardware)
+    profiles = load_profiles(settings.profiles_dir)
+    active = active_profile(settings, profiles)
+    profiles[active.id] = active
+    return EngineManager(settings, profiles, active, hardware)
+
+
+def build_auth(settings: Settings, db: Database, hasher: PasswordHasher) -> AuthService:
+    """Sign-in with the seeded accounts; the demo passwords never leave loopback."""
+    auth = AuthService(db, hasher,
+                       TokenService(settings.resolve_jwt_secret(), settings.jwt_expire_minutes),
+                       settings)
+    auth.seed_accounts()
+    if not settings.bound_to_loopback and (demo := auth.demo_passwords_in_use()):
+        db.close()
+        raise StartupError(
+            f"Demo accounts {demo} still have their published passwords and the service is"
+            f" bound to {settings.host}. Change or remove them, or bind to 127.0.0.1."
+        )
+    return auth
 
 
 def active_profile(settings: Settings, profiles: dict[str, Profile]) -> Profile:
@@ -179,7 +202,8 @@ def check_exposure(settings: Settings) -> None:
 
 
 class ServicesHolder:
-    """Lets the Gradio Blocks, built before the lifespan runs, reach the services later."""
+    """The one way to the services: REST routes, the login page and the Gradio Blocks are all
+    built before the lifespan runs, and reach the services through the app's holder later."""
 
     def __init__(self) -> None:
         self._services: Services | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import TOKEN_COOKIE, ServicesDep, token_from
+from api.deps import AuthDep
+from auth.web import TOKEN_COOKIE, token_from
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -28,22 +29,22 @@ class VerifyOut(BaseModel):
 
 
 @router.post("/login")
-async def login(body: LoginBody, request: Request, services: ServicesDep) -> TokenOut:
+async def login(body: LoginBody, request: Request, auth: AuthDep) -> TokenOut:
     client = request.client.host if request.client else ""
-    _, token = await services.auth.login(body.username, body.password, client)
-    return TokenOut(access_token=token, expires_in=services.auth.tokens.lifetime_s)
+    _, token = await auth.login(body.username, body.password, client)
+    return TokenOut(access_token=token, expires_in=auth.tokens.lifetime_s)
 
 
 @router.get("/verify")
-async def verify(request: Request, services: ServicesDep) -> VerifyOut:
-    user, claims = await services.auth.user_for_token(token_from(request))
+async def verify(request: Request, auth: AuthDep) -> VerifyOut:
+    user, claims = await auth.user_for_token(token_from(request))
     return VerifyOut(username=user.username, role=user.role, exp=claims.expires_at if claims else None)
 
 
 @router.post("/logout", status_code=204)
-async def logout(request: Request, services: ServicesDep) -> Response:
+async def logout(request: Request, auth: AuthDep) -> Response:
     """The token (Bearer or cookie) stops working at once, everywhere it was copied to."""
-    await services.auth.logout(token_from(request))
+    await auth.logout(token_from(request))
     response = Response(status_code=204)
     response.delete_cookie(TOKEN_COOKIE, path="/")
     return response

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import ServicesDep, UserDep
+from api.deps import ChatDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
 from chat.turn import ChatOptions
@@ -49,12 +49,12 @@ class ChatBody(ChatRequest):
 
 @router.post("/chat", response_model=None)
 async def chat(
-    body: ChatBody, request: Request, services: ServicesDep, user: UserDep
+    body: ChatBody, request: Request, chat_service: ChatDep, user: UserDep
 ) -> StreamingResponse | JSONResponse:
     messages = [m.model_dump() for m in body.messages]
-    turn = await services.chat.start_turn(user, messages, body.options(body.max_tokens),
-                                          body.conversation_id,
-                                          request_id=request_id_of(request))
+    turn = await chat_service.start_turn(user, messages, body.options(body.max_tokens),
+                                         body.conversation_id,
+                                         request_id=request_id_of(request))
     headers = {"X-Conversation-Id": str(turn.conversation_id), "X-Request-Id": turn.request_id,
                "X-Context-Trimmed": str(turn.trimmed)}
-    return await answer_response(services.chat, turn, body.stream, headers)
+    return await answer_response(chat_service, turn, body.stream, headers)

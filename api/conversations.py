@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import ServicesDep, UserDep
+from api.deps import ChatDep, ConversationsDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
 from chat.turn import ChatOptions
@@ -23,22 +23,22 @@ class NewConversation(BaseModel):
 
 @router.post("", status_code=201)
 async def create_conversation(
-    body: NewConversation, services: ServicesDep, user: UserDep
+    body: NewConversation, conversations: ConversationsDep, user: UserDep
 ) -> dict[str, Any]:
-    conv = await services.conversations.create(user, body.title, body.system_prompt)
+    conv = await conversations.create(user, body.title, body.system_prompt)
     return {"id": conv.id, "title": conv.title, "system_prompt": conv.system_prompt,
             "model": conv.model, "created_at": conv.created_at.isoformat()}
 
 
 @router.get("")
 async def list_conversations(
-    services: ServicesDep, user: UserDep, limit: int = Query(default=50, ge=1, le=500),
+    conversations: ConversationsDep, user: UserDep, limit: int = Query(default=50, ge=1, le=500),
     q: str | None = Query(default=None, max_length=200, description="search titles and messages"),
     source: Literal["chat", "api"] = "chat",
 ) -> dict[str, list[dict[str, Any]]]:
     if q:
-        return {"conversations": await services.conversations.search(user, q)}
-    return {"conversations": await services.conversations.recent(user, limit, source)}
+        return {"conversations": await conversations.search(user, q)}
+    return {"conversations": await conversations.recent(user, limit, source)}
 
 
 class Rename(BaseModel):
@@ -47,16 +47,17 @@ class Rename(BaseModel):
 
 @router.patch("/{conv_id}")
 async def rename_conversation(
-    conv_id: int, body: Rename, services: ServicesDep, user: UserDep
+    conv_id: int, body: Rename, conversations: ConversationsDep, user: UserDep
 ) -> dict[str, Any]:
-    await services.conversations.rename(user, conv_id, body.title)
-    conv = await services.conversations.get(user, conv_id)
+    await conversations.rename(user, conv_id, body.title)
+    conv = await conversations.get(user, conv_id)
     return {"id": conv.id, "title": conv.title, "title_source": conv.title_source}
 
 
 @router.delete("/{conv_id}", status_code=204)
-async def delete_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> Response:
-    await services.conversations.delete(user, conv_id)
+async def delete_conversation(conv_id: int, conversations: ConversationsDep,
+                              user: UserDep) -> Response:
+    await conversations.delete(user, conv_id)
     return Response(status_code=204)
 
 
@@ -72,34 +73,35 @@ class Edit(Resend):
 
 
 async def _resend(conv_id: int, body: Resend, edited: str | None, request: Request,
-                  services: ServicesDep, user: UserDep) -> StreamingResponse | JSONResponse:
+                  chat: ChatDep, user: UserDep) -> StreamingResponse | JSONResponse:
     options = ChatOptions(model=body.model, temperature=body.temperature,
                           max_tokens=body.max_tokens)
-    turn = await services.chat.start_resend(user, conv_id, options, edited,
-                                            request_id=request_id_of(request))
+    turn = await chat.start_resend(user, conv_id, options, edited,
+                                   request_id=request_id_of(request))
     headers = {"X-Conversation-Id": str(conv_id), "X-Request-Id": turn.request_id,
                "X-Context-Trimmed": str(turn.trimmed)}
-    return await answer_response(services.chat, turn, body.stream, headers)
+    return await answer_response(chat, turn, body.stream, headers)
 
 
 @router.post("/{conv_id}/regenerate", response_model=None)
-async def regenerate(conv_id: int, body: Resend, request: Request, services: ServicesDep,
+async def regenerate(conv_id: int, body: Resend, request: Request, chat: ChatDep,
                      user: UserDep) -> StreamingResponse | JSONResponse:
     """Answer the last message again; the previous answer is replaced."""
-    return await _resend(conv_id, body, None, request, services, user)
+    return await _resend(conv_id, body, None, request, chat, user)
 
 
 @router.post("/{conv_id}/edit", response_model=None)
-async def edit_last(conv_id: int, body: Edit, request: Request, services: ServicesDep,
+async def edit_last(conv_id: int, body: Edit, request: Request, chat: ChatDep,
                     user: UserDep) -> StreamingResponse | JSONResponse:
     """Change the last user message and answer it again."""
-    return await _resend(conv_id, body, body.content, request, services, user)
+    return await _resend(conv_id, body, body.content, request, chat, user)
 
 
 @router.get("/{conv_id}")
-async def get_conversation(conv_id: int, services: ServicesDep, user: UserDep) -> dict[str, Any]:
-    conv = await services.conversations.get(user, conv_id)
-    messages = await services.conversations.messages(user, conv_id)
+async def get_conversation(conv_id: int, conversations: ConversationsDep,
+                           user: UserDep) -> dict[str, Any]:
+    conv = await conversations.get(user, conv_id)
+    messages = await conversations.messages(user, conv_id)
     return {"id": conv.id, "title": conv.title, "title_source": conv.title_source,
             "system_prompt": conv.system_prompt, "model": conv.model,
             "created_at": conv.created_at.isoformat(),

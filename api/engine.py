@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import AdminDep, ServicesDep
+from api.deps import AdminDep, EngineDep
 from engine.fit import summary
 
 router = APIRouter(prefix="/api", tags=["engine"])
@@ -20,8 +20,7 @@ class SwitchBody(BaseModel):
 
 
 @router.get("/profiles")
-async def list_profiles(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
-    engine = services.engine
+async def list_profiles(engine: EngineDep, _: AdminDep) -> dict[str, Any]:
     profiles = []
     for profile in engine.profiles.values():
         verdict = engine.fit(profile)
@@ -36,8 +35,7 @@ async def list_profiles(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
 
 
 @router.get("/engine")
-async def engine_status(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
-    engine = services.engine
+async def engine_status(engine: EngineDep, _: AdminDep) -> dict[str, Any]:
     hardware = engine.hardware
     return {
         **engine.snapshot(),
@@ -52,13 +50,13 @@ async def engine_status(services: ServicesDep, _: AdminDep) -> dict[str, Any]:
 
 
 @router.post("/engine/restart", status_code=202)
-async def restart_engine(services: ServicesDep, _: AdminDep) -> dict[str, str]:
+async def restart_engine(engine: EngineDep, _: AdminDep) -> dict[str, str]:
     """Start the active profile afresh, e.g. after it ended failed; GET /api/engine follows it."""
-    services.engine.begin_restart()
-    return {"status": "restarting", "profile": services.engine.profile.id}
+    engine.begin_restart()
+    return {"status": "restarting", "profile": engine.profile.id}
 
 
 @router.post("/engine/switch", status_code=202)
-async def switch_engine(body: SwitchBody, services: ServicesDep, _: AdminDep) -> dict[str, str]:
-    services.engine.begin_switch(body.profile, override_fit=body.override_fit)
+async def switch_engine(body: SwitchBody, engine: EngineDep, _: AdminDep) -> dict[str, str]:
+    engine.begin_switch(body.profile, override_fit=body.override_fit)
     return {"status": "switching", "profile": body.profile}

@@ -12,27 +12,27 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import ServicesDep
+from api.deps import DatabaseDep, EngineDep, SettingsDep
 
 router = APIRouter()
 
 
 @router.get("/health")
-async def health(services: ServicesDep) -> JSONResponse:
-    engine_ok = await services.engine.health()
-    database_ok = await asyncio.to_thread(services.db.ping)
+async def health(engine: EngineDep, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+    engine_ok = await engine.health()
+    database_ok = await asyncio.to_thread(db.ping)
     body: dict[str, Any] = {
         "status": "healthy" if engine_ok and database_ok else "degraded",
         "service": "vLLM Chat Gateway",
-        "version": services.settings.app_version,
+        "version": settings.app_version,
         "services": {
             "engine": {
                 "status": "up" if engine_ok else "down",
-                "state": services.engine.state.value,
-                "profile": services.engine.profile.id,
-                "model": services.engine.profile.served_model_name,
-                "error": None if engine_ok else services.engine.last_error,
-                "recent_failures": services.engine.recent_failures(),
+                "state": engine.state.value,
+                "profile": engine.profile.id,
+                "model": engine.profile.served_model_name,
+                "error": None if engine_ok else engine.last_error,
+                "recent_failures": engine.recent_failures(),
             },
             "database": {"status": "up" if database_ok else "down"},
         },
@@ -41,6 +41,6 @@ async def health(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/health/live")
-async def live(services: ServicesDep) -> dict[str, str]:
+async def live(settings: SettingsDep) -> dict[str, str]:
     return {"status": "alive", "service": "vLLM Chat Gateway",
-            "version": services.settings.app_version}
+            "version": settings.app_version}

@@ -7,7 +7,8 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from api.deps import ServicesDep, token_from
+from api.deps import ChatDep, EngineDep, MetricsDep, SettingsDep
+from auth.web import token_from
 from errors import PermissionDenied
 from settings import is_loopback_host
 
@@ -15,14 +16,15 @@ router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, services: ServicesDep) -> Response:
+async def metrics(request: Request, settings: SettingsDep, app_metrics: MetricsDep,
+                  chat: ChatDep, engine: EngineDep) -> Response:
     client = request.client.host if request.client else ""
-    token = services.settings.metrics_token
+    token = settings.metrics_token
     presented = token_from(request) or ""
     allowed = is_loopback_host(client) or bool(
         token and hmac.compare_digest(presented.encode(), token.encode()))
     if not allowed:
         raise PermissionDenied("Metrics are served to loopback or with METRICS_TOKEN",
                                code="metrics_forbidden")
-    body = services.metrics.render(services.chat.active_streams, services.engine.state.value)
+    body = app_metrics.render(chat.active_streams, engine.state.value)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

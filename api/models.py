@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ServicesDep, UserDep
+from api.deps import EngineDep, UserDep
 
 router = APIRouter(prefix="/api", tags=["models"])
 
 
 @router.get("/models")
-async def list_models(services: ServicesDep, _: UserDep) -> dict[str, list[dict[str, object]]]:
-    profile = services.engine.profile
+async def list_models(engine: EngineDep, _: UserDep) -> dict[str, list[dict[str, object]]]:
+    profile = engine.profile
     return {
         "models": [
             {
@@ -20,7 +20,7 @@ async def list_models(services: ServicesDep, _: UserDep) -> dict[str, list[dict[
                 "profile": profile.id,
                 "engine": profile.engine,
                 "aliases": [n for n in profile.model_names if n != profile.served_model_name],
-                "state": services.engine.state.value,
+                "state": engine.state.value,
             }
         ]
     }

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.chat import ChatRequest
-from api.deps import ServicesDep, UserDep
+from api.deps import ChatDep, EngineDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
 
@@ -34,22 +34,22 @@ class CompletionBody(ChatRequest):
 
 
 @router.get("/models")
-async def models(services: ServicesDep, _: UserDep) -> dict[str, Any]:
+async def models(engine: EngineDep, _: UserDep) -> dict[str, Any]:
     created = int(time.time())
     return {"object": "list", "data": [
         {"id": name, "object": "model", "created": created, "owned_by": "vllm-chat"}
-        for name in services.engine.profile.model_names]}
+        for name in engine.profile.model_names]}
 
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(
-    body: CompletionBody, request: Request, services: ServicesDep, user: UserDep
+    body: CompletionBody, request: Request, chat: ChatDep, user: UserDep
 ) -> StreamingResponse | JSONResponse:
     # A default system prompt of the user's applies when the messages hold no system message.
     options = body.options(body.max_completion_tokens or body.max_tokens)
-    turn = await services.chat.start_turn(
+    turn = await chat.start_turn(
         user, [m.model_dump() for m in body.messages], options,
         request_id=request_id_of(request), source="api")
     headers = {"X-Request-Id": turn.request_id, "X-Context-Trimmed": str(turn.trimmed)}
     include_usage = body.stream_options is not None and body.stream_options.include_usage
-    return await answer_response(services.chat, turn, body.stream, headers, include_usage)
+    return await answer_response(chat, turn, body.stream, headers, include_usage)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ServicesDep, UserDep
+from api.deps import PresetsDep, UserDep
 
 router = APIRouter(prefix="/api", tags=["presets"])
 
@@ -24,28 +24,28 @@ class PresetBody(BaseModel):
 
 
 @router.get("/me/settings")
-async def my_settings(services: ServicesDep, user: UserDep) -> MySettings:
-    return MySettings(default_system_prompt=await services.presets.default_prompt(user))
+async def my_settings(presets: PresetsDep, user: UserDep) -> MySettings:
+    return MySettings(default_system_prompt=await presets.default_prompt(user))
 
 
 @router.put("/me/settings")
-async def set_my_settings(body: MySettings, services: ServicesDep, user: UserDep) -> MySettings:
-    await services.presets.set_default_prompt(user, body.default_system_prompt)
-    return MySettings(default_system_prompt=await services.presets.default_prompt(user))
+async def set_my_settings(body: MySettings, presets: PresetsDep, user: UserDep) -> MySettings:
+    await presets.set_default_prompt(user, body.default_system_prompt)
+    return MySettings(default_system_prompt=await presets.default_prompt(user))
 
 
 @router.get("/presets")
-async def list_presets(services: ServicesDep, user: UserDep) -> dict[str, Any]:
-    return {"presets": await services.presets.list(user)}
+async def list_presets(presets: PresetsDep, user: UserDep) -> dict[str, Any]:
+    return {"presets": await presets.list(user)}
 
 
 @router.post("/presets", status_code=201)
-async def save_preset(body: PresetBody, services: ServicesDep, user: UserDep) -> dict[str, Any]:
-    return await services.presets.save(user, body.name, body.system_prompt, body.temperature,
-                                       body.max_tokens)
+async def save_preset(body: PresetBody, presets: PresetsDep, user: UserDep) -> dict[str, Any]:
+    return await presets.save(user, body.name, body.system_prompt, body.temperature,
+                              body.max_tokens)
 
 
 @router.delete("/presets/{preset_id}", status_code=204)
-async def delete_preset(preset_id: int, services: ServicesDep, user: UserDep) -> Response:
-    await services.presets.delete(user, preset_id)
+async def delete_preset(preset_id: int, presets: PresetsDep, user: UserDep) -> Response:
+    await presets.delete(user, preset_id)
     return Response(status_code=204)

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import TOKEN_COOKIE, AdminDep, ServicesDep, UserDep, set_session_cookie, token_from
+from api.deps import AccountsDep, AdminDep, AuthDep, UserDep
 from auth.accounts import AccountChange
+from auth.web import TOKEN_COOKIE, set_session_cookie, token_from
 from storage.users import User
 
 router = APIRouter(tags=["users"])
@@ -37,37 +38,37 @@ def _public(user: User) -> dict[str, Any]:
 
 
 @router.get("/api/admin/users")
-async def list_users(services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
-    return {"users": await services.accounts.list(admin)}
+async def list_users(accounts: AccountsDep, admin: AdminDep) -> dict[str, Any]:
+    return {"users": await accounts.list(admin)}
 
 
 @router.post("/api/admin/users", status_code=201)
-async def create_user(body: NewUser, services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
-    user = await services.accounts.create(admin, body.username, body.password, body.role)
+async def create_user(body: NewUser, accounts: AccountsDep, admin: AdminDep) -> dict[str, Any]:
+    user = await accounts.create(admin, body.username, body.password, body.role)
     return _public(user)
 
 
 @router.patch("/api/admin/users/{user_id}")
-async def change_user(user_id: int, body: UserChange, services: ServicesDep,
+async def change_user(user_id: int, body: UserChange, accounts: AccountsDep,
                       admin: AdminDep) -> dict[str, Any]:
     change = AccountChange(role=body.role, disabled=body.disabled, password=body.password)
-    return _public(await services.accounts.update(admin, user_id, change))
+    return _public(await accounts.update(admin, user_id, change))
 
 
 @router.delete("/api/admin/users/{user_id}", status_code=204)
-async def delete_user(user_id: int, services: ServicesDep, admin: AdminDep) -> Response:
-    await services.accounts.delete(admin, user_id)
+async def delete_user(user_id: int, accounts: AccountsDep, admin: AdminDep) -> Response:
+    await accounts.delete(admin, user_id)
     return Response(status_code=204)
 
 
 @router.put("/api/me/password")
 async def change_password(body: PasswordChange, request: Request, response: Response,
-                          services: ServicesDep, user: UserDep) -> dict[str, Any]:
+                          accounts: AccountsDep, auth: AuthDep, user: UserDep) -> dict[str, Any]:
     """Every session and API key of the account ends; this one gets a new token (and cookie)."""
-    changed = await services.accounts.change_own_password(
+    changed = await accounts.change_own_password(
         user, body.current_password, body.new_password)
-    token = services.auth.issue(changed)
-    lifetime = services.auth.tokens.lifetime_s
+    token = auth.issue(changed)
+    lifetime = auth.tokens.lifetime_s
     if request.cookies.get(TOKEN_COOKIE) == token_from(request):
         set_session_cookie(response, request, token, lifetime)
     return {"access_token": token, "token_type": "bearer", "expires_in": lifetime}

@@ -29,13 +29,14 @@ ContentCheck = Callable[[User, Iterable[str]], None]
 
 
 class Admission:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database,
+                 observers: Iterable[Callable[[str], None]] = ()) -> None:
         # Read once, here: a missing file stops the start (BannedWordsFileError).
         self._banned = BannedWords.from_file(settings.banned_words_file)
         self._quota = DailyQuota(settings.daily_token_quota, db)
         self._at_once = ConcurrentAnswers(settings.chat_concurrent_per_user)
         self._per_minute = RateLimit(settings.chat_rate_limit, "answers")
-        self.observers: list[Callable[[str], None]] = []
+        self._observers = tuple(observers)
 
     async def admit(self, user: User, texts: Iterable[str]) -> Slot:
         """The answer's slot among the user's answers at once: whoever streams the answer
@@ -72,7 +73,7 @@ class Admission:
     def _refused(self, user: User, reason: str) -> None:
         if reason != "content_blocked":  # logged with its (masked) word where it was found
             log.info("refused %s for user %s", reason, user.id)
-        for observer in self.observers:
+        for observer in self._observers:
             try:
                 observer(reason)
             except Exception:

@@ -19,7 +19,7 @@ class ConversationService:
     def __init__(self, db: Database, wait_for_answer: Callable[[int], Awaitable[None]],
                  check_content: ContentCheck, active_model: Callable[[], str]) -> None:
         self._db = db
-        # Until the conversation's last answer is stored (chat.recorder.wait).
+        # Until the conversation's last answer is stored (Recorder.wait, chat/recording.py).
         self._wait_for_answer = wait_for_answer
         self._check_content = check_content
         self._active_model = active_model

@@ -9,32 +9,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
+from chat.context import Count
 from chat.titles import TitleJob, TitleWriter
 from chat.turn import STATUS_CODES, ChatTurn
-from engine.manager import EngineManager
-from storage import conversations, drafts
-from storage.db import Database
+from storage import drafts, turns
 from storage.usage import UsageRecord
-from storage.usage import insert as insert_usage
 from storage.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
+UsageObserver = Callable[[UsageRecord], None]
+
 
 class Recorder:
-    def __init__(self, db: Database, writer: BatchWriter, engine: EngineManager,
-                 auto_titles: bool, checkpoint_s: float = 2.0) -> None:
-        self._db = db
-        self._checkpoint_s = checkpoint_s
+    def __init__(self, writer: BatchWriter, count_tokens: Count, titles: TitleWriter,
+                 observers: Iterable[UsageObserver] = (), *, auto_titles: bool,
+                 checkpoint_s: float = 2.0) -> None:
         self._writer = writer
-        self._engine = engine
+        # The active engine's tokenizer, for a turn that never reached a replica.
+        self._count_tokens = count_tokens
+        self._titles = titles
+        self._observers = tuple(observers)
         self._auto_titles = auto_titles
-        self.observers: list[Callable[[UsageRecord], None]] = []
+        self._checkpoint_s = checkpoint_s
         self._pending: dict[int, asyncio.Task[None]] = {}
-        self.titles = TitleWriter(writer, engine)
 
     def checkpoint(self, turn: ChatTurn) -> None:
         """Save the answer so far, at most every checkpoint_s and one save at a time, without
@@ -69,51 +69,42 @@ class Recorder:
     async def drain(self) -> None:
         while self._pending:
             await asyncio.gather(*self._pending.values(), return_exceptions=True)
-        await self.titles.close()
+        await self._titles.close()
 
     async def _record(self, turn: ChatTurn, latency_ms: int) -> None:
         if turn.checkpoint is not None:  # so no late save recreates the draft's text
             await asyncio.gather(turn.checkpoint, return_exceptions=True)
         # The replica that wrote the answer counts it: replicas may differ in tokenizer.
-        count = turn.client.count_tokens if turn.client else self._engine.count_tokens
-        input_tokens, output_tokens, user_tokens = await _token_counts(count, turn)
-        turn.input_tokens, turn.output_tokens = input_tokens, output_tokens
-        status_code = STATUS_CODES[turn.status]
-        if turn.status == "failed" and not turn.content:
-            status_code = 503
-        usage = UsageRecord(
-            request_id=turn.request_id, user_id=turn.user.id, conv_id=turn.conversation_id,
-            model=turn.model, status=turn.status, status_code=status_code,
-            latency_ms=latency_ms, ttft_ms=turn.ttft_ms, input_tokens=input_tokens,
-            output_tokens=output_tokens, error=turn.error,
-        )
-
-        def write(conn: Any) -> None:
-            if user_tokens is not None:
-                conn.execute("UPDATE messages SET token_in = ? WHERE id = ?",
-                             [user_tokens, turn.user_message_id])
-            conversations.add_message(
-                conn, turn.conversation_id, "assistant", turn.answer,
-                token_in=input_tokens, token_out=output_tokens, status=turn.status,
-                reasoning=turn.thinking or None,
-            )
-            insert_usage(conn, usage)
-            drafts.finish(conn, turn.user_message_id)
-
-        await self._writer.write(write)
-        for observer in self.observers:
+        count = turn.client.count_tokens if turn.client else self._count_tokens
+        turn.input_tokens, turn.output_tokens, user_tokens = await _token_counts(count, turn)
+        usage = _usage_row(turn, latency_ms)
+        answer = turns.Answer(turn.conversation_id, turn.user_message_id, user_tokens,
+                              turn.answer, turn.thinking or None)
+        await self._writer.write(lambda c: turns.answer(c, answer, usage))
+        for observer in self._observers:
             try:
                 observer(usage)
             except Exception:
                 log.exception("usage observer failed")
         if (self._auto_titles and turn.first_turn and turn.status == "completed"
                 and turn.source == "chat" and turn.client is not None):
-            self.titles.add(TitleJob(turn.client, turn.conversation_id, turn.model,
-                                     turn.messages[-1]["content"]))
+            self._titles.add(TitleJob(turn.client, turn.conversation_id, turn.model,
+                                      turn.messages[-1]["content"]))
 
 
-async def _token_counts(count: Callable[[str], Awaitable[int | None]],
-                        turn: ChatTurn) -> tuple[int | None, ...]:
+def _usage_row(turn: ChatTurn, latency_ms: int) -> UsageRecord:
+    status_code = STATUS_CODES[turn.status]
+    if turn.status == "failed" and not turn.content:
+        status_code = 503
+    return UsageRecord(
+        request_id=turn.request_id, user_id=turn.user.id, conv_id=turn.conversation_id,
+        model=turn.model, status=turn.status, status_code=status_code,
+        latency_ms=latency_ms, ttft_ms=turn.ttft_ms, input_tokens=turn.input_tokens,
+        output_tokens=turn.output_tokens, error=turn.error,
+    )
+
+
+async def _token_counts(count: Count, turn: ChatTurn) -> tuple[int | None, int | None, int | None]:
     """Upstream usage when the engine reports it, else the engine's tokenizer."""
     user_tokens = await count(turn.messages[-1]["content"])
     if turn.usage:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from chat.messages import flatten_content
 from chat.turn import ChatOptions
@@ -11,6 +11,21 @@ from engine.profiles import SamplingDefaults
 from errors import InvalidInput
 
 ROLES = ("system", "user", "assistant")
+
+
+class Params(NamedTuple):
+    """What the engine is asked with. `sampling` is sent as it is: top_p always (the
+    profile's unless asked), and the stop, seed and penalties a caller asked for."""
+
+    temperature: float
+    max_tokens: int
+    sampling: dict[str, Any]
+
+
+def validate_params(options: ChatOptions, model_ids: list[str], defaults: SamplingDefaults,
+                    max_tokens_limit: int) -> Params:
+    temperature, max_tokens = validate_options(options, model_ids, defaults, max_tokens_limit)
+    return Params(temperature, max_tokens, validate_sampling(options, defaults))
 
 
 def validate_messages(messages: Sequence[Mapping[str, Any]], max_chars: int) -> None:

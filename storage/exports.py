@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from storage.db import Database
+from storage.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +130,13 @@ def write_snapshot(conn: duckdb.DuckDBPyConnection, directory: Path) -> list[Pat
     cursor = conn.cursor()
     partials: list[tuple[Path, Path]] = []
     try:
-        cursor.begin()  # one consistent view of all four tables
-        for name, query in SNAPSHOT_TABLES.items():
-            target = directory / f"{name}.parquet"
-            partial = directory / f".{name}.parquet.partial"
-            partials.append((partial, target))
-            cursor.sql(query).write_parquet(str(partial))
-        cursor.rollback()  # nothing was changed
+        # One consistent view of all four tables; it only reads, so its commit changes nothing.
+        with transaction(cursor):
+            for name, query in SNAPSHOT_TABLES.items():
+                target = directory / f"{name}.parquet"
+                partial = directory / f".{name}.parquet.partial"
+                partials.append((partial, target))
+                cursor.sql(query).write_parquet(str(partial))
         for partial, target in partials:
             os.replace(partial, target)
     finally:

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import httpx
 import pytest
+from inprocess import InProcessServer, SharedEngine, SignsIn, start_inprocess, start_shared_engine
 
 from storage.db import Database
 
@@ -41,14 +42,30 @@ def away_from_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     os.chdir(previous)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Marks a test whose call failed, for fixtures that keep evidence (screenshots). An
+    attribute, not a stash key: tests import conftest as a module of its own (importlib mode),
+    so a key object made here would not be theirs."""
+    report = yield
+    if call.when == "call" and report.failed:  # type: ignore[attr-defined]
+        item.call_failed = True  # type: ignore[attr-defined]
+    return report
+
+
+def call_failed(request: pytest.FixtureRequest) -> bool:
+    return bool(getattr(request.node, "call_failed", False))
+
+
 DEFAULT_PORTS = (8000, 8080)  # VLLM_PORT and GATEWAY_PORT: where a developer's ./start runs
 
 
 class _TrapHandler(BaseHTTPRequestHandler):
-    calls: ClassVar[list[str]] = []
+    log: ClassVar[Path]
 
     def _refuse(self) -> None:
-        self.calls.append(f"{self.command} {self.server.server_address[1]}{self.path}")
+        with self.log.open("a") as log:
+            log.write(f"{self.command} {self.server.server_address[1]}{self.path}\n")
         self.send_error(503, "this port belongs to ./start, not to a test")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _refuse
@@ -58,29 +75,38 @@ class _TrapHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def default_port_trap() -> Iterator[list[str]]:
-    """Listen on the default ports (where free) for the whole run and record every request."""
+def default_port_trap(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
+    """Listen on the default ports (where free) for the whole run and log every request.
+
+    With pytest-xdist one worker holds the ports; the log lies in the run's directory that
+    all workers share, so a call from any worker's test is seen."""
+    run_dir = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_dir = run_dir.parent
+    _TrapHandler.log = run_dir / "default-port-calls.log"
+    _TrapHandler.log.touch()
     servers = []
     for port in DEFAULT_PORTS:
         try:
             servers.append(ThreadingHTTPServer(("127.0.0.1", port), _TrapHandler))
         except OSError:
-            continue  # taken (a developer's ./start): the suite must pass beside it too
+            continue  # taken (a developer's ./start, or another worker): the suite passes beside it
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield _TrapHandler.calls
+    yield _TrapHandler.log
     for server in servers:
         server.shutdown()
         server.server_close()
 
 
 @pytest.fixture(autouse=True)
-def no_default_ports(default_port_trap: list[str]) -> Iterator[None]:
+def no_default_ports(default_port_trap: Path) -> Iterator[None]:
     """A test that quietly talks to port 8000 or 8080 fails: tests take free ports."""
-    seen = len(default_port_trap)
+    seen = default_port_trap.read_text().splitlines()
     yield
-    if len(default_port_trap) > seen:
-        pytest.fail(f"this test used a default port: {default_port_trap[seen:]}")
+    calls = default_port_trap.read_text().splitlines()[len(seen):]
+    if calls:
+        pytest.fail(f"a test used a default port (this one, or one running beside it): {calls}")
 
 
 @pytest.fixture
@@ -120,22 +146,14 @@ def pid_alive(pid: int) -> bool:
 
 
 @dataclass
-class AppServer:
+class ProcessServer(SignsIn):
+    """`python app.py` as a child process, with its managed engine unless told otherwise."""
+
     url: str
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
-
-    def token(self, username: str = "test", password: str = "test") -> str:
-        response = httpx.post(
-            f"{self.url}/api/auth/login", json={"username": username, "password": password}
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
-
-    def auth(self, username: str = "test", password: str = "test") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(username, password)}"}
 
     def engine_pid(self) -> int | None:
         children = child_pids(self.process.pid)
@@ -157,7 +175,7 @@ class AppServer:
 def start_server(
     data_dir: Path, model_dir: Path, extra_env: dict[str, str] | None = None,
     wait_for: str = "healthy",
-) -> AppServer:
+) -> ProcessServer:
     port = free_port()
     env = {
         **os.environ,
@@ -167,6 +185,7 @@ def start_server(
         "VLLM_PORT": str(free_port()),
         "JWT_SECRET": "",
         "DEVELOPMENT_MODE": "false",
+        "BCRYPT_ROUNDS": "4",
         # A test module chats faster than people do; tests of the limit set their own.
         "CHAT_RATE_LIMIT": "",
         **(extra_env or {}),
@@ -178,7 +197,7 @@ def start_server(
             [sys.executable, str(ROOT / "app.py")], cwd=data_dir, env=env,
             stdout=log_file, stderr=subprocess.STDOUT,
         )
-    server = AppServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, env)
+    server = ProcessServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -194,16 +213,18 @@ def start_server(
     raise RuntimeError(f"app not {wait_for} in time:\n{server.log()[-3000:]}")
 
 
-ServerFactory = Callable[..., AppServer]
+ServerFactory = Callable[..., ProcessServer]
+# What a test talks to: an app in a child process or on a thread of this one.
+AppServer = ProcessServer | InProcessServer
 
 
 @pytest.fixture
 def server_factory(tmp_path: Path, model_dir: Path) -> Iterator[ServerFactory]:
     """Start app servers for one test; all are stopped, and checked for orphans, afterwards."""
-    started: list[AppServer] = []
+    started: list[ProcessServer] = []
 
     def factory(extra_env: dict[str, str] | None = None, wait_for: str = "healthy",
-                name: str = "data") -> AppServer:
+                name: str = "data") -> ProcessServer:
         server = start_server(tmp_path / name, model_dir, extra_env, wait_for)
         started.append(server)
         return server
@@ -219,9 +240,58 @@ def server_factory(tmp_path: Path, model_dir: Path) -> Iterator[ServerFactory]:
             assert not pid_alive(engine), "the engine outlived the app"
 
 
+@pytest.fixture(scope="session")
+def shared_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[SharedEngine]:
+    """One real llama.cpp engine with the real model for every in-process app of the run."""
+    engine = start_shared_engine(model_dir, tmp_path_factory.mktemp("engine"))
+    yield engine
+    engine.stop()
+
+
+def inprocess_env(model_dir: Path, engine: SharedEngine, extra_env: dict[str, str] | None) -> dict[str, str]:
+    return {
+        "MODEL_DIR": str(model_dir),
+        **engine.env,
+        # Sign-ins are part of nearly every test; the cost of a real bcrypt round count is not.
+        "BCRYPT_ROUNDS": "4",
+
+        "JWT_SECRET": "",
+        "DEVELOPMENT_MODE": "false",
+        # A test module chats faster than people do; tests of the limit set their own.
+        "CHAT_RATE_LIMIT": "",
+        **(extra_env or {}),
+    }
+
+
+def start_app(data_dir: Path, model_dir: Path, engine: SharedEngine,
+              extra_env: dict[str, str] | None = None, wait_for: str = "healthy") -> InProcessServer:
+    return start_inprocess(data_dir, inprocess_env(model_dir, engine, extra_env), engine, wait_for)
+
+
+AppFactory = Callable[..., InProcessServer]
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, model_dir: Path,
+                shared_engine: SharedEngine) -> Iterator[AppFactory]:
+    """Start in-process apps (on the shared engine) for one test; all stop afterwards."""
+    started: list[InProcessServer] = []
+
+    def factory(extra_env: dict[str, str] | None = None, wait_for: str = "healthy",
+                name: str = "data") -> InProcessServer:
+        server = start_app(tmp_path / name, model_dir, shared_engine, extra_env, wait_for)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[AppServer]:
-    """One real app with the real engine for a test module whose tests only add data."""
-    server = start_server(tmp_path_factory.mktemp("app"), model_dir)
+def app_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
+               shared_engine: SharedEngine) -> Iterator[InProcessServer]:
+    """One app on the shared real engine for a test module whose tests only add data."""
+    server = start_app(tmp_path_factory.mktemp("app"), model_dir, shared_engine)
     yield server
     server.stop()

@@ -6,6 +6,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +41,47 @@ def stream_chat(url: str, headers: dict[str, str], body: dict[str, Any]) -> tupl
             return response, []
         events = list(sse_events(response))
     return response, events
+
+
+@dataclass
+class StreamedChat:
+    conv_id: str
+    request_id: str
+    events: list[Any]
+
+    @property
+    def content(self) -> str:
+        return content_of(self.events)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [e["error"] for e in self.events if isinstance(e, dict) and "error" in e]
+
+
+def chat_then(url: str, headers: dict[str, str], body: dict[str, Any],
+              when: Callable[[list[Any]], bool], act: Callable[[], object] = lambda: None,
+              hang_up: bool = False, path: str = "/api/chat") -> StreamedChat:
+    """Stream an answer over REST; the first time `when(events so far)` holds, call `act`, then
+    hang up (the answer is cancelled) or read on to the end."""
+    events: list[Any] = []
+    with httpx.stream("POST", f"{url}{path}", json=body, headers=headers, timeout=60) as response:
+        assert response.status_code == 200, response.read()
+        streamed = StreamedChat(response.headers["x-conversation-id"],
+                                response.headers["x-request-id"], events)
+        acted = False
+        for event in sse_events(response):
+            events.append(event)
+            if not acted and when(events):
+                acted = True
+                act()
+                if hang_up:
+                    break
+    return streamed
+
+
+def after(n: int) -> Callable[[list[Any]], bool]:
+    """`when` for chat_then: once n events have come."""
+    return lambda events: len(events) >= n
 
 
 def content_of(events: list[Any]) -> str:

@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import gradio as gr
 
+from auth.service import AuthService
 from errors import AppError, PermissionDenied
 from services import Services, ServicesHolder
 from storage.users import User
@@ -66,12 +67,17 @@ class Handlers:
 
     @property
     def services(self) -> Services:
+        """Looked up at event time: the Blocks are built before the lifespan starts them."""
         return self._holder.get()
+
+    @property
+    def auth(self) -> AuthService:
+        return self.services.auth
 
     @ui_errors
     async def user(self, request: gr.Request) -> User:
         """The signed-in caller, looked up on the server for every event."""
-        return await self.services.auth.user_by_name(request.username)
+        return await self.auth.user_by_name(request.username)
 
     @ui_errors
     async def admin(self, request: gr.Request) -> User:

@@ -1,236 +1,158 @@
-"""The chat page: wiring Gradio components to the chat service. No logic lives here."""
+"""The Chat tab: its layout and event wiring. What the events do lives in chat_handlers.py
+(answers), sidebar.py (the conversation list) and presets.py (the settings' presets)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-from typing import Any
-
 import gradio as gr
 
-from chat.messages import flatten_content
-from chat.turn import ChatOptions, ChatTurn
-from engine.manager import EngineState
-from ui.base import Handlers, ui_errors
-from ui.chat_view import History, assistant_messages, can_edit, shown_text
-from ui.i18n import request_language
-from ui.i18n import text as tr
-from ui.sidebar import conversation_entries
+from services import ServicesHolder
+from settings import Settings
+from ui.chat_handlers import ChatHandlers
+from ui.i18n import t
+from ui.presets import PresetHandlers
+from ui.sidebar import SidebarHandlers
 
 
-class ChatHandlers(Handlers):
-    @ui_errors
-    async def answer(
-        self,
-        message: str,
-        conversation_id: int | None,
-        system_prompt: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        model: str | None,
-        request: gr.Request,
-        detached: bool = False,
-    ) -> AsyncIterator[tuple[int, str, str]]:
-        """(conversation id, answer so far, thinking so far), at most once per flush interval."""
-        user = await self.user(request)
-        options = ChatOptions(
-            model=model or None,
-            system_prompt=system_prompt,
-            temperature=temperature,
-            max_tokens=int(max_tokens) if max_tokens is not None else None,
-        )
-        turn = await self.services.chat.start_turn(
-            user, [{"role": "user", "content": message}], options,
-            int(conversation_id) if conversation_id else None,
-        )
-        async for update in self._follow(turn, detached, request_language(request)):
-            yield update
+class ChatTab:
+    """The tab's components, laid out where it is built, and the handlers the page around it
+    uses to fill it when the page loads."""
 
-    async def _follow(
-        self, turn: ChatTurn, detached: bool, lang: str = "en"
-    ) -> AsyncIterator[tuple[int, str, str]]:
-        """Stream the turn. Detached, the answer runs on the server whatever this page does;
-        attached (API callers), closing this stream stops the answer."""
-        if turn.trimmed:
-            gr.Info(tr("trimmed", lang, n=turn.trimmed))
-        interval = self.services.settings.stream_flush_interval_s
-        if detached:
-            # Started before the first update: a page that goes away at once still gets its
-            # answer written and stored.
-            live = self.services.live.start(turn)
-            yield turn.conversation_id, self._waiting_note(lang), ""
-            async for current in live.follow(interval):
-                yield current.conversation_id, current.answer, current.thinking
-            return
-        yield turn.conversation_id, self._waiting_note(lang), ""
-        last_flush = time.monotonic()
-        async with aclosing(self.services.chat.stream(turn)) as deltas:
-            async for _ in deltas:
-                if time.monotonic() - last_flush >= interval:
-                    last_flush = time.monotonic()
-                    yield turn.conversation_id, turn.answer, turn.thinking
-        yield turn.conversation_id, turn.answer, turn.thinking
+    def __init__(self, tab: gr.Tab, holder: ServicesHolder, settings: Settings) -> None:
+        self.tab = tab
+        self.handlers = ChatHandlers(holder)
+        self.presets = PresetHandlers(holder)
+        self.conversation_id = gr.State(None)
+        self.pending = gr.State("")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=220):
+                self._sidebar()
+            with gr.Column(scale=4):
+                self._conversation()
+                with gr.Accordion(t("settings"), open=False):
+                    self._settings(settings)
 
-    async def regenerate(
-        self, conversation_id: int | None, system_prompt: str, temperature: float,
-        max_tokens: float, model: str | None, request: gr.Request,
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        async for update in self._resend(conversation_id, None, system_prompt, temperature,
-                                         max_tokens, model, request):
-            yield update
+    def _sidebar(self) -> None:
+        self.new_chat = gr.Button(t("new_chat"), elem_id="new-chat", variant="secondary")
+        self.search = gr.Textbox(placeholder=t("search"), show_label=False,
+                                 elem_id="conversation-search")
+        self.conversation_list = gr.Radio(label=t("recent"), choices=[],
+                                          elem_id="conversation-list")
+        with gr.Accordion(t("rename_or_delete"), open=False):
+            self.new_title = gr.Textbox(label=t("new_title"), elem_id="new-title")
+            with gr.Row():
+                self.rename = gr.Button(t("rename"), size="sm", elem_id="rename-conversation")
+                self.delete = gr.Button(t("delete"), size="sm", variant="stop",
+                                        elem_id="delete-conversation")
+            self.confirm_delete = gr.Button(t("confirm_delete"), size="sm", variant="stop",
+                                            visible=False, elem_id="confirm-delete")
 
-    async def edit(
-        self, history: History, conversation_id: int | None, system_prompt: str,
-        temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
-        request: gr.Request,
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        if not can_edit(history, edit.index):
-            raise gr.Error(tr("only_last_edit", request_language(request)), print_exception=False)
-        async for update in self._resend(conversation_id, flatten_content(edit.value),
-                                         system_prompt, temperature, max_tokens, model, request):
-            yield update
+    def _conversation(self) -> None:
+        self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
+                                  show_label=False, editable="user",
+                                  sanitize_html=True, allow_tags=False,
+                                  latex_delimiters=[
+                                      {"left": "$$", "right": "$$", "display": True},
+                                      {"left": "$", "right": "$", "display": False}])
+        with gr.Row():
+            self.message = gr.Textbox(placeholder=t("message_placeholder"), show_label=False,
+                                      scale=8, elem_id="message", autofocus=True)
+            self.send = gr.Button(t("send"), variant="primary", scale=1, elem_id="send")
+            self.stop = gr.Button(t("stop"), variant="stop", scale=1, elem_id="stop")
 
-    @ui_errors
-    async def _resend(
-        self, conversation_id: int | None, edited: str | None, system_prompt: str,
-        temperature: float, max_tokens: float, model: str | None, request: gr.Request,
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        lang = request_language(request)
-        if not conversation_id:
-            raise gr.Error(tr("nothing_to_regenerate", lang), print_exception=False)
-        user = await self.user(request)
-        options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
-                              temperature=temperature, max_tokens=int(max_tokens))
-        turn = await self.services.chat.start_resend(user, int(conversation_id), options, edited)
-        shown, _ = await self._display(turn.conversation_id, request)
-        text, thinking = "", ""
-        async for _, text, thinking in self._follow(turn, detached=True, lang=lang):
-            yield ([*shown, *assistant_messages(text, thinking, done=False, lang=lang)],
-                   turn.conversation_id, gr.skip())
-        yield ([*shown, *assistant_messages(text, thinking, lang=lang)], turn.conversation_id,
-               await self.conversation_choices(request, turn.conversation_id))
+    def _settings(self, settings: Settings) -> None:
+        self.model = gr.Dropdown(label=t("model"), choices=[], elem_id="model-choice")
+        self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice")
+        self.system_prompt = gr.Textbox(label=t("system_prompt"), lines=3,
+                                        elem_id="system-prompt")
+        self.temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
+                                     label=t("temperature"))
+        self.max_tokens = gr.Slider(1, settings.max_tokens_limit,
+                                    value=settings.default_max_tokens, step=1,
+                                    label=t("max_tokens"))
+        with gr.Row():
+            self.preset_name = gr.Textbox(placeholder=t("preset_name"), show_label=False,
+                                          elem_id="preset-name", scale=2)
+            self.save_preset = gr.Button(t("save_preset"), size="sm", elem_id="save-preset",
+                                         scale=1)
+            self.make_default = gr.Button(t("make_default"), size="sm", elem_id="make-default",
+                                          scale=1)
 
-    def _waiting_note(self, lang: str) -> str:
-        """Shown in place of the answer while a model switch holds new chats."""
-        engine = self.services.engine
-        if engine.state in (EngineState.DRAINING, EngineState.SWITCHING):
-            return tr("waiting_switch", lang)
-        return ""
+    def load_on(self, demo: gr.Blocks, header: gr.Markdown) -> None:
+        """Fill the page header and the tab for the caller when the page loads."""
+        demo.load(self.handlers.on_load, None,
+                  [header, self.conversation_list, self.model, self.temperature,
+                   self.max_tokens], api_visibility="private")
+        demo.load(self.presets.load, None, [self.preset, self.system_prompt],
+                  api_visibility="private")
 
-    async def respond(
-        self,
-        message: str,
-        history: History,
-        conversation_id: int | None,
-        system_prompt: str,
-        temperature: float,
-        max_tokens: float,
-        model: str | None,
-        request: gr.Request,
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        asked = [*(history or []), {"role": "user", "content": message}]
-        conv_id, text, thinking, started = conversation_id, "", "", False
-        lang = request_language(request)
-        try:
-            async for conv_id, text, thinking in self.answer(
-                message, conversation_id, system_prompt, temperature, int(max_tokens), model,
-                request, detached=True,
-            ):
-                started = True
-                yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],
-                       conv_id, gr.skip(), gr.skip())
-        except gr.Error as exc:
-            if started:  # keep what arrived, marked, as it is stored
-                failed = f"{text}\n\n⚠️ {exc.message}".strip()
-                yield ([*asked, *assistant_messages(failed, thinking, lang=lang)], conv_id,
-                       gr.skip(), gr.skip())
-            else:  # refused before anything was stored: the text goes back to be fixed or resent
-                yield gr.skip(), gr.skip(), gr.skip(), message
-            raise
-        yield (
-            [*asked, *assistant_messages(text, thinking, lang=lang)],
-            conv_id,
-            await self.conversation_choices(request, conv_id),
-            gr.skip(),
-        )
 
-    async def chat_api(
-        self,
-        message: str,
-        conversation_id: int | None = None,
-        system_prompt: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        model: str | None = None,
-        request: gr.Request | None = None,
-    ) -> AsyncIterator[str]:
-        """Send a message and stream the growing answer. Starts a new conversation unless
-        `conversation_id` names one of yours; `model` is the served name or an alias."""
-        assert request is not None
-        async for _, text, _thinking in self.answer(
-            message, conversation_id, system_prompt, temperature, max_tokens, model, request
-        ):
-            yield text
+def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:
+    """Visible to every signed-in user. Call inside the app's gr.Tabs, then hand the page load
+    to ChatTab.load_on."""
+    with gr.Tab(t("chat"), id="chat-tab") as tab:
+        chat = ChatTab(tab, holder, settings)
+        # Registration order names the lambdas (lambda_1, ...) that the authorization matrix
+        # test lists: keep it.
+        _wire_answers(chat, settings)
+        _wire_sidebar(chat, SidebarHandlers(holder))
+        _wire_presets(chat)
+        chat.conversation_list.input(
+            chat.handlers.open_conversation, [chat.conversation_list],
+            [chat.chatbot, chat.conversation_id, chat.system_prompt], api_visibility="private")
+    return chat
 
-    async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
-        user = await self.user(request)
-        rows = await self.services.conversations.recent(user)
-        choices = conversation_entries(rows, self.services.live.running_for(user))
-        return gr.Radio(choices=choices, value=selected)
 
-    async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
-        """Stop this conversation's answer, wherever it was started from."""
-        if conversation_id:
-            await self.services.live.stop(await self.user(request), int(conversation_id))
-        return await self.conversation_choices(request, conversation_id)
+def _wire_answers(chat: ChatTab, settings: Settings) -> None:
+    """Send, regenerate and edit share the chat concurrency limit; Stop cancels them all."""
+    handlers, limit = chat.handlers, settings.chat_concurrency
+    inputs = [chat.pending, chat.chatbot, chat.conversation_id, chat.system_prompt,
+              chat.temperature, chat.max_tokens, chat.model]
+    outputs = [chat.chatbot, chat.conversation_id, chat.conversation_list]
+    chat_events = [
+        trigger(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
+                queue=False, api_visibility="private")
+        .then(handlers.respond, inputs, [*outputs, chat.message], show_progress_on=outputs,
+              api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
+        for trigger in (chat.message.submit, chat.send.click)
+    ]
+    settings_inputs = [chat.system_prompt, chat.temperature, chat.max_tokens, chat.model]
+    chat_events.append(chat.chatbot.retry(
+        handlers.regenerate, [chat.conversation_id, *settings_inputs], outputs,
+        api_visibility="private", concurrency_limit=limit, concurrency_id="chat"))
+    chat_events.append(chat.chatbot.edit(
+        handlers.edit, [chat.chatbot, chat.conversation_id, *settings_inputs], outputs,
+        api_visibility="private", concurrency_limit=limit, concurrency_id="chat"))
+    chat.stop.click(handlers.stop, [chat.conversation_id], [chat.conversation_list],
+                    cancels=chat_events, api_visibility="private")
 
-    @ui_errors
-    async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
-        user = await self.user(request)
-        conv = await self.services.conversations.get(user, int(conversation_id))
-        rows = await self.services.conversations.messages(user, conv.id)
-        lang = request_language(request)
-        history: History = []
-        for row in rows:
-            if row["role"] == "user":
-                history.append({"role": "user", "content": row["content"]})
-            elif row["role"] == "assistant":
-                history += assistant_messages(shown_text(row, lang), row.get("reasoning") or "",
-                                              lang=lang)
-        return history, conv
 
-    @ui_errors
-    async def open_conversation(
-        self, conversation_id: int | None, request: gr.Request
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        """Its messages; an answer still being written streams on from where it is."""
-        if not conversation_id:
-            yield [], None, gr.skip()
-            return
-        history, conv = await self._display(conversation_id, request)
-        yield history, conv.id, conv.system_prompt or ""
-        live = self.services.live.running(await self.user(request), conv.id)
-        if live is None:
-            return
-        interval = self.services.settings.stream_flush_interval_s
-        lang = request_language(request)
-        async for turn in live.follow(interval):
-            yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done,
-                                                  lang=lang)], conv.id, gr.skip())
+def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
+    chat.search.change(sidebar.search, [chat.search, chat.conversation_id],
+                       [chat.conversation_list], api_visibility="private",
+                       trigger_mode="always_last", show_progress="hidden")
+    chat.rename.click(sidebar.rename, [chat.conversation_id, chat.new_title, chat.search],
+                      [chat.conversation_list, chat.new_title], api_visibility="private")
+    chat.delete.click(lambda: gr.Button(visible=True), None, chat.confirm_delete,
+                      api_visibility="private")
+    chat.confirm_delete.click(sidebar.delete, [chat.conversation_id, chat.search],
+                              [chat.conversation_list, chat.chatbot, chat.conversation_id,
+                               chat.confirm_delete], api_visibility="private")
+    chat.chatbot.clear(lambda: None, None, chat.conversation_id, api_visibility="private")
+    # Not queued: an emptied chat arriving after the conversation clicked next would hide it.
+    chat.new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
+                        [chat.chatbot, chat.conversation_id, chat.conversation_list],
+                        queue=False, api_visibility="private").then(
+        chat.presets.default_prompt, None, chat.system_prompt, api_visibility="private")
 
-    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
-        user = await self.user(request)
-        engine = self.services.engine
-        lang = request_language(request)
-        header = (
-            f"{tr('model', lang)} **{engine.profile.served_model_name}** ({engine.state.value}) · "
-            f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
-            f"[{tr('sign_out', lang)}](/logout)"
-        )
-        names = engine.profile.model_names
-        sampling = engine.profile.sampling  # the model's own defaults start each page
-        max_tokens = min(sampling.max_tokens, self.services.settings.max_tokens_limit)
-        return (header, await self.conversation_choices(request, None),
-                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
 
+def _wire_presets(chat: ChatTab) -> None:
+    presets = chat.presets
+    chat.preset.input(presets.apply, [chat.preset],
+                      [chat.system_prompt, chat.temperature, chat.max_tokens],
+                      api_visibility="private")
+    chat.save_preset.click(presets.save,
+                           [chat.preset_name, chat.system_prompt, chat.temperature,
+                            chat.max_tokens], [chat.preset, chat.preset_name],
+                           api_visibility="private")
+    chat.make_default.click(presets.make_default, [chat.system_prompt], None,
+                            api_visibility="private")

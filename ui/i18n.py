@@ -7,6 +7,8 @@ import gradio as gr
 from fastapi import Request
 from gradio.i18n import I18nData
 
+from languages import language
+
 EN: dict[str, str] = {
     "chat": "Chat", "models": "Models", "usage": "Usage", "keys": "API keys",
     "gpu": "GPU & engine", "range": "Range",
@@ -50,6 +52,27 @@ EN: dict[str, str] = {
     "latency": "Latency", "outcomes": "Outcomes", "tokens_by_model": "Tokens by model",
     "tokens_by_user": "Tokens by user", "heaviest_users": "Heaviest users",
     "slowest_requests": "Slowest requests",
+    # The Usage tab. Its range Radio shows range_*; its values ("24h", ...) are not keys.
+    "range_24h": "Last 24 hours", "range_7d": "Last 7 days", "range_30d": "Last 30 days",
+    "usage_all_models": "All models", "usage_all_users": "All users", "usage_user_n": "user {id}",
+    "usage_no_requests": "No requests in this range",
+    "usage_no_completed": "No completed requests in this range",
+    "usage_requests_per_minute": "Requests per minute", "usage_requests_per_hour": "Requests per hour",
+    "usage_requests_per_day": "Requests per day", "usage_tokens_per_minute": "Tokens per minute",
+    "usage_tokens_per_hour": "Tokens per hour", "usage_tokens_per_day": "Tokens per day",
+    "usage_latency_title": "Latency, {n} completed requests",
+    "usage_outcomes_title": "Outcomes of {n} requests",
+    "usage_scope_self": "your requests", "usage_scope_one": "one user",
+    "usage_scope_all": "all users", "usage_model_one": "model `{model}`",
+    "usage_model_all": "all models",
+    "usage_summary": ("**{requests}** requests · **{tokens}** tokens · error rate **{error}** · "
+                      "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
+    "usage_col_user": "User", "usage_col_requests": "Requests", "usage_col_tokens": "Tokens",
+    "usage_col_input": "Input tokens", "usage_col_output": "Output tokens",
+    "usage_col_failed": "Failed", "usage_col_cancelled": "Cancelled",
+    "usage_col_request": "Request", "usage_col_model": "Model", "usage_col_status": "Status",
+    "usage_col_latency": "Latency (ms)", "usage_col_ttft": "TTFT (ms)",
+    "usage_col_time": "Time (UTC)",
 }
 
 KO: dict[str, str] = {
@@ -95,6 +118,26 @@ KO: dict[str, str] = {
     "latency": "지연 시간", "outcomes": "결과", "tokens_by_model": "모델별 토큰",
     "tokens_by_user": "사용자별 토큰", "heaviest_users": "가장 많이 쓴 사용자",
     "slowest_requests": "가장 느린 요청",
+    "range_24h": "최근 24시간", "range_7d": "최근 7일", "range_30d": "최근 30일",
+    "usage_all_models": "모든 모델", "usage_all_users": "모든 사용자", "usage_user_n": "사용자 {id}",
+    "usage_no_requests": "이 기간에 요청이 없습니다",
+    "usage_no_completed": "이 기간에 완료된 요청이 없습니다",
+    "usage_requests_per_minute": "분당 요청", "usage_requests_per_hour": "시간당 요청",
+    "usage_requests_per_day": "일별 요청", "usage_tokens_per_minute": "분당 토큰",
+    "usage_tokens_per_hour": "시간당 토큰", "usage_tokens_per_day": "일별 토큰",
+    "usage_latency_title": "지연 시간, 완료된 요청 {n}개",
+    "usage_outcomes_title": "요청 {n}개의 결과",
+    "usage_scope_self": "내 요청", "usage_scope_one": "사용자 한 명",
+    "usage_scope_all": "모든 사용자", "usage_model_one": "모델 `{model}`",
+    "usage_model_all": "모든 모델",
+    "usage_summary": ("요청 **{requests}**건 · 토큰 **{tokens}**개 · 오류율 **{error}** · "
+                      "취소율 **{cancel}** · TTFT p50 **{ttft}** · 지연 시간 p95 **{latency}**"),
+    "usage_col_user": "사용자", "usage_col_requests": "요청", "usage_col_tokens": "토큰",
+    "usage_col_input": "입력 토큰", "usage_col_output": "출력 토큰",
+    "usage_col_failed": "실패", "usage_col_cancelled": "취소",
+    "usage_col_request": "요청 ID", "usage_col_model": "모델", "usage_col_status": "상태",
+    "usage_col_latency": "지연 시간 (ms)", "usage_col_ttft": "TTFT (ms)",
+    "usage_col_time": "시각 (UTC)",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.
@@ -150,17 +193,6 @@ I18N = gr.I18n(en=EN, ko=KO)
 def t(key: str) -> I18nData:
     """A label Gradio translates in the browser."""
     return I18N(key)
-
-
-def language(accept_language: str | None) -> str:
-    """"ko" when the browser prefers Korean over English, else "en"."""
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("ko"):
-            return "ko"
-        if tag.startswith("en"):
-            return "en"
-    return "en"
 
 
 def request_language(request: gr.Request | Request | None) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from auth.accounts import AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.i18n import request_language, t, text
@@ -14,8 +15,12 @@ KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
 
 
 class KeyHandlers(Handlers):
+    @property
+    def accounts(self) -> AccountService:
+        return self.services.accounts
+
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
-        keys = await self.services.auth.list_keys(await self.user(request))
+        keys = await self.auth.list_keys(await self.user(request))
         rows = [[k["id"], k["name"], f"{k['prefix']}…", f"{k['created_at']:%Y-%m-%d %H:%M}",
                  f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else ""] for k in keys]
         active = [(f"{k['name']} ({k['prefix']}…)", k["id"]) for k in keys if not k["revoked_at"]]
@@ -23,7 +28,7 @@ class KeyHandlers(Handlers):
 
     @ui_errors
     async def create(self, name: str, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
-        _, key = await self.services.auth.create_key(await self.user(request), name or "")
+        _, key = await self.auth.create_key(await self.user(request), name or "")
         rows, choices = await self.table(request)
         return key, rows, choices
 
@@ -31,13 +36,13 @@ class KeyHandlers(Handlers):
     async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[list[list[Any]], Any]:
         if key_id is None:
             raise gr.Error(text("choose_key", request_language(request)), print_exception=False)
-        await self.services.auth.revoke_key(await self.user(request), int(key_id))
+        await self.auth.revoke_key(await self.user(request), int(key_id))
         return await self.table(request)
 
     @ui_errors
     async def change_password(self, current: str, new: str, request: gr.Request) -> None:
         """Every session of the account ends, this page's too: it goes to the sign-in page."""
-        await self.services.accounts.change_own_password(
+        await self.accounts.change_own_password(
             await self.user(request), current or "", new or "")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from engine.fit import summary
+from engine.manager import EngineManager
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.i18n import t
@@ -23,9 +24,13 @@ PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit 
 class ModelHandlers(Handlers):
     poll_interval_s = 0.5  # how often a switch's or restart's progress is looked at
 
+    @property
+    def engine(self) -> EngineManager:
+        return self.services.engine
+
     async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         await self.admin(request)
-        engine = self.services.engine
+        engine = self.engine
         rows = []
         for profile in engine.profiles.values():
             rows.append([
@@ -38,7 +43,7 @@ class ModelHandlers(Handlers):
 
     async def status(self, request: gr.Request) -> tuple[str, str]:
         await self.admin(request)
-        engine = self.services.engine
+        engine = self.engine
         return status_markdown(engine.snapshot(), await engine.metrics(),
                                engine.hardware.error), await asyncio.to_thread(engine.log_tail, 40)
 
@@ -48,7 +53,7 @@ class ModelHandlers(Handlers):
     ) -> AsyncIterator[str]:
         """Start the switch, then show its progress until it ends."""
         await self.admin(request)
-        task = self.services.engine.begin_switch(profile_id, override_fit=override_fit)
+        task = self.engine.begin_switch(profile_id, override_fit=override_fit)
         async for progress in self._follow(task, "Switch"):
             yield progress
 
@@ -56,12 +61,12 @@ class ModelHandlers(Handlers):
     async def restart(self, request: gr.Request) -> AsyncIterator[str]:
         """Restart the active profile (after it ended failed, say), showing its progress."""
         await self.admin(request)
-        task = self.services.engine.begin_restart()
+        task = self.engine.begin_restart()
         async for progress in self._follow(task, "Restart"):
             yield progress
 
     async def _follow(self, task: asyncio.Task[None], what: str) -> AsyncIterator[str]:
-        engine = self.services.engine
+        engine = self.engine
         _, seen = engine.events_since(0)  # only what happens from now on
         lines: list[str] = []
         while True:

@@ -6,22 +6,27 @@ from typing import Any
 
 import gradio as gr
 
+from chat.presets import PresetService
 from ui.base import Handlers, ui_errors
 from ui.i18n import request_language, text
 
 
 class PresetHandlers(Handlers):
+    @property
+    def presets(self) -> PresetService:
+        return self.services.presets
+
     async def load(self, request: gr.Request) -> tuple[Any, str]:
         """The presets menu and the user's default system prompt."""
         user = await self.user(request)
-        rows = await self.services.presets.list(user)
-        default = await self.services.presets.default_prompt(user) or ""
+        rows = await self.presets.list(user)
+        default = await self.presets.default_prompt(user) or ""
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=None), default
 
     async def apply(self, preset_id: int | None, request: gr.Request) -> tuple[Any, Any, Any]:
         if preset_id is None:
             return gr.skip(), gr.skip(), gr.skip()
-        rows = await self.services.presets.list(await self.user(request))
+        rows = await self.presets.list(await self.user(request))
         preset = next((r for r in rows if r["id"] == preset_id), None)
         if preset is None:
             raise gr.Error(text("preset_gone", request_language(request)), print_exception=False)
@@ -33,16 +38,15 @@ class PresetHandlers(Handlers):
     async def save(self, name: str, system_prompt: str, temperature: float, max_tokens: float,
                    request: gr.Request) -> tuple[Any, str]:
         user = await self.user(request)
-        saved = await self.services.presets.save(user, name, system_prompt, temperature,
-                                                 int(max_tokens))
-        rows = await self.services.presets.list(user)
+        saved = await self.presets.save(user, name, system_prompt, temperature, int(max_tokens))
+        rows = await self.presets.list(user)
         gr.Info(text("preset_saved", request_language(request), name=saved["name"]))
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=saved["id"]), ""
 
     @ui_errors
     async def make_default(self, system_prompt: str, request: gr.Request) -> None:
-        await self.services.presets.set_default_prompt(await self.user(request), system_prompt)
+        await self.presets.set_default_prompt(await self.user(request), system_prompt)
         gr.Info(text("default_saved", request_language(request)))
 
     async def default_prompt(self, request: gr.Request) -> str:
-        return await self.services.presets.default_prompt(await self.user(request)) or ""
+        return await self.presets.default_prompt(await self.user(request)) or ""

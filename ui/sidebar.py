@@ -7,6 +7,8 @@ from typing import Any
 
 import gradio as gr
 
+from chat.conversations import ConversationService
+from chat.live import LiveAnswers
 from ui.base import Handlers, ui_errors
 from ui.i18n import request_language, text
 
@@ -19,10 +21,18 @@ def conversation_entries(rows: list[dict[str, Any]], running: set[int]) -> list[
 
 
 class SidebarHandlers(Handlers):
+    @property
+    def conversations(self) -> ConversationService:
+        return self.services.conversations
+
+    @property
+    def live(self) -> LiveAnswers:
+        return self.services.live
+
     async def search(self, query: str, selected: int | None, request: gr.Request) -> Any:
         user = await self.user(request)
-        rows = await self.services.conversations.search(user, query or "")
-        choices = conversation_entries(rows, self.services.live.running_for(user))
+        rows = await self.conversations.search(user, query or "")
+        choices = conversation_entries(rows, self.live.running_for(user))
         return gr.Radio(choices=choices, value=selected if selected in dict(choices).values() else None)
 
     @ui_errors
@@ -31,7 +41,7 @@ class SidebarHandlers(Handlers):
         if not conversation_id:
             raise gr.Error(text("open_conversation_first", request_language(request)),
                            print_exception=False)
-        await self.services.conversations.rename(
+        await self.conversations.rename(
             await self.user(request), int(conversation_id), title or "")
         return await self.search(query, conversation_id, request), ""
 
@@ -42,6 +52,5 @@ class SidebarHandlers(Handlers):
         hidden = gr.Button(visible=False)
         if not conversation_id:
             return gr.skip(), gr.skip(), gr.skip(), hidden
-        await self.services.conversations.delete(await self.user(request),
-                                                     int(conversation_id))
+        await self.conversations.delete(await self.user(request), int(conversation_id))
         return await self.search(query, None, request), [], None, hidden

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
-from storage.analytics import UsageFilter
+from usage import UsageFilter
 
 # Relative to the page, which is served at the app's root (also behind a path prefix).
 EXPORT_PATH = "api/usage/export"
@@ -32,4 +32,5 @@ def export_link(flt: UsageFilter, fmt: str = "csv") -> str:
 
 
 def export_button(flt: UsageFilter) -> gr.Button:
-    return gr.Button("Download CSV", link=export_link(flt), visible=True)
+    # No value: the button keeps its translated label from the tab's build.
+    return gr.Button(link=export_link(flt), visible=True)

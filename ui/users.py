@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from auth.accounts import AccountChange
+from auth.accounts import AccountChange, AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.i18n import request_language, t, text
@@ -20,9 +20,13 @@ def _state(disabled: bool, lang: str) -> str:
 
 
 class UserHandlers(Handlers):
+    @property
+    def accounts(self) -> AccountService:
+        return self.services.accounts
+
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         admin = await self.admin(request)
-        accounts = await self.services.accounts.list(admin)
+        accounts = await self.accounts.list(admin)
         lang = request_language(request)
         rows = [[a["id"], a["username"], a["role"], _state(a["disabled"], lang),
                  f"{a['created_at']:%Y-%m-%d}",
@@ -35,7 +39,7 @@ class UserHandlers(Handlers):
     async def create(self, username: str, password: str, role: str,
                      request: gr.Request) -> tuple[str, str, str, list[list[Any]], Any]:
         admin = await self.admin(request)
-        user = await self.services.accounts.create(admin, username or "", password or "", role)
+        user = await self.accounts.create(admin, username or "", password or "", role)
         rows, choices = await self.table(request)
         message = text("user_added", request_language(request), name=user.username, role=user.role)
         return message, "", "", rows, choices
@@ -45,7 +49,7 @@ class UserHandlers(Handlers):
                      request: gr.Request) -> tuple[str, list[list[Any]], Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
-        user = await self.services.accounts.update(admin, int(user_id or 0), change)
+        user = await self.accounts.update(admin, int(user_id or 0), change)
         lang = request_language(request)
         rows, choices = await self.table(request)
         message = text("user_changed", lang, name=user.username, role=user.role,
@@ -57,7 +61,7 @@ class UserHandlers(Handlers):
                      request: gr.Request) -> tuple[str, list[list[Any]], Any, Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
-        name = await self.services.accounts.delete(admin, int(user_id or 0))
+        name = await self.accounts.delete(admin, int(user_id or 0))
         rows, choices = await self.table(request)
         message = text("user_deleted", request_language(request), name=name)
         return message, rows, choices, gr.Button(visible=False)

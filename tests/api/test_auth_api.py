@@ -7,7 +7,7 @@ import time
 import httpx
 import jwt
 import pytest
-from conftest import AppServer, ServerFactory, free_port
+from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 
 
@@ -88,9 +88,9 @@ def test_users_see_only_their_usage_and_admins_may_see_all(app_server: AppServer
                      headers=app_server.auth("admin", "admin123")).status_code == 200
 
 
-def test_development_mode_skips_login_on_loopback(server_factory: ServerFactory) -> None:
+def test_development_mode_skips_login_on_loopback(app_factory: AppFactory) -> None:
     with running_fake_engine("endless", free_port()) as engine:
-        server = server_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
         verify = httpx.get(f"{server.url}/api/auth/verify")
         assert verify.status_code == 200 and verify.json()["username"] == "admin"
         page = httpx.get(f"{server.url}/", follow_redirects=False)
@@ -101,16 +101,16 @@ def test_development_mode_skips_login_on_loopback(server_factory: ServerFactory)
                              headers={"Host": host}).status_code == 200
 
 
-def test_development_mode_serves_only_loopback_host_names(server_factory: ServerFactory) -> None:
+def test_development_mode_serves_only_loopback_host_names(app_factory: AppFactory) -> None:
     """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 must not be the admin."""
     with running_fake_engine("endless", free_port()) as engine:
-        server = server_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
         for host in ("attacker.example", "attacker.example:80", "192.168.1.5"):
             for path in ("/api/auth/verify", "/", "/gradio_api/info"):
                 response = httpx.get(f"{server.url}{path}", headers={"Host": host})
                 assert response.status_code == 400, (host, path, response.status_code)
 
 
-def test_exposed_bind_without_a_secret_refuses_to_start(server_factory: ServerFactory) -> None:
+def test_exposed_bind_without_a_secret_refuses_to_start(app_factory: AppFactory) -> None:
     with pytest.raises(RuntimeError, match=r"Set JWT_SECRET before binding to 0\.0\.0\.0"):
-        server_factory({"GATEWAY_HOST": "0.0.0.0"})
+        app_factory({"GATEWAY_HOST": "0.0.0.0"})

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx
 import jwt
 import pytest
-from conftest import AppServer, free_port, start_server
+from conftest import AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import running_fake_engine
 
 from app import create_app
@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/conversations/{conv_id}/edit"): "user",
     ("GET", "/api/conversations/{conv_id}"): "user",
     ("GET", "/api/usage"): "user", ("GET", "/api/usage/export"): "user",
+    ("GET", "/api/usage/summary"): "user",
     ("POST", "/api/usage/snapshot"): "admin",
     ("GET", "/api/profiles"): "admin", ("GET", "/api/engine"): "admin",
     ("POST", "/api/engine/restart"): "admin", ("POST", "/api/engine/switch"): "admin",
@@ -67,7 +68,8 @@ _ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "creat
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
              "default_prompt", "apply", "save", "make_default", "open_conversation", "refresh",
              "download", "refresh_1", "refresh_2", "refresh_3", "change_password", "table",
-             "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat"}
+             "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat",
+             "usage_summary"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}
 
@@ -95,9 +97,10 @@ def test_every_gradio_function_has_an_entry(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[AppServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
+           shared_engine: SharedEngine) -> Iterator[AppServer]:
     with running_fake_engine("think_tags", free_port()) as engine:
-        app = start_server(tmp_path_factory.mktemp("matrix"), model_dir, {
+        app = start_app(tmp_path_factory.mktemp("matrix"), model_dir, shared_engine, {
             "ENGINE_BASE_URL": engine.base_url, "BCRYPT_ROUNDS": "4", "JWT_SECRET": SECRET})
         yield app
         app.stop()

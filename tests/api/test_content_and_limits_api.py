@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import AppServer, ServerFactory, free_port, start_server
+from conftest import AppFactory, AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import FakeEngine, running_fake_engine
 from gradio_client import Client
 from helpers import eventually, usage_rows
@@ -29,10 +29,10 @@ def fake() -> Iterator[FakeEngine]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
-           fake: FakeEngine) -> Iterator[AppServer]:
+           fake: FakeEngine, shared_engine: SharedEngine) -> Iterator[AppServer]:
     data = tmp_path_factory.mktemp("limits")
     (data / "banned.txt").write_text(BANNED, encoding="utf-8")
-    app = start_server(data, model_dir, {
+    app = start_app(data, model_dir, shared_engine, {
         "ENGINE_BASE_URL": fake.base_url, "BANNED_WORDS_FILE": str(data / "banned.txt"),
         "CHAT_CONCURRENT_PER_USER": "1", "AUTO_TITLES": "false"})
     yield app
@@ -228,8 +228,8 @@ def test_the_default_system_prompt_starts_new_conversations_on_rest_and_v1(
                   json={"default_system_prompt": None})
 
 
-def test_a_missing_banned_words_file_stops_the_start(server_factory: ServerFactory,
+def test_a_missing_banned_words_file_stops_the_start(app_factory: AppFactory,
                                                      tmp_path: Path) -> None:
     """A filter that silently did nothing would be worse than no start."""
     with pytest.raises(RuntimeError, match=r"BANNED_WORDS_FILE \S*nowhere\.txt cannot be read"):
-        server_factory({"BANNED_WORDS_FILE": str(tmp_path / "nowhere.txt")}, wait_for="up")
+        app_factory({"BANNED_WORDS_FILE": str(tmp_path / "nowhere.txt")}, wait_for="up")

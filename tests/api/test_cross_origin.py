@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import AppServer, ServerFactory
+from conftest import AppFactory, AppServer
 
 from api.cross_origin import same_origin
 
@@ -63,9 +63,9 @@ def test_a_state_changing_call_to_the_ui_functions_from_another_origin_is_refuse
 
 
 def test_a_listed_origin_may_use_the_rest_api_but_not_the_ui_functions(
-    server_factory: ServerFactory,
+    app_factory: AppFactory,
 ) -> None:
-    server = server_factory({"CORS_ORIGINS": f"{LISTED}, https://other.example"})
+    server = app_factory({"CORS_ORIGINS": f"{LISTED}, https://other.example"})
     answer = preflight(f"{server.url}/api/chat", LISTED)
     assert answer.headers.get("access-control-allow-origin") == LISTED
     models = httpx.get(f"{server.url}/api/models", headers={"Origin": LISTED, **server.auth()})

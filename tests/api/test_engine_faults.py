@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import httpx
-from conftest import ServerFactory, free_port
+from conftest import AppFactory, free_port
 from doubles.fake_engine import running_fake_engine
-from helpers import content_of, stored_conversation, stream_chat, usage_rows
+from helpers import after, chat_then, content_of, stored_conversation, stream_chat, usage_rows
 
 
-def test_engine_down_gives_503_and_stores_a_failed_answer(server_factory: ServerFactory) -> None:
-    server = server_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{free_port()}"},
+def test_engine_down_gives_503_and_stores_a_failed_answer(app_factory: AppFactory) -> None:
+    server = app_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{free_port()}"},
                             wait_for="degraded")
     response = httpx.get(f"{server.url}/health")
     health = response.json()
@@ -38,9 +38,9 @@ def test_engine_down_gives_503_and_stores_a_failed_answer(server_factory: Server
     assert "Waiting for the model engine" in row["error"]
 
 
-def test_engine_crash_mid_answer_keeps_the_partial_answer(server_factory: ServerFactory) -> None:
+def test_engine_crash_mid_answer_keeps_the_partial_answer(app_factory: AppFactory) -> None:
     with running_fake_engine("crash", free_port(), crash_after_chunks=3) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         headers = server.auth()
         response, events = stream_chat(server.url, headers, {
             "messages": [{"role": "user", "content": "tell me something"}]})
@@ -59,27 +59,22 @@ def test_engine_crash_mid_answer_keeps_the_partial_answer(server_factory: Server
         assert row["output_tokens"] == 3
 
 
-def test_engine_refusal_is_reported_with_its_reason(server_factory: ServerFactory) -> None:
+def test_engine_refusal_is_reported_with_its_reason(app_factory: AppFactory) -> None:
     with running_fake_engine("refuse", free_port()) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         response = httpx.post(f"{server.url}/api/chat", headers=server.auth(), timeout=30,
                               json={"messages": [{"role": "user", "content": "long text"}]})
         assert response.status_code == 503
         assert "maximum context length" in response.json()["error"]["message"]
 
 
-def test_chat_stop_closes_the_upstream_stream(server_factory: ServerFactory) -> None:
+def test_chat_stop_closes_the_upstream_stream(app_factory: AppFactory) -> None:
     """The gateway hangs up on the engine as soon as its own client goes away."""
     with running_fake_engine("endless", free_port()) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         headers = server.auth()
         body = {"messages": [{"role": "user", "content": "go on forever"}]}
-        with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=headers,
-                          timeout=30) as response:
-            conv_id = response.headers["x-conversation-id"]
-            for n, _ in enumerate(response.iter_lines()):
-                if n >= 6:
-                    break
+        conv_id = chat_then(server.url, headers, body, after(3), hang_up=True).conv_id
         assert engine.disconnected.wait(5), "the engine's stream was not closed"
         stored = stored_conversation(server.url, headers, conv_id, 2)
         assert stored["messages"][1]["status"] == "cancelled"

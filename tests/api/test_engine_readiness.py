@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import ServerFactory, free_port
+from conftest import AppFactory, free_port
 from doubles.fake_engine import Mode, running_fake_engine
 from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
 
@@ -17,9 +17,9 @@ def engine_state(url: str) -> dict[str, str]:
     return dict(httpx.get(f"{url}/health", timeout=10).json()["services"]["engine"])
 
 
-def test_an_external_engine_that_is_not_up_yet_is_waited_for(server_factory: ServerFactory) -> None:
+def test_an_external_engine_that_is_not_up_yet_is_waited_for(app_factory: AppFactory) -> None:
     port = free_port()
-    server = server_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{port}",
+    server = app_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{port}",
                              "ENGINE_WAIT_INTERVAL_S": "0.2"}, wait_for="degraded")
     engine = engine_state(server.url)
     assert engine["state"] == "waiting"
@@ -32,10 +32,10 @@ def test_an_external_engine_that_is_not_up_yet_is_waited_for(server_factory: Ser
         assert response.status_code == 200 and content_of(events) == "The answer is 42."
 
 
-def test_engine_base_url_may_end_in_v1(server_factory: ServerFactory) -> None:
+def test_engine_base_url_may_end_in_v1(app_factory: AppFactory) -> None:
     """OpenAI tools write base URLs with /v1; the app takes both forms."""
     with running_fake_engine("think_field", free_port()) as fake:
-        server = server_factory({"ENGINE_BASE_URL": f"{fake.base_url}/v1/"})
+        server = app_factory({"ENGINE_BASE_URL": f"{fake.base_url}/v1/"})
         response, events = stream_chat(server.url, server.auth(), {
             "messages": [{"role": "user", "content": "hello"}]})
         assert response.status_code == 200 and content_of(events) == "The answer is 42."
@@ -44,10 +44,10 @@ def test_engine_base_url_may_end_in_v1(server_factory: ServerFactory) -> None:
 @pytest.mark.parametrize("stall", ["stall", "silent"],
                          ids=["headers-then-nothing", "not-even-headers"])
 def test_a_stalled_engine_gives_a_clear_error_within_the_first_token_timeout(
-    server_factory: ServerFactory, stall: Mode,
+    app_factory: AppFactory, stall: Mode,
 ) -> None:
     with running_fake_engine(stall, free_port()) as fake:
-        server = server_factory({"ENGINE_BASE_URL": fake.base_url,
+        server = app_factory({"ENGINE_BASE_URL": fake.base_url,
                                  "ENGINE_FIRST_TOKEN_TIMEOUT_S": "2"})
         headers = server.auth()
         started = time.monotonic()
@@ -70,9 +70,9 @@ def test_a_stalled_engine_gives_a_clear_error_within_the_first_token_timeout(
         assert (row["status"], row["status_code"]) == ("failed", 503)
 
 
-def test_an_admin_restarts_the_engine_and_a_user_may_not(server_factory: ServerFactory) -> None:
+def test_an_admin_restarts_the_engine_and_a_user_may_not(app_factory: AppFactory) -> None:
     with running_fake_engine("think_field", free_port()) as fake:
-        server = server_factory({"ENGINE_BASE_URL": fake.base_url})
+        server = app_factory({"ENGINE_BASE_URL": fake.base_url})
         refused = httpx.post(f"{server.url}/api/engine/restart", headers=server.auth())
         assert refused.status_code == 403
         admin = server.auth("admin", "admin123")

@@ -1,5 +1,6 @@
 """Usage export over HTTP against the real app: own rows for users, everyone's for admins, CSV
-with a byte-order mark, typed Parquet, time ranges, errors; Parquet snapshots for notebooks."""
+with a byte-order mark, typed Parquet, time ranges, errors; Parquet snapshots for notebooks; and
+the dashboard's summary as JSON, scoped the same way."""
 
 from __future__ import annotations
 
@@ -177,3 +178,47 @@ def test_a_snapshot_is_readable_by_another_process_while_the_app_runs(
     user_columns = [r[0] for r in reader.sql(
         f"DESCRIBE SELECT * FROM '{directory / 'users.parquet'}'").fetchall()]
     assert user_columns == ["id", "username", "role", "created_at"]
+
+
+def summary(server: AppServer, headers: dict[str, str], **params: str) -> httpx.Response:
+    return httpx.get(f"{server.url}/api/usage/summary", headers=headers, params=params, timeout=30)
+
+
+def test_a_users_summary_holds_only_their_own_requests(app_server: AppServer, chats: Chats) -> None:
+    response = summary(app_server, chats.user)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    mine = csv_export(app_server, chats.user)
+    # 24 hours from now back: 25 hourly buckets unless now is on the hour.
+    assert body["range"] == "24h" and body["bucket"] == "hour" and len(body["series"]) in (24, 25)
+    assert body["user"] == int(mine[0]["user_id"])
+    assert body["totals"]["requests"] == len(mine)
+    assert sum(b["requests"] for b in body["series"]) == len(mine)
+    assert [r["username"] for r in body["slowest"]] == ["test"] * len(mine)
+    assert body["end"].endswith("Z") and body["series"][0]["bucket"].endswith("Z")
+    assert body["percentiles"]["latency_ms"]["p50"] > 0
+    assert (body["by_user"], body["heaviest_users"], body["users"]) == (None, None, None)
+
+
+def test_an_admins_summary_covers_everyone_or_one_user(app_server: AppServer, chats: Chats) -> None:
+    body = summary(app_server, chats.admin, range="7d").json()
+    assert body["bucket"] == "hour" and body["user"] is None
+    assert {u["username"] for u in body["by_user"]} == {"test", "admin"}
+    assert {u["username"] for u in body["heaviest_users"]} == {"test", "admin"}
+    test_id = next(u["id"] for u in body["users"] if u["username"] == "test")
+    narrowed = summary(app_server, chats.admin, range="30d", user=str(test_id)).json()
+    assert narrowed["bucket"] == "day" and narrowed["user"] == test_id
+    assert {r["username"] for r in narrowed["slowest"]} == {"test"}
+    assert narrowed["totals"]["requests"] < body["totals"]["requests"]
+
+
+def test_a_user_may_not_ask_for_another_users_summary(app_server: AppServer, chats: Chats) -> None:
+    admin_id = next(u["id"] for u in summary(app_server, chats.admin).json()["users"]
+                    if u["username"] == "admin")
+    error = error_of(summary(app_server, chats.user, user=str(admin_id)), 403)
+    assert error["code"] == "admin_only"
+
+
+def test_an_unknown_summary_range_is_refused(app_server: AppServer, chats: Chats) -> None:
+    error = error_of(summary(app_server, chats.user, range="1y"), 400)
+    assert error["code"] == "invalid_range" and error["type"] == "invalid_request_error"

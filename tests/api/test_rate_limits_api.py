@@ -6,13 +6,13 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from conftest import AppServer, ServerFactory
+from conftest import AppFactory, AppServer
 from gradio_client import Client
 
 
 @pytest.fixture
-def limited(server_factory: ServerFactory) -> AppServer:
-    return server_factory({"CHAT_RATE_LIMIT": "2/minute", "LOGIN_RATE_LIMIT": "2/minute"})
+def limited(app_factory: AppFactory) -> AppServer:
+    return app_factory({"CHAT_RATE_LIMIT": "2/minute", "LOGIN_RATE_LIMIT": "2/minute"})
 
 
 def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
@@ -73,8 +73,8 @@ def test_rotating_x_forwarded_for_does_not_dodge_the_sign_in_limit(limited: AppS
     assert codes == [401, 401, 429]
 
 
-def test_a_configured_proxy_passes_on_the_client_address(server_factory: ServerFactory) -> None:
-    proxied = server_factory({"LOGIN_RATE_LIMIT": "2/minute", "FORWARDED_ALLOW_IPS": "127.0.0.1"})
+def test_a_configured_proxy_passes_on_the_client_address(app_factory: AppFactory) -> None:
+    proxied = app_factory({"LOGIN_RATE_LIMIT": "2/minute", "FORWARDED_ALLOW_IPS": "127.0.0.1"})
     wrong = {"username": "test", "password": "nope"}
     codes = [httpx.post(f"{proxied.url}/api/auth/login", json=wrong,
                         headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code

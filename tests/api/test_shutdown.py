@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 
 import duckdb
-from conftest import ServerFactory
+from conftest import ServerFactory, SharedEngine
 from helpers import stream_chat
 
 
-def test_clean_shutdown_keeps_every_usage_row(server_factory: ServerFactory) -> None:
-    server = server_factory()
+def test_clean_shutdown_keeps_every_usage_row(server_factory: ServerFactory,
+                                              shared_engine: SharedEngine) -> None:
+    server = server_factory(shared_engine.env)
     headers = server.auth()
     body = {"messages": [{"role": "user", "content": "Count from one to five."}], "max_tokens": 24}
     results: list[int] = []

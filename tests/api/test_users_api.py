@@ -11,17 +11,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import AppServer, free_port, start_server
+from conftest import AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import running_fake_engine
 
 STRONG = "correct-horse-1"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[AppServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
+           shared_engine: SharedEngine) -> Iterator[AppServer]:
     # Short answers that end (think_tags): the content of answers does not matter here.
     with running_fake_engine("think_tags", free_port()) as engine:
-        app = start_server(tmp_path_factory.mktemp("users"), model_dir,
+        app = start_app(tmp_path_factory.mktemp("users"), model_dir, shared_engine,
                            {"ENGINE_BASE_URL": engine.base_url, "BCRYPT_ROUNDS": "4"})
         yield app
         app.stop()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chat_parts import build_chat
 from conftest import free_port
 from doubles.fake_engine import FakeEngine, running_fake_engine
 
@@ -74,9 +75,9 @@ async def chat(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
         bob = db.call(lambda c: users.create(c, "bob", "not-a-real-hash", "user"))
         writer = BatchWriter(db)
         writer.start()
-        service = ChatService(settings, db, engine, writer)
-        state = Chat(fake, db, service, alice, bob)
-        service.admission.observers.append(state.refused.append)
+        refused: list[str] = []
+        service = build_chat(settings, db, engine, writer, refused=refused.append)
+        state = Chat(fake, db, service, alice, bob, refused)
         yield state
         await service.drain()
         await writer.stop()

@@ -6,14 +6,14 @@ import json
 import time
 
 import httpx
-from conftest import ServerFactory
-from helpers import content_of, sse_events, stored_conversation, usage_rows
+from conftest import ServerFactory, SharedEngine
+from helpers import chat_then, content_of, sse_events, stored_conversation, usage_rows
 
 
 def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
-    server_factory: ServerFactory,
+    server_factory: ServerFactory, shared_engine: SharedEngine,
 ) -> None:
-    server = server_factory({"ANSWER_CHECKPOINT_S": "0.2"}, name="data")
+    server = server_factory({**shared_engine.env, "ANSWER_CHECKPOINT_S": "0.2"}, name="data")
     headers = server.auth()
     body = {"messages": [{"role": "user", "content": "Write a long story about a lighthouse."}],
             "max_tokens": 800}
@@ -30,7 +30,7 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
                 break
     server.process.wait()
 
-    again = server_factory(name="data")
+    again = server_factory(shared_engine.env, name="data")
     headers = again.auth()
     messages = stored_conversation(again.url, headers, conv_id, 2)["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"]
@@ -46,25 +46,20 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
 
 
 def test_an_answer_whose_done_was_sent_survives_a_crash_right_after(
-    server_factory: ServerFactory,
+    server_factory: ServerFactory, shared_engine: SharedEngine,
 ) -> None:
     """[DONE] promises the answer is kept: it is committed before [DONE] is sent."""
-    server = server_factory(name="data")
+    server = server_factory(shared_engine.env, name="data")
     headers = server.auth()
     body = {"messages": [{"role": "user", "content": "Name three colours."}], "max_tokens": 40}
-    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=headers,
-                      timeout=60) as response:
-        conv_id = response.headers["x-conversation-id"]
-        events = []
-        for event in sse_events(response):
-            events.append(event)
-            if event == "[DONE]":
-                server.process.kill()  # at once: no clean shutdown, no time to catch up
-                break
+    # Killed at [DONE]: no clean shutdown, no time to catch up.
+    answer = chat_then(server.url, headers, body, lambda events: events[-1] == "[DONE]",
+                       server.process.kill, hang_up=True)
+    conv_id = answer.conv_id
     server.process.wait()
-    received = content_of(events)
+    received = answer.content
     assert received.strip()
 
-    again = server_factory(name="data")
+    again = server_factory(shared_engine.env, name="data")
     messages = stored_conversation(again.url, again.auth(), conv_id, 2)["messages"]
     assert (messages[1]["status"], messages[1]["content"]) == ("completed", received)

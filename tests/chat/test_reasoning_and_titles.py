@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import AppServer, ServerFactory, free_port
+from conftest import AppFactory, free_port
 from doubles.fake_engine import ANSWER, THINKING, TITLE, running_fake_engine
 from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
 
@@ -19,10 +19,10 @@ def reasoning_of(events: list[object]) -> str:
 
 @pytest.mark.parametrize("mode", ["think_field", "think_tags"])
 def test_thinking_is_streamed_and_stored_apart_and_not_sent_back(
-    server_factory: ServerFactory, mode: str
+    app_factory: AppFactory, mode: str
 ) -> None:
     with running_fake_engine(mode, free_port()) as engine:  # type: ignore[arg-type]
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         headers = server.auth()
         response, events = stream_chat(server.url, headers, {
             "messages": [{"role": "user", "content": "What is six times seven?"}]})
@@ -41,9 +41,9 @@ def test_thinking_is_streamed_and_stored_apart_and_not_sent_back(
         assert all("think" not in m["content"] for m in sent["messages"])
 
 
-def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) -> None:
+def test_a_first_answer_gets_a_generated_title(app_factory: AppFactory) -> None:
     with running_fake_engine("think_field", free_port()) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url, "AUTO_TITLES": "true"})
         headers = server.auth()
         long_question = "Plan a trip to Busan for three days. " * 50
         response, _ = stream_chat(server.url, headers, {
@@ -68,7 +68,8 @@ def test_a_first_answer_gets_a_generated_title(server_factory: ServerFactory) ->
         assert len(engine.title_bodies) == 1
 
 
-def test_the_real_model_titles_a_new_conversation(app_server: AppServer) -> None:
+def test_the_real_model_titles_a_new_conversation(app_factory: AppFactory) -> None:
+    app_server = app_factory({"AUTO_TITLES": "true"})
     headers = app_server.auth()
     response, _ = stream_chat(app_server.url, headers, {
         "messages": [{"role": "user", "content": "How do I bake sourdough bread at home?"}],

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chat_parts import build_chat
 from conftest import free_port
 
 from chat.service import ChatService
@@ -51,7 +52,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     admin = db.call(lambda c: users.create(c, "root", "not-a-real-hash", "admin"))
     writer = BatchWriter(db)
     writer.start()
-    yield Chat(settings, db, ChatService(settings, db, engine, writer), alice, bob, admin)
+    yield Chat(settings, db, build_chat(settings, db, engine, writer), alice, bob, admin)
     await writer.stop()
     await engine.stop()
     db.close()

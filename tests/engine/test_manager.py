@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, ServerFactory, free_port, pid_alive
+from conftest import ROOT, AppFactory, ServerFactory, free_port, pid_alive
 from doubles.fake_engine import running_fake_engine
 from helpers import eventually
 
@@ -139,19 +139,19 @@ def test_killing_the_app_kills_the_engine(server_factory: ServerFactory) -> None
     assert not pid_alive(engine_pid), "the engine outlived a SIGKILLed app"
 
 
-def test_engine_base_url_uses_an_existing_server(server_factory: ServerFactory) -> None:
+def test_engine_base_url_uses_an_existing_server(app_factory: AppFactory) -> None:
     with running_fake_engine("endless", free_port()) as fake:
-        server = server_factory({"ENGINE_BASE_URL": fake.base_url})
+        server = app_factory({"ENGINE_BASE_URL": fake.base_url})
         assert server.engine_pid() is None
         assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
 
 
 def test_an_existing_server_busy_with_our_answer_is_still_healthy(
-    server_factory: ServerFactory,
+    app_factory: AppFactory,
 ) -> None:
     """llama-cpp-python answers /v1/models only between requests; a long answer is no outage."""
     with running_fake_engine("endless", free_port(), models_wait_for_streams=True) as fake:
-        server = server_factory({"ENGINE_BASE_URL": fake.base_url})
+        server = app_factory({"ENGINE_BASE_URL": fake.base_url})
         body = {"messages": [{"role": "user", "content": "Go on forever"}], "stream": True}
         with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=server.auth(),
                           timeout=30) as answer:

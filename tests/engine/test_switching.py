@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import AppServer, ServerFactory
+from conftest import AppFactory, AppServer, ServerFactory
 from helpers import (
+    after,
+    chat_then,
     content_of,
     eventually,
     profiles_dir_with,
@@ -96,8 +98,8 @@ def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tm
     assert not (server.data_dir / "active_profile").exists()
 
 
-def test_switch_requests_that_cannot_start_are_refused(server_factory: ServerFactory) -> None:
-    server = server_factory()
+def test_switch_requests_that_cannot_start_are_refused(app_factory: AppFactory) -> None:
+    server = app_factory()
     admin = server.auth("admin", "admin123")
     unknown = httpx.post(f"{server.url}/api/engine/switch", headers=admin, json={"profile": "nope"})
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "profile_not_found")
@@ -111,8 +113,8 @@ def test_switch_requests_that_cannot_start_are_refused(server_factory: ServerFac
     assert not by_id["deepseek-r1-distill-qwen-14b"]["fits"]
 
 
-def test_a_non_admin_cannot_switch_by_rest_or_gradio(server_factory: ServerFactory) -> None:
-    server = server_factory()
+def test_a_non_admin_cannot_switch_by_rest_or_gradio(app_factory: AppFactory) -> None:
+    server = app_factory()
     user = server.auth()
     response = httpx.post(f"{server.url}/api/engine/switch", headers=user,
                           json={"profile": PRECISE_PROFILE})
@@ -148,17 +150,10 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
     assert engine_pid is not None
     body = {"messages": [{"role": "user", "content": "Write a long story about the sea."}],
             "max_tokens": 1000}
-    events: list[Any] = []
-    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
-                      timeout=60) as response:
-        conv_id = response.headers["x-conversation-id"]
-        for event in sse_events(response):
-            events.append(event)
-            if len(events) == 6:
-                os.kill(engine_pid, signal.SIGKILL)
-    errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
-    assert errors and "stopped answering" in errors[0]["message"]
-    partial = content_of(events)
+    answer = chat_then(server.url, user, body, after(6), lambda: os.kill(engine_pid, signal.SIGKILL))
+    conv_id = answer.conv_id
+    assert answer.errors and "stopped answering" in answer.errors[0]["message"]
+    partial = answer.content
     assert partial
 
     stored = stored_conversation(server.url, user, conv_id, 2)
@@ -182,20 +177,18 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
     server = server_factory({"DRAIN_GRACE_S": "3"})
     user, admin = server.auth(), server.auth("admin", "admin123")
     body = {"messages": [{"role": "user", "content": "Write a very long story."}], "max_tokens": 1500}
-    events: list[Any] = []
-    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=user,
-                      timeout=60) as response:
-        conv_id = response.headers["x-conversation-id"]
-        for event in sse_events(response):
-            events.append(event)
-            if len(events) == 3:
-                switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                                    json={"profile": PRECISE_PROFILE})
-                assert switch.status_code == 202
-                client = Client(f"{server.url}/", headers=user, verbose=False)
-                waiting = client.submit("Hello", api_name="/chat")
-    errors = [e["error"] for e in events if isinstance(e, dict) and "error" in e]
-    assert errors and "being switched" in errors[0]["message"]
+    started: list[Any] = []
+
+    def switch_and_ask() -> None:
+        switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
+                            json={"profile": PRECISE_PROFILE})
+        assert switch.status_code == 202
+        client = Client(f"{server.url}/", headers=user, verbose=False)
+        started.append(client.submit("Hello", api_name="/chat"))
+
+    answer = chat_then(server.url, user, body, after(3), switch_and_ask)
+    conv_id, waiting = answer.conv_id, started[0]
+    assert answer.errors and "being switched" in answer.errors[0]["message"]
     stored = stored_conversation(server.url, user, conv_id, 2)
     assert stored["messages"][1]["status"] == "failed"
 

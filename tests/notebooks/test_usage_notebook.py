@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from conftest import ROOT, ServerFactory
-from helpers import eventually, stream_chat
+from conftest import ROOT, AppFactory
+from helpers import after, chat_then, eventually, stream_chat
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -63,17 +63,16 @@ def printed(notebook: NotebookNode) -> str:
 
 
 def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
-        server_factory: ServerFactory, venv_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    server = server_factory()
+        app_factory: AppFactory, venv_kernel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = app_factory()
     user, admin = server.auth(), server.auth("admin", "admin123")
     for headers, text in [(user, "Hi"), (user, "Name a fruit"), (admin, "안녕하세요")]:
         response, _ = stream_chat(server.url, headers, {
             "messages": [{"role": "user", "content": text}], "max_tokens": 12})
         assert response.status_code == 200
-    with httpx.stream("POST", f"{server.url}/api/chat", headers=user, timeout=60, json={
-            "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}],
-            "max_tokens": 500}) as stream:
-        next(stream.iter_lines())  # then hang up: the answer is cancelled
+    chat_then(server.url, user, {  # hang up at the first event: the answer is cancelled
+        "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}],
+        "max_tokens": 500}, after(1), hang_up=True)
 
     def stored() -> list[str] | None:
         rows = httpx.get(f"{server.url}/api/usage", params={"all": "true"}, headers=admin).json()
@@ -94,7 +93,7 @@ def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
         assert f"  {status}: {statuses.count(status)}" in text
     assert "export endpoint rows: 4 (snapshot rows: 4)" in text
     assert "test" in text and "admin" in text  # the per-user table
-    assert server.process.poll() is None  # the app kept its database file open throughout
+    # The app kept its database file open throughout, and still serves.
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 

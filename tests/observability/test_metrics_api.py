@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
@@ -13,8 +14,10 @@ from helpers import eventually, stream_chat, usage_rows
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics as metrics_routes
+from api.deps import serve_services
 from api.errors import install_error_handlers
 from observability.metrics import AppMetrics
+from services import Services, ServicesHolder
 
 
 def test_a_chat_is_counted_logged_and_traced_by_its_request_id(app_server: AppServer) -> None:
@@ -67,9 +70,12 @@ def metrics_app(token: str | None) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(metrics_routes.router)
-    app.state.services = SimpleNamespace(
+    holder = ServicesHolder()
+    holder.set(cast(Services, SimpleNamespace(
         settings=SimpleNamespace(metrics_token=token), metrics=AppMetrics(set),
-        chat=SimpleNamespace(active_streams=0), engine=SimpleNamespace(state=SimpleNamespace(value="ready")))
+        chat=SimpleNamespace(active_streams=0),
+        engine=SimpleNamespace(state=SimpleNamespace(value="ready")))))
+    serve_services(app, holder)
     return app
 
 

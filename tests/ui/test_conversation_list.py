@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from services import ServicesHolder
-from ui.chat import ChatHandlers
+from ui.chat_handlers import ChatHandlers
 from ui.sidebar import SidebarHandlers
 
 ROWS = [{"id": 1, "title": "Running"}, {"id": 2, "title": None}]

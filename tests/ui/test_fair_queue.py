@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import AppServer, ServerFactory, free_port
+from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 from fastapi import HTTPException, Request
 from gradio.data_classes import PredictBodyInternal
@@ -31,11 +31,11 @@ def join_chat(server: AppServer, headers: dict[str, str], fn_index: int,
 
 
 def test_one_user_flooding_the_queue_leaves_room_for_another_users_chat(
-        server_factory: ServerFactory) -> None:
+        app_factory: AppFactory) -> None:
     # The engine never answers and one chat runs at a time: once the first chat runs, nothing
     # leaves the queue, so every join accepted after it stays there, waiting.
     with running_fake_engine("stall", free_port()) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url, "CHAT_CONCURRENCY": "1",
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url, "CHAT_CONCURRENCY": "1",
                                  "QUEUE_PER_USER": "3", "ENGINE_FIRST_TOKEN_TIMEOUT_S": "600"})
         flooder, other = server.auth("test", "test"), server.auth("admin", "admin123")
         fn_index = chat_fn_index(server, flooder)

@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import httpx
 import pytest
-from conftest import AppServer, ServerFactory, free_port
+from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 from gradio_client import Client
 from helpers import stored_conversation, usage_rows
@@ -71,9 +71,9 @@ def test_gradio_empty_message_is_a_clear_error(app_server: AppServer) -> None:
         client.predict("   ", api_name="/chat")
 
 
-def test_gradio_cancel_closes_the_upstream_stream(server_factory: ServerFactory) -> None:
+def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory) -> None:
     with running_fake_engine("endless", free_port()) as engine:
-        server = server_factory({"ENGINE_BASE_URL": engine.base_url})
+        server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         client = client_for(server, server.token())
         job = client.submit("go on forever", api_name="/chat")
         for n, _ in enumerate(job):

@@ -94,7 +94,7 @@ def handed_out_urls(outputs: Any) -> list[str]:
 
 def export_url(exporting: Exporting, headers: dict[str, str], user: str = ALL) -> str:
     outputs = run_export(exporting.server, headers, {
-        "usage-range": "Last 24 hours", "usage-model": ALL, "usage-user": user})
+        "usage-range": "24h", "usage-model": ALL, "usage-user": user})
     [url] = handed_out_urls(outputs)
     return urljoin(f"{exporting.server.url}/", url)
 

@@ -1,4 +1,5 @@
-"""The Usage tab: figure builders on known query results, the caller's scope, and the tab's build."""
+"""The Usage tab: figure builders on known query results, what each caller sees, the tab's
+build, and its Korean. (The scope rules themselves are tested in tests/usage/.)"""
 
 from __future__ import annotations
 
@@ -19,14 +20,13 @@ from auth.tokens import TokenService
 from services import ServicesHolder
 from settings import Settings
 from storage import users
-from storage.analytics import Outcomes, Percentiles, UsageFilter
 from storage.db import Database
-from storage.users import User
 from ui import usage
-from ui.usage import ALL, UsageHandlers, UsageView, build_usage_tab
+from ui import usage_charts as charts
+from ui.i18n import EN, KO
+from ui.usage import ALL, UsageHandlers, build_usage_tab
+from usage import Outcomes, Percentiles, UsageFilter, UsageService, UsageView
 
-ADMIN = User(1, "root", "admin", "h")
-ALICE = User(2, "alice", "user", "h")
 NOW = datetime(2030, 1, 2, 10, tzinfo=UTC)
 
 
@@ -43,7 +43,7 @@ def annotations(fig: Any) -> list[str]:
 
 
 def test_requests_figure_stacks_statuses_per_bucket_in_utc() -> None:
-    fig = usage.requests_figure(series(), "hour")
+    fig = charts.requests_figure(series(), "hour")
     assert [trace.name for trace in fig.data] == ["completed", "cancelled", "failed"]
     assert [list(trace.y) for trace in fig.data] == [[1, 0], [1, 0], [1, 0]]
     assert list(fig.data[0].x) == [pd.Timestamp(2030, 1, 2, 8), pd.Timestamp(2030, 1, 2, 9)]
@@ -53,7 +53,7 @@ def test_requests_figure_stacks_statuses_per_bucket_in_utc() -> None:
 
 
 def test_tokens_over_time_figure_shows_input_and_output() -> None:
-    fig = usage.tokens_over_time_figure(series(), "minute")
+    fig = charts.tokens_over_time_figure(series(), "minute")
     assert [(trace.name, list(trace.y)) for trace in fig.data] == [
         ("input", [77, 0]), ("output", [13, 0])]
     assert fig.layout.title.text == "Tokens per minute"
@@ -62,14 +62,14 @@ def test_tokens_over_time_figure_shows_input_and_output() -> None:
 def test_time_figures_say_so_when_there_are_no_requests() -> None:
     empty = series().assign(requests=0, completed=0, cancelled=0, failed=0, input_tokens=0,
                             output_tokens=0, tokens=0)
-    assert annotations(usage.requests_figure(empty, "hour")) == ["No requests in this range"]
-    assert annotations(usage.tokens_over_time_figure(empty, "hour")) == ["No requests in this range"]
+    assert annotations(charts.requests_figure(empty, "hour")) == ["No requests in this range"]
+    assert annotations(charts.tokens_over_time_figure(empty, "hour")) == ["No requests in this range"]
 
 
 def test_tokens_by_model_figure_puts_the_largest_model_on_top() -> None:
     by_model = pd.DataFrame({"model": ["B", "A"], "requests": [3, 5], "input_tokens": [157, 66],
                              "output_tokens": [3, 76], "tokens": [160, 142]})
-    fig = usage.tokens_by_model_figure(by_model)
+    fig = charts.tokens_by_model_figure(by_model)
     assert [(t.name, list(t.y), list(t.x)) for t in fig.data] == [
         ("input", ["B", "A"], [157, 66]), ("output", ["B", "A"], [3, 76])]
     assert list(fig.layout.yaxis.categoryarray) == ["A", "B"]  # drawn bottom-up
@@ -81,31 +81,31 @@ def test_tokens_by_user_figure_groups_users_past_the_top_into_others() -> None:
         "requests": [3, 4, 1, 1], "input_tokens": [155, 67, 1, 4], "output_tokens": [5, 73, 1, 0],
         "tokens": [160, 140, 2, 4], "failed": [1, 0, 0, 0], "cancelled": [0, 1, 0, 0],
     })
-    top = usage.top_users(by_user, top=2)
+    top = charts.top_users(by_user, top=2)
     assert [tuple(r) for r in top.itertuples(index=False)] == [
         ("bob", 155, 5, 160), ("alice", 67, 73, 140), ("others (2)", 5, 1, 6)]
-    fig = usage.tokens_by_user_figure(by_user, top=2)
+    fig = charts.tokens_by_user_figure(by_user, top=2)
     assert list(fig.data[0].y) == ["bob", "alice", "others (2)"]
     assert list(fig.data[1].x) == [5, 73, 1]
-    assert len(usage.top_users(by_user, top=10)) == 4
+    assert len(charts.top_users(by_user, top=10)) == 4
 
 
 def test_latency_figure_groups_percentiles_of_latency_and_ttft() -> None:
-    fig = usage.latency_figure(Percentiles(6, 250.0, 850.0, 970.0, 25.0, 47.5, 49.5))
+    fig = charts.latency_figure(Percentiles(6, 250.0, 850.0, 970.0, 25.0, 47.5, 49.5))
     assert [(t.name, list(t.x), list(t.y)) for t in fig.data] == [
         ("latency", ["p50", "p95", "p99"], [250.0, 850.0, 970.0]),
         ("time to first token", ["p50", "p95", "p99"], [25.0, 47.5, 49.5])]
     assert fig.layout.title.text == "Latency, 6 completed requests"
-    empty = usage.latency_figure(Percentiles(0, *[None] * 6))
+    empty = charts.latency_figure(Percentiles(0, *[None] * 6))
     assert annotations(empty) == ["No completed requests in this range"]
 
 
 def test_outcomes_figure_shows_rates_in_percent() -> None:
-    fig = usage.outcomes_figure(Outcomes(total=8, completed=6, cancelled=1, failed=1, server_errors=1))
+    fig = charts.outcomes_figure(Outcomes(total=8, completed=6, cancelled=1, failed=1, server_errors=1))
     assert list(fig.data[0].x) == ["error rate", "cancel rate", "5xx rate"]
     assert list(fig.data[0].y) == [12.5, 12.5, 12.5]
     assert list(fig.data[0].text) == ["12.5 %", "12.5 %", "12.5 %"]
-    assert annotations(usage.outcomes_figure(Outcomes(0, 0, 0, 0, 0))) == ["No requests in this range"]
+    assert annotations(charts.outcomes_figure(Outcomes(0, 0, 0, 0, 0))) == ["No requests in this range"]
 
 
 def test_tables_have_readable_columns_and_utc_times() -> None:
@@ -115,8 +115,8 @@ def test_tables_have_readable_columns_and_utc_times() -> None:
         "output_tokens": [float("nan")], "tokens": [50],
         "created_at": pd.to_datetime([datetime(2030, 1, 1, 12, 45, tzinfo=UTC)]).tz_convert("Asia/Seoul"),
     })
-    table = usage.slowest_table(slowest)
-    assert list(table.columns) == usage.SLOWEST_COLUMNS
+    table = charts.slowest_table(slowest)
+    assert list(table.columns) == charts.headers(charts.SLOWEST_KEYS)
     row = table.iloc[0]
     assert (row["Request"], row["Latency (ms)"], row["Input tokens"], row["Time (UTC)"]) == (
         "r6", 5000, 50, "2030-01-01 12:45:00")
@@ -124,7 +124,7 @@ def test_tables_have_readable_columns_and_utc_times() -> None:
     heaviest = pd.DataFrame({"user_id": [2], "username": ["bob"], "requests": [3],
                              "input_tokens": [155], "output_tokens": [5], "tokens": [160],
                              "failed": [1], "cancelled": [0]})
-    assert usage.heaviest_table(heaviest).values.tolist() == [["bob", 3, 160, 155, 5, 1, 0]]
+    assert charts.heaviest_table(heaviest).values.tolist() == [["bob", 3, 160, 155, 5, 1, 0]]
 
 
 def test_dropdown_choices_keep_a_selection_missing_from_the_range() -> None:
@@ -146,27 +146,13 @@ def test_summary_names_the_scope_and_the_key_numbers() -> None:
     assert "TTFT p50 **25 ms** · latency p95 **850 ms**" in text
 
 
-def test_a_user_is_scoped_to_themselves_whatever_user_they_pick() -> None:
-    flt = usage.usage_filter(ALICE, "Last 7 days", "A", "1", now=NOW)
-    assert (flt.scope_user_id, flt.user_id) == (2, None)
-    assert (flt.start, flt.end, flt.model) == (NOW - timedelta(days=7), NOW, "A")
-
-
-def test_an_admin_may_pick_any_user_or_everyone() -> None:
-    picked = usage.usage_filter(ADMIN, "Last 30 days", ALL, "2", now=NOW)
-    assert (picked.scope_user_id, picked.user_id, picked.model) == (None, 2, None)
-    assert picked.start == NOW - timedelta(days=30)
-    everyone = usage.usage_filter(ADMIN, "no such range", None, ALL, now=NOW)
-    assert (everyone.user_id, everyone.start) == (None, NOW - timedelta(hours=24))
-    assert usage.usage_filter(ADMIN, None, None, "not-a-number", now=NOW).user_id is None
-
-
 @dataclass
 class _Services:
-    """The two services the Usage tab uses, both real."""
+    """The services the Usage tab uses, all real."""
 
     db: Database
     auth: AuthService
+    usage: UsageService
 
 
 @pytest.fixture
@@ -184,7 +170,7 @@ def holder(tmp_path: Path) -> Iterator[ServicesHolder]:
          ["b1", ids["bob"], "B", "completed", 200, 900, 90, 10, 20, recent],
          ["b2", ids["bob"], "B", "failed", 502, 50, None, 5, None, recent]]))
     services_holder = ServicesHolder()
-    services_holder.set(_Services(db, auth))  # type: ignore[arg-type]
+    services_holder.set(_Services(db, auth, UsageService(db)))  # type: ignore[arg-type]
     yield services_holder
     db.close()
 
@@ -193,7 +179,7 @@ async def test_a_user_sees_only_their_own_requests_and_no_user_figures(
         holder: ServicesHolder) -> None:
     bob = holder.get().db.call(lambda c: users.get_by_username(c, "bob"))
     assert bob is not None
-    out = await UsageHandlers(holder).refresh("Last 24 hours", ALL, str(bob.id),
+    out = await UsageHandlers(holder).refresh("24h", ALL, str(bob.id),
                                              gr.Request(username="alice"))
     model_dd, user_dd, summary, *_, by_user_plot, latency, outcomes, heaviest, slowest = out
     assert list(slowest["Request"]) == ["a1"]
@@ -207,15 +193,15 @@ async def test_a_user_sees_only_their_own_requests_and_no_user_figures(
 
 async def test_an_admin_sees_everyone_and_can_narrow_to_one_user(holder: ServicesHolder) -> None:
     handlers = UsageHandlers(holder)
-    out = await handlers.refresh("Last 24 hours", ALL, ALL, gr.Request(username="root"))
+    out = await handlers.refresh("24h", ALL, ALL, gr.Request(username="root"))
     user_dd, by_user_plot, heaviest, slowest = out[1], out[6], out[9], out[10]
     assert list(slowest["Request"]) == ["b1", "a1", "b2"]
-    sent = gr.Dataframe(headers=usage.SLOWEST_COLUMNS).postprocess(slowest)
+    sent = gr.Dataframe(headers=charts.headers(charts.SLOWEST_KEYS)).postprocess(slowest)
     assert sent.data[2][:6] == ["b2", "bob", "B", "failed", 50, None]  # no TTFT: sent as null
     assert user_dd.visible is True and by_user_plot.visible is True and heaviest.visible is True
     assert [label for label, _ in user_dd.choices] == ["All users", "alice", "bob"]
     bob_id = next(value for label, value in user_dd.choices if label == "bob")
-    narrowed = await handlers.refresh("Last 24 hours", "B", bob_id, gr.Request(username="root"))
+    narrowed = await handlers.refresh("24h", "B", bob_id, gr.Request(username="root"))
     assert list(narrowed[10]["Request"]) == ["b1", "b2"]
     assert list(narrowed[8].data[0].y) == [50.0, 0.0, 50.0]
 
@@ -225,7 +211,7 @@ async def test_the_download_links_to_the_rows_the_tab_shows(holder: ServicesHold
     bob = holder.get().db.call(lambda c: users.get_by_username(c, "bob"))
     assert bob is not None
     handlers = UsageHandlers(holder)
-    button = await handlers.download("Last 7 days", "B", str(bob.id), gr.Request(username="root"))
+    button = await handlers.download("7d", "B", str(bob.id), gr.Request(username="root"))
     path, _, query = str(button.link).partition("?")
     params = parse_qs(query)
     assert path == "api/usage/export" and button.visible is True
@@ -240,14 +226,55 @@ async def test_the_download_links_to_the_rows_the_tab_shows(holder: ServicesHold
 
 async def test_an_unknown_caller_is_refused(holder: ServicesHolder) -> None:
     with pytest.raises(gr.Error, match="Not authenticated"):
-        await UsageHandlers(holder).refresh("Last 24 hours", ALL, ALL, gr.Request(username="ghost"))
+        await UsageHandlers(holder).refresh("24h", ALL, ALL, gr.Request(username="ghost"))
 
 
-def test_usage_tab_builds_inside_blocks_with_private_events() -> None:
+def test_usage_tab_builds_inside_blocks_with_private_events_and_one_api() -> None:
     with gr.Blocks() as demo, gr.Tabs():
         tab = build_usage_tab(ServicesHolder())
     assert isinstance(tab, gr.Tab)
     assert tab.label.key == "usage" and tab.visible is True  # type: ignore[union-attr]
-    assert all(fn.api_visibility == "private" for fn in demo.fns.values())
+    public = [fn for fn in demo.fns.values() if fn.api_visibility != "private"]
+    assert [(fn.api_name, fn.api_visibility) for fn in public] == [("usage_summary", "public")]
+    assert "ISO 8601" in (public[0].fn.__doc__ or "")  # what "Use via API" shows
     triggers = {event for fn in demo.fns.values() for _, event in fn.targets}
     assert {"select", "click", "input"} <= triggers
+
+
+def test_the_range_radio_shows_translated_labels_for_stable_values() -> None:
+    with gr.Blocks(), gr.Tabs():
+        build_usage_tab(ServicesHolder())
+        radio = next(b for b in gr.context.Context.root_block.blocks.values()  # type: ignore[union-attr]
+                     if getattr(b, "elem_id", None) == "usage-range")
+    assert [value for _, value in radio.choices] == ["24h", "7d", "30d"]
+    assert [label.key for label, _ in radio.choices] == ["range_24h", "range_7d", "range_30d"]
+    assert (EN["range_7d"], KO["range_7d"]) == ("Last 7 days", "최근 7일")
+
+
+KOREAN = {"accept-language": "ko-KR,ko;q=0.9"}
+
+
+async def test_a_korean_caller_gets_the_tab_in_korean(holder: ServicesHolder) -> None:
+    out = await UsageHandlers(holder).refresh("24h", ALL, ALL,
+                                             gr.Request(headers=KOREAN, username="root"))
+    model_dd, user_dd, summary, requests_plot, *_ = out
+    heaviest, slowest = out[9], out[10]
+    assert model_dd.choices[0] == ("모든 모델", ALL) and user_dd.choices[0] == ("모든 사용자", ALL)
+    assert "모든 사용자 · 모든 모델" in summary and "요청 **3**건" in summary
+    assert requests_plot.layout.title.text == "시간당 요청"
+    assert list(slowest.columns)[:2] == ["요청 ID", "사용자"]
+    assert heaviest.value["headers"][:2] == ["사용자", "요청"]
+
+
+async def test_the_gradio_api_returns_the_rest_summary_scoped_to_the_caller(
+        holder: ServicesHolder) -> None:
+    handlers = UsageHandlers(holder)
+    mine = await handlers.summary_api("7d", None, None, gr.Request(username="alice"))
+    assert mine["range"] == "7d" and mine["totals"]["requests"] == 1
+    assert mine["by_user"] is None
+    everyone = await handlers.summary_api(None, ALL, ALL, gr.Request(username="root"))
+    assert everyone["range"] == "24h" and everyone["totals"]["requests"] == 3
+    with pytest.raises(gr.Error, match="admin"):
+        await handlers.summary_api("24h", None, "all", gr.Request(username="alice"))
+    with pytest.raises(gr.Error, match="range"):
+        await handlers.summary_api("1y", None, None, gr.Request(username="root"))

@@ -15,14 +15,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import TOKEN_COOKIE, set_session_cookie, token_from
+from auth.service import AuthService
 from auth.tokens import TokenClaims
+from auth.web import TOKEN_COOKIE, AuthSource, set_session_cookie, token_from
 from errors import AppError, AuthenticationFailed, RateLimited
-from services import Services
+from languages import language
 from storage.users import User
-from ui.i18n import language
-
-router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
@@ -83,73 +81,82 @@ def _safe_next(next_path: str) -> str:
     return next_path
 
 
-@router.get("/login")
-async def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return _page(request, next_path=_safe_next(next))
+def login_router(auth: AuthSource) -> APIRouter:
+    """GET and POST /login, GET /logout; kept out of the API reference."""
+    page = LoginPage(auth)
+    router = APIRouter(include_in_schema=False)
+    router.add_api_route("/login", page.show, methods=["GET"])
+    router.add_api_route("/login", page.submit, methods=["POST"])
+    router.add_api_route("/logout", page.logout, methods=["GET"])
+    return router
 
 
-@router.post("/login")
-async def login_submit(
-    request: Request,
-    username: str = Form(default=""),
-    password: str = Form(default=""),
-    next: str = Form(default="/"),
-) -> Response:
-    services: Services = request.app.state.services
-    if not username or not password:
-        return _page(request, "missing", _safe_next(next), 400)
-    try:
-        client = request.client.host if request.client else ""
-        _, token = await services.auth.login(username, password, client)
-    except AuthenticationFailed:
-        return _page(request, "wrong", _safe_next(next), 401)
-    except RateLimited as exc:
-        page = _page(request, "too_many", _safe_next(next), 429)
-        page.headers["Retry-After"] = str(exc.retry_after_s)
-        return page
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, request, token, services.auth.tokens.lifetime_s)
-    return response
+class LoginPage:
+    def __init__(self, auth: AuthSource) -> None:
+        self._auth = auth
 
+    async def show(self, request: Request, next: str = "/") -> HTMLResponse:
+        return _page(request, next_path=_safe_next(next))
 
-@router.get("/logout")
-async def logout(request: Request) -> Response:
-    services: Services = request.app.state.services
-    with contextlib.suppress(AppError):  # a session that already ended has nothing to sign out
-        await services.auth.logout(token_from(request))
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/")
-    return response
+    async def submit(
+        self,
+        request: Request,
+        username: str = Form(default=""),
+        password: str = Form(default=""),
+        next: str = Form(default="/"),
+    ) -> Response:
+        auth = self._auth()
+        if not username or not password:
+            return _page(request, "missing", _safe_next(next), 400)
+        try:
+            client = request.client.host if request.client else ""
+            _, token = await auth.login(username, password, client)
+        except AuthenticationFailed:
+            return _page(request, "wrong", _safe_next(next), 401)
+        except RateLimited as exc:
+            page = _page(request, "too_many", _safe_next(next), 429)
+            page.headers["Retry-After"] = str(exc.retry_after_s)
+            return page
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        set_session_cookie(response, request, token, auth.tokens.lifetime_s)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        with contextlib.suppress(AppError):  # a session that already ended has nothing to sign out
+            await self._auth().logout(token_from(request))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(TOKEN_COOKIE, path="/")
+        return response
 
 
 class LoginRedirectMiddleware:
     """Send a browser without a valid session to /login; renew a session past half its life.
 
     Pure ASGI (not BaseHTTPMiddleware) so streamed answers and disconnects pass through untouched.
+    Development mode has no sign-in, so the app leaves this out there.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, auth: AuthSource) -> None:
         self.app = app
+        self._auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Starlette puts the app in the scope; its state holds the services once started.
-        state = getattr(scope.get("app"), "state", None)
-        services: Services | None = getattr(state, "services", None)
-        if scope["type"] != "http" or services is None or services.settings.development_mode:
+        auth = self._started_auth() if scope["type"] == "http" else None
+        if auth is None:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
         token = token_from(request)
-        claims = _claims(services, token)
+        claims = _claims(auth, token)
         page_load = request.method == "GET" and request.url.path == "/"
         renew = (
             claims is not None
             and request.cookies.get(TOKEN_COOKIE) == token
-            and claims.expires_at - time.time() < services.auth.tokens.lifetime_s / 2
+            and claims.expires_at - time.time() < auth.tokens.lifetime_s / 2
         )
         # Only a page load or a renewal asks the database: whether a signature-valid token
         # was signed out or its account disabled is checked by every handler anyway.
-        user = await _session_user(services, token) if claims and (page_load or renew) else None
+        user = await _session_user(auth, token) if claims and (page_load or renew) else None
         if user is None and page_load:
             target = "/" + (f"?{request.url.query}" if request.url.query else "")
             await RedirectResponse(f"/login?next={quote(target)}", status_code=303)(
@@ -159,32 +166,44 @@ class LoginRedirectMiddleware:
         if not renew or user is None:
             await self.app(scope, receive, send)
             return
-        cookie_holder = Response()
-        fresh = services.auth.issue(user)
-        set_session_cookie(cookie_holder, request, fresh, services.auth.tokens.lifetime_s)
-        set_cookie = cookie_holder.headers["set-cookie"].encode("latin-1")
+        await self.app(scope, receive, _with_cookie(send, _fresh_cookie(auth, request, user)))
 
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"set-cookie", set_cookie)]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+    def _started_auth(self) -> AuthService | None:
+        try:
+            return self._auth()
+        except RuntimeError:  # not started yet: there is nothing to check a session against
+            return None
 
 
-async def _session_user(services: Services, token: str | None) -> User | None:
+def _fresh_cookie(auth: AuthService, request: Request, user: User) -> bytes:
+    """The Set-Cookie header value of a renewed session."""
+    cookie_holder = Response()
+    set_session_cookie(cookie_holder, request, auth.issue(user), auth.tokens.lifetime_s)
+    return cookie_holder.headers["set-cookie"].encode("latin-1")
+
+
+def _with_cookie(send: Send, set_cookie: bytes) -> Send:
+    async def send_with_cookie(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []),
+                                              (b"set-cookie", set_cookie)]}
+        await send(message)
+
+    return send_with_cookie
+
+
+async def _session_user(auth: AuthService, token: str | None) -> User | None:
     try:
-        user, _ = await services.auth.user_for_token(token)
+        user, _ = await auth.user_for_token(token)
     except AppError:
         return None
     return user
 
 
-def _claims(services: Services, token: str | None) -> TokenClaims | None:
+def _claims(auth: AuthService, token: str | None) -> TokenClaims | None:
     if not token:
         return None
     try:
-        return services.auth.tokens.decode(token)
+        return auth.tokens.decode(token)
     except AppError:
         return None

@@ -1,0 +1,64 @@
+"""Steps the browser tests share: signing in, reading the answer, the Models tab."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from conftest import ROOT, AppServer
+from playwright.sync_api import Page
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def sign_in(page: Page, server: AppServer, username: str, password: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#sign-in")
+
+
+def open_models_tab(page: Page, server: AppServer) -> None:
+    page.goto(server.url)
+    sign_in(page, server, "admin", "admin123")
+    page.get_by_role("tab", name="Models").click(timeout=30_000)
+
+
+def wait_for_models_text(page: Page, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Until the Models tab's element (a textarea's value, else its text) includes `text`."""
+    page.wait_for_function(
+        "([selector, text]) => { const e = document.querySelector(selector);"
+        " return ((e?.value ?? e?.innerText) || '').includes(text); }",
+        arg=[selector, text], timeout=timeout)
+
+
+def last_answer(page: Page) -> str:
+    answers = page.locator('#chatbot [data-testid="bot"]')
+    return answers.last.inner_text() if answers.count() else ""
+
+
+def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -> list[str]:
+    """Every distinct text the last answer showed, until it stops changing."""
+    seen: list[str] = []
+    last_change = time.monotonic()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        text = last_answer(page)
+        if text and (not seen or text != seen[-1]):
+            seen.append(text)
+            last_change = time.monotonic()
+        elif seen and time.monotonic() - last_change > until_stable_s:
+            break
+        page.wait_for_timeout(50)
+    return seen
+
+
+def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:
+    """Type a prompt, name it and save it; the server must hold exactly what the box showed."""
+    page.fill("#system-prompt textarea", prompt)
+    page.keyboard.press("Tab")  # leave the box, as a person does before reaching Save
+    page.fill("#preset-name input, #preset-name textarea", name)
+    page.click("#save-preset")
+    page.wait_for_function(f"document.querySelector('#preset-choice input')?.value === {name!r}")
+    saved = {p["name"]: p["system_prompt"] for p in httpx.get(
+        f"{server.url}/api/presets", headers=server.auth()).json()["presets"]}
+    assert saved.get(name) == prompt, f"preset {name} saved as {saved.get(name)!r}"

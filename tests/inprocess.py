@@ -1,0 +1,232 @@
+"""Apps served from the test process itself: uvicorn on a thread of its own, in front of one
+llama.cpp engine shared by the whole run.
+
+Starting `python app.py` costs an interpreter, the Gradio import and a model load per app,
+and its stop waits for the graceful shutdown; an app on a thread of this process starts in
+well under a second. It is the same app (create_app with Settings built from the same
+variables), the engine is the real llama.cpp with the real model, and requests go through a
+real socket. Tests that need a process of their own (signals, the managed engine's child,
+file permissions set by `main()`) use conftest's `server_factory` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+import uvicorn
+
+from engine.commands import llama_cpp_launch
+from engine.model_files import model_path
+from engine.process import first_token, probe
+from engine.profiles import load_profile
+from observability.logs import MaskingFormatter
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_KEY = "shared-test-engine"
+PROFILE_FILE = ROOT / "profiles" / "smollm2-135m-cpu.toml"
+
+
+def bound_socket() -> socket.socket:
+    """A listening socket on a free loopback port, handed to uvicorn: no port can be taken
+    between choosing it and listening on it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@dataclass
+class SharedEngine:
+    """The real llama.cpp server, started once, spoken to as ENGINE_BASE_URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What points an app (in process or not) at this engine. Titles are off: written in
+        the background, one test's title would take the engine from the next test (tests of
+        titles turn them on)."""
+        return {"ENGINE_BASE_URL": self.url, "ENGINE_API_KEY": ENGINE_KEY, "AUTO_TITLES": "false"}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_shared_engine(model_dir: Path, log_dir: Path) -> SharedEngine:
+    profile = load_profile(PROFILE_FILE)
+    assert profile.model_file is not None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    spec = llama_cpp_launch(profile, port=port, model_path=model_path(model_dir, profile.model_file),
+                            api_key=ENGINE_KEY)
+    log_path = log_dir / "shared-engine.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(spec.argv, env={**os.environ, **spec.env}, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+    engine = SharedEngine(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        asyncio.run(_wait_ready(engine, profile.served_model_name))
+    except BaseException:
+        engine.stop()
+        raise
+    return engine
+
+
+async def _wait_ready(engine: SharedEngine, model: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await probe(engine.url, ENGINE_KEY):
+        if engine.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the shared engine did not start:\n{engine.log_path.read_text()[-3000:]}")
+        await asyncio.sleep(0.2)
+    await first_token(engine.url, ENGINE_KEY, model, timeout_s)
+
+
+LIVE: set[InProcessServer] = set()  # for dumping what they wait on when a test fails
+
+
+class _LogCapture(logging.Handler):
+    """The app's log lines while it runs (its logging is the test process's)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+class SignsIn:
+    """Signing in to a running app at `url` (in process or not)."""
+
+    url: str
+
+    def token(self, username: str = "test", password: str = "test") -> str:
+        response = httpx.post(
+            f"{self.url}/api/auth/login", json={"username": username, "password": password}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def auth(self, username: str = "test", password: str = "test") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username, password)}"}
+
+
+@dataclass(eq=False)
+class InProcessServer(SignsIn):
+    """An app on a thread of the test process; shaped like conftest's AppServer."""
+
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    engine: SharedEngine | None
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    _logs: _LogCapture = field(default_factory=_LogCapture)
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def dump_state(self, out: TextIO) -> None:
+        """Every task of the app's event loop with its stack: where a stalled app waits."""
+        if self.loop is None:
+            return
+        for task in list(asyncio.all_tasks(self.loop)):
+            out.write(f"--- {task!r}\n")
+            task.print_stack(file=out)
+
+    def engine_pid(self) -> int | None:
+        """The shared engine's process, where this app talks to it (a test double is no process)."""
+        if self.engine and self.env.get("ENGINE_BASE_URL") == self.engine.url:
+            return self.engine.pid
+        return None
+
+    def log(self) -> str:
+        return "\n".join(self._logs.lines)
+
+    @property
+    def app(self) -> Any:
+        return self._server.config.app
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.should_exit = True
+            self._thread.join(60)
+        logging.getLogger().removeHandler(self._logs)
+        LIVE.discard(self)
+        assert not self._thread.is_alive(), "the app did not stop"
+
+
+def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | None,
+                    wait_for: str = "healthy") -> InProcessServer:
+    """Serve create_app(Settings(**env)) on a thread until the health check says `wait_for`."""
+    from app import create_app, server_config
+    from settings import Settings
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sock = bound_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(**{"DATA_DIR": str(data_dir), **env})  # type: ignore[arg-type]
+    config = server_config(create_app(settings), settings, graceful_shutdown_s=1)
+    server = uvicorn.Server(config)
+    async def serve() -> None:
+        running.loop = asyncio.get_running_loop()
+        await server.serve(sockets=[sock])
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True, name=f"app {url}")
+    running = InProcessServer(url, data_dir, env, engine, server, thread)
+    LIVE.add(running)
+    root = logging.getLogger()
+    root.addHandler(running._logs)
+    root.setLevel(logging.INFO)  # as configure_logging does for `python app.py`
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # uvicorn's own config (a test double serves with it) stops its records short of the root.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    thread.start()
+    try:
+        _wait_health(running, wait_for)
+    except BaseException:
+        running.stop()
+        sock.close()
+        raise
+    return running
+
+
+def _wait_health(server: InProcessServer, wait_for: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not server._thread.is_alive():
+            raise RuntimeError(f"the app stopped while starting:\n{server.log()[-3000:]}")
+        try:
+            health = httpx.get(f"{server.url}/health", timeout=2).json()
+            if wait_for == "up" or health["status"] == wait_for:
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"app not {wait_for} in time:\n{server.log()[-3000:]}")

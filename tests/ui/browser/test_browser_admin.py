@@ -1,0 +1,233 @@
+"""Headless Chromium on the admin tabs (Models, GPU, Usage, Users), API keys, and a page on
+another port trying to use the signed-in UI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from browsing import (
+    ARTIFACTS,
+    open_models_tab,
+    sign_in,
+    wait_for_models_text,
+)
+from conftest import ROOT, AppFactory, AppServer, free_port
+from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+
+def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Browser,
+                                                        app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.get_by_role("tab", name="Models").count() == 0
+
+    admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    open_models_tab(admin, app_server)
+    wait_for_models_text(admin, "#profiles-table", "deepseek-r1-distill-qwen-14b")
+    table = admin.locator("#profiles-table").inner_text()
+    assert "llama.cpp runs on the CPU" in table and "no GPU" in table
+    wait_for_models_text(admin, "#engine-status", "Engine state: ready")
+    admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
+    admin.keyboard.press("Enter")
+    admin.click("#switch-profile")
+    wait_for_models_text(admin, "#switch-progress textarea", "smollm2-135m-cpu-precise is ready",
+                         timeout=90_000)
+    admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
+    wait_for_models_text(admin, "#engine-status", "smollm2-135m-cpu-precise")
+    admin.context.close()
+
+
+def test_an_admin_sees_why_the_engine_failed_and_restarts_it(
+    page: Page, app_factory: AppFactory,
+) -> None:
+    """The engine crashes on its first token (the crashing-engine test double as an external
+    engine); the Models tab says so, and once the engine is fixed, Restart brings it back."""
+    port = free_port()
+    double = ROOT / "tests" / "doubles" / "crashing_engine.py"
+    crashing = subprocess.Popen([sys.executable, str(double), str(port), "first-token"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = app_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{port}"}, wait_for="degraded")
+    assert crashing.wait(10) == -11
+    fixed = subprocess.Popen([sys.executable, str(double), str(port), "streams"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        open_models_tab(page, server)
+        wait_for_models_text(page, "#engine-status", "Engine state: failed")
+        status = page.locator("#engine-status").inner_text()
+        assert "did not generate its first token" in status
+        assert "stays stopped until you restart it" in status
+        page.screenshot(path=str(ARTIFACTS / "browser-engine-failed.png"), full_page=True)
+        page.click("#restart-engine")
+        wait_for_models_text(page, "#switch-progress textarea", "smollm2-135m-cpu is ready",
+                             timeout=60_000)
+        wait_for_models_text(page, "#engine-status", "Engine state: ready")
+        assert httpx.get(f"{server.url}/health").status_code == 200
+    finally:
+        fixed.kill()
+        fixed.wait()
+
+
+def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_server: AppServer) -> None:
+    import openai
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.get_by_role("tab", name="API keys").click(timeout=30_000)
+    page.fill("#key-name textarea, #key-name input", "browser key")
+    page.click("#create-key")
+    page.wait_for_function(
+        "(document.querySelector('#new-key textarea, #new-key input')?.value || '').startsWith('vck_')")
+    key = page.locator("#new-key textarea, #new-key input").first.input_value()
+    client = openai.OpenAI(base_url=f"{app_server.url}/v1", api_key=key, max_retries=0)
+    assert client.models.list().data
+    page.wait_for_function("document.querySelector('#keys-table')?.innerText.includes('browser key')")
+
+    page.locator("#revoke-choice input").click()
+    page.get_by_role("option", name="browser key", exact=False).click()
+    page.click("#revoke-key")
+    page.wait_for_function(
+        "!(document.querySelector('#revoke-choice')?.innerText || '').includes('browser key')")
+    with pytest.raises(openai.AuthenticationError):
+        client.models.list()
+    page.screenshot(path=str(ARTIFACTS / "browser-keys.png"), full_page=True)
+
+
+def test_the_gpu_tab_says_there_is_no_gpu_and_charts_the_app(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.get_by_role("tab", name="GPU & engine").click(timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#gpu-status')?.innerText.includes('No GPU')", timeout=15_000)
+    page.wait_for_selector("text=Requests per minute", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-gpu.png"), full_page=True)
+
+    events: list[str] = []
+    page.on("request", lambda r: events.append(r.url) if "/queue/join" in r.url else None)
+    page.wait_for_timeout(4_500)
+    assert len(events) >= 2, "the open tab refreshes every 2 s"
+    page.get_by_role("tab", name="Chat").click()
+    page.wait_for_timeout(1_000)
+    events.clear()
+    page.wait_for_timeout(4_500)
+    assert events == [], "a tab left for another asks the server for nothing"
+
+
+def test_the_usage_tab_charts_and_downloads_csv(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "admin", "admin123")
+    page.get_by_role("tab", name="Usage").click(timeout=30_000)
+    page.wait_for_selector("#usage-summary", timeout=15_000)
+    page.wait_for_function(
+        "(document.querySelector('#usage-summary')?.innerText || '').length > 10", timeout=15_000)
+    page.click("#usage-export")
+    page.wait_for_selector("#usage-download", state="visible", timeout=15_000)
+    with page.expect_download(timeout=30_000) as download:
+        page.click("#usage-download")
+    path = download.value.path()
+    body = Path(path).read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf") and b"request_id" in body
+    # From the app's authenticated export route, not a file in Gradio's cache.
+    assert "/api/usage/export?" in download.value.url
+    page.screenshot(path=str(ARTIFACTS / "browser-usage.png"), full_page=True)
+
+
+def test_an_admin_adds_and_disables_a_colleague_in_the_users_tab(
+        page: Page, browser: Browser, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    sign_in(page, app_server, "admin", "admin123")
+    page.get_by_role("tab", name="Users").click(timeout=30_000)
+    page.fill("#new-username textarea, #new-username input", "browser-colleague")
+    page.fill("#new-user-password input", "colleague-pass-1")
+    page.click("#add-user")
+    page.wait_for_function(
+        "document.querySelector('#users-table')?.innerText.includes('browser-colleague')")
+
+    colleague = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    colleague.goto(app_server.url)
+    sign_in(colleague, app_server, "browser-colleague", "colleague-pass-1")
+    colleague.wait_for_selector("#message textarea", timeout=30_000)
+    colleague.wait_for_timeout(1000)
+    assert colleague.get_by_role("tab", name="Users").count() == 0
+
+    page.locator("#user-choice input").click()
+    page.get_by_role("option", name="browser-colleague (user)").click()
+    page.click("#disable-user")
+    page.wait_for_function(
+        "document.querySelector('#users-result')?.innerText.includes('disabled')")
+    page.screenshot(path=str(ARTIFACTS / "browser-users.png"), full_page=True)
+
+    colleague.reload()
+    colleague.wait_for_selector("#sign-in", timeout=30_000)  # the session ended at once
+    sign_in(colleague, app_server, "browser-colleague", "colleague-pass-1")
+    colleague.wait_for_selector("#sign-in", timeout=30_000)
+    assert "Wrong username or password" in colleague.content() or \
+        colleague.url.startswith(f"{app_server.url}/login")
+    colleague.context.close()
+
+
+ATTACKER_PAGE = """<!doctype html><html><body><script>
+window.results = {};
+async function attempt(name, url, init) {
+  try {
+    const response = await fetch(url, {credentials: "include", ...init});
+    window.results[name] = "read " + response.status + " " + (await response.text()).slice(0, 200);
+  } catch (error) {
+    window.results[name] = "blocked";
+  }
+}
+(async () => {
+  const app = "APP_URL";
+  const join = JSON.stringify({fn_index: FN_INDEX, data: ["stolen"], session_hash: "evil",
+                               event_data: null, trigger_id: null});
+  await attempt("json join", app + "/gradio_api/queue/join",
+                {method: "POST", headers: {"Content-Type": "application/json"}, body: join});
+  await attempt("simple join", app + "/gradio_api/queue/join",
+                {method: "POST", headers: {"Content-Type": "text/plain"}, body: join});
+  await attempt("listen", app + "/gradio_api/queue/data?session_hash=evil", {});
+  await attempt("read keys", app + "/api/keys", {});
+  await attempt("read config", app + "/config", {});
+  await attempt("create key", app + "/api/keys", {method: "POST",
+                headers: {"Content-Type": "text/plain"}, body: JSON.stringify({name: "stolen"})});
+  window.done = true;
+})();
+</script></body></html>"""
+
+
+def test_a_page_on_another_port_cannot_use_the_signed_in_ui(
+        page: Page, app_server: AppServer, tmp_path: Path) -> None:
+    """Browsers send the session cookie to every port of the host: the app must refuse what such
+    a page sends and let it read nothing (hole 1 of issue 10, in a real browser)."""
+    import functools
+    import http.server
+    import threading
+
+    page.goto(app_server.url)
+    sign_in(page, app_server, "test", "test")
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    config = httpx.get(f"{app_server.url}/config", headers=app_server.auth()).json()
+    create_key = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "create")
+    (tmp_path / "attacker.html").write_text(
+        ATTACKER_PAGE.replace("APP_URL", app_server.url).replace("FN_INDEX", str(create_key)))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/attacker.html")
+        page.wait_for_function("window.done === true", timeout=30_000)
+        results = page.evaluate("window.results")
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    assert results == {name: "blocked" for name in
+                       ("json join", "simple join", "listen", "read keys", "read config",
+                        "create key")}
+    keys = httpx.get(f"{app_server.url}/api/keys", headers=app_server.auth()).json()["keys"]
+    assert all(k["name"] != "stolen" for k in keys), "the page minted a key as the user"

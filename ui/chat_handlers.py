@@ -1,0 +1,261 @@
+"""What the chat tab's events do: answer, resend, stop, open a conversation, fill the page.
+Wiring Gradio components to the chat services; no logic lives here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import gradio as gr
+
+from chat.conversations import ConversationService
+from chat.live import LiveAnswers
+from chat.messages import flatten_content
+from chat.service import ChatService
+from chat.turn import ChatOptions, ChatTurn
+from engine.manager import EngineManager, EngineState
+from settings import Settings
+from ui.base import Handlers, ui_errors
+from ui.chat_view import History, assistant_messages, can_edit, shown_text
+from ui.i18n import request_language
+from ui.i18n import text as tr
+from ui.sidebar import conversation_entries
+
+
+class ChatHandlers(Handlers):
+    @property
+    def chat(self) -> ChatService:
+        return self.services.chat
+
+    @property
+    def conversations(self) -> ConversationService:
+        return self.services.conversations
+
+    @property
+    def live(self) -> LiveAnswers:
+        return self.services.live
+
+    @property
+    def engine(self) -> EngineManager:
+        return self.services.engine
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @ui_errors
+    async def answer(
+        self,
+        message: str,
+        conversation_id: int | None,
+        system_prompt: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        model: str | None,
+        request: gr.Request,
+        detached: bool = False,
+    ) -> AsyncIterator[tuple[int, str, str]]:
+        """(conversation id, answer so far, thinking so far), at most once per flush interval."""
+        user = await self.user(request)
+        options = ChatOptions(
+            model=model or None,
+            system_prompt=system_prompt,
+            temperature=temperature,
+            max_tokens=int(max_tokens) if max_tokens is not None else None,
+        )
+        turn = await self.chat.start_turn(
+            user, [{"role": "user", "content": message}], options,
+            int(conversation_id) if conversation_id else None,
+        )
+        async for update in self._follow(turn, detached, request_language(request)):
+            yield update
+
+    async def _follow(
+        self, turn: ChatTurn, detached: bool, lang: str = "en"
+    ) -> AsyncIterator[tuple[int, str, str]]:
+        """Stream the turn. Detached, the answer runs on the server whatever this page does;
+        attached (API callers), closing this stream stops the answer."""
+        if turn.trimmed:
+            gr.Info(tr("trimmed", lang, n=turn.trimmed))
+        interval = self.settings.stream_flush_interval_s
+        if detached:
+            # Started before the first update: a page that goes away at once still gets its
+            # answer written and stored.
+            live = self.live.start(turn)
+            yield turn.conversation_id, self._waiting_note(lang), ""
+            async for current in live.follow(interval):
+                yield current.conversation_id, current.answer, current.thinking
+            return
+        yield turn.conversation_id, self._waiting_note(lang), ""
+        last_flush = time.monotonic()
+        async with aclosing(self.chat.stream(turn)) as deltas:
+            async for _ in deltas:
+                if time.monotonic() - last_flush >= interval:
+                    last_flush = time.monotonic()
+                    yield turn.conversation_id, turn.answer, turn.thinking
+        yield turn.conversation_id, turn.answer, turn.thinking
+
+    async def regenerate(
+        self, conversation_id: int | None, system_prompt: str, temperature: float,
+        max_tokens: float, model: str | None, request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        async for update in self._resend(conversation_id, None, system_prompt, temperature,
+                                         max_tokens, model, request):
+            yield update
+
+    async def edit(
+        self, history: History, conversation_id: int | None, system_prompt: str,
+        temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        if not can_edit(history, edit.index):
+            raise gr.Error(tr("only_last_edit", request_language(request)), print_exception=False)
+        async for update in self._resend(conversation_id, flatten_content(edit.value),
+                                         system_prompt, temperature, max_tokens, model, request):
+            yield update
+
+    @ui_errors
+    async def _resend(
+        self, conversation_id: int | None, edited: str | None, system_prompt: str,
+        temperature: float, max_tokens: float, model: str | None, request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        lang = request_language(request)
+        if not conversation_id:
+            raise gr.Error(tr("nothing_to_regenerate", lang), print_exception=False)
+        user = await self.user(request)
+        options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
+                              temperature=temperature, max_tokens=int(max_tokens))
+        turn = await self.chat.start_resend(user, int(conversation_id), options, edited)
+        shown, _ = await self._display(turn.conversation_id, request)
+        text, thinking = "", ""
+        async for _, text, thinking in self._follow(turn, detached=True, lang=lang):
+            yield ([*shown, *assistant_messages(text, thinking, done=False, lang=lang)],
+                   turn.conversation_id, gr.skip())
+        yield ([*shown, *assistant_messages(text, thinking, lang=lang)], turn.conversation_id,
+               await self.conversation_choices(request, turn.conversation_id))
+
+    def _waiting_note(self, lang: str) -> str:
+        """Shown in place of the answer while a model switch holds new chats."""
+        engine = self.engine
+        if engine.state in (EngineState.DRAINING, EngineState.SWITCHING):
+            return tr("waiting_switch", lang)
+        return ""
+
+    async def respond(
+        self,
+        message: str,
+        history: History,
+        conversation_id: int | None,
+        system_prompt: str,
+        temperature: float,
+        max_tokens: float,
+        model: str | None,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        asked = [*(history or []), {"role": "user", "content": message}]
+        conv_id, text, thinking, started = conversation_id, "", "", False
+        lang = request_language(request)
+        try:
+            async for conv_id, text, thinking in self.answer(
+                message, conversation_id, system_prompt, temperature, int(max_tokens), model,
+                request, detached=True,
+            ):
+                started = True
+                yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],
+                       conv_id, gr.skip(), gr.skip())
+        except gr.Error as exc:
+            if started:  # keep what arrived, marked, as it is stored
+                failed = f"{text}\n\n⚠️ {exc.message}".strip()
+                yield ([*asked, *assistant_messages(failed, thinking, lang=lang)], conv_id,
+                       gr.skip(), gr.skip())
+            else:  # refused before anything was stored: the text goes back to be fixed or resent
+                yield gr.skip(), gr.skip(), gr.skip(), message
+            raise
+        yield (
+            [*asked, *assistant_messages(text, thinking, lang=lang)],
+            conv_id,
+            await self.conversation_choices(request, conv_id),
+            gr.skip(),
+        )
+
+    async def chat_api(
+        self,
+        message: str,
+        conversation_id: int | None = None,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        model: str | None = None,
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[str]:
+        """Send a message and stream the growing answer. Starts a new conversation unless
+        `conversation_id` names one of yours; `model` is the served name or an alias."""
+        assert request is not None
+        async for _, text, _thinking in self.answer(
+            message, conversation_id, system_prompt, temperature, max_tokens, model, request
+        ):
+            yield text
+
+    async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
+        user = await self.user(request)
+        rows = await self.conversations.recent(user)
+        choices = conversation_entries(rows, self.live.running_for(user))
+        return gr.Radio(choices=choices, value=selected)
+
+    async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
+        """Stop this conversation's answer, wherever it was started from."""
+        if conversation_id:
+            await self.live.stop(await self.user(request), int(conversation_id))
+        return await self.conversation_choices(request, conversation_id)
+
+    @ui_errors
+    async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
+        user = await self.user(request)
+        conv = await self.conversations.get(user, int(conversation_id))
+        rows = await self.conversations.messages(user, conv.id)
+        lang = request_language(request)
+        history: History = []
+        for row in rows:
+            if row["role"] == "user":
+                history.append({"role": "user", "content": row["content"]})
+            elif row["role"] == "assistant":
+                history += assistant_messages(shown_text(row, lang), row.get("reasoning") or "",
+                                              lang=lang)
+        return history, conv
+
+    @ui_errors
+    async def open_conversation(
+        self, conversation_id: int | None, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Its messages; an answer still being written streams on from where it is."""
+        if not conversation_id:
+            yield [], None, gr.skip()
+            return
+        history, conv = await self._display(conversation_id, request)
+        yield history, conv.id, conv.system_prompt or ""
+        live = self.live.running(await self.user(request), conv.id)
+        if live is None:
+            return
+        interval = self.settings.stream_flush_interval_s
+        lang = request_language(request)
+        async for turn in live.follow(interval):
+            yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done,
+                                                  lang=lang)], conv.id, gr.skip())
+
+    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
+        user = await self.user(request)
+        engine = self.engine
+        lang = request_language(request)
+        header = (
+            f"{tr('model', lang)} **{engine.profile.served_model_name}** ({engine.state.value}) · "
+            f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
+            f"[{tr('sign_out', lang)}](/logout)"
+        )
+        names = engine.profile.model_names
+        sampling = engine.profile.sampling  # the model's own defaults start each page
+        max_tokens = min(sampling.max_tokens, self.settings.max_tokens_limit)
+        return (header, await self.conversation_choices(request, None),
+                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
+
