@@ -148,6 +148,7 @@ class InProcessServer(SignsIn):
     _thread: threading.Thread
     _logs: _LogCapture = field(default_factory=_LogCapture)
     loop: asyncio.AbstractEventLoop | None = None
+    exit_code: int | str | None = None
 
     def dump_state(self, out: TextIO) -> None:
         """Every task of the app's event loop with its stack: where a stalled app waits."""
@@ -193,7 +194,10 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     server = uvicorn.Server(config)
     async def serve() -> None:
         running.loop = asyncio.get_running_loop()
-        await server.serve(sockets=[sock])
+        try:
+            await server.serve(sockets=[sock])
+        except SystemExit as exit:  # uvicorn's way to end a failed startup; the log says why
+            running.exit_code = exit.code
 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True, name=f"app {url}")
     running = InProcessServer(url, data_dir, env, engine, server, thread)
@@ -221,7 +225,8 @@ def _wait_health(server: InProcessServer, wait_for: str, timeout_s: float = 120)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not server._thread.is_alive():
-            raise RuntimeError(f"the app stopped while starting:\n{server.log()[-3000:]}")
+            raise RuntimeError(f"the app stopped while starting (exit {server.exit_code}):\n"
+                               f"{server.log()[-3000:]}")
         try:
             health = httpx.get(f"{server.url}/health", timeout=2).json()
             if wait_for == "up" or health["status"] == wait_for:

@@ -19,7 +19,7 @@ from engine.manager import EngineManager, EngineState
 from settings import Settings
 from ui.base import Handlers, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, shown_text
-from ui.i18n import request_language
+from ui.i18n import request_language, state_text
 from ui.i18n import text as tr
 from ui.sidebar import conversation_entries
 
@@ -248,8 +248,9 @@ class ChatHandlers(Handlers):
         user = await self.user(request)
         engine = self.engine
         lang = request_language(request)
+        state = state_text(engine.state.value, lang)
         header = (
-            f"{tr('model', lang)} **{engine.profile.served_model_name}** ({engine.state.value}) · "
+            f"{tr('model', lang)} **{engine.profile.served_model_name}** ({state}) · "
             f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
             f"[{tr('sign_out', lang)}](/logout)"
         )

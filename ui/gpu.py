@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from engine.hardware import GpuInfo
 from engine.sampler import Sample
 from services import ServicesHolder
-from ui.i18n import t
+from ui.i18n import request_language, state_text, t, text
 
 GIB = 1024**3
 RANGES = {"5 min": 300, "15 min": 900, "1 h": 3600}
@@ -46,15 +46,15 @@ def thin(samples: list[Sample], max_points: int = MAX_POINTS) -> list[Sample]:
 
 
 GpuMetric = tuple[str, str, Callable[[GpuInfo], float | int | None]]
-GPU_METRICS: list[GpuMetric] = [
-    ("GPU utilization", "%", lambda g: g.utilization_percent),
-    ("GPU memory used", "GiB", lambda g: g.memory_used_bytes / GIB),
-    ("GPU temperature", "°C", lambda g: g.temperature_c),
-    ("GPU power", "W", lambda g: g.power_watts),
+GPU_METRICS: list[GpuMetric] = [  # (i18n key of the title, unit, reading)
+    ("gpu_chart_utilization", "%", lambda g: g.utilization_percent),
+    ("gpu_chart_memory", "GiB", lambda g: g.memory_used_bytes / GIB),
+    ("gpu_chart_temperature", "°C", lambda g: g.temperature_c),
+    ("gpu_chart_power", "W", lambda g: g.power_watts),
 ]
 
 
-def gpu_figures(samples: list[Sample]) -> list[go.Figure]:
+def gpu_figures(samples: list[Sample], lang: str = "en") -> list[go.Figure]:
     """Utilization, memory (used, and total dotted), temperature and power: one line per GPU.
     Empty when no sample has a GPU."""
     names: dict[int, str] = {}
@@ -65,58 +65,60 @@ def gpu_figures(samples: list[Sample]) -> list[go.Figure]:
         return []
     figures = []
     for title, unit, value in GPU_METRICS:
-        figure = _figure(title, unit)
+        figure = _figure(text(title, lang), unit)
         for index in sorted(names):
             readings = [(datetime.fromtimestamp(s.at), g) for s in samples
                         for g in s.gpus if g.index == index]
             x = [at for at, _ in readings]
             figure.add_scatter(x=x, y=[value(g) for _, g in readings], mode="lines",
                                name=f"GPU{index} {names[index]}")
-            if title == "GPU memory used":
+            if title == "gpu_chart_memory":
                 figure.add_scatter(x=x, y=[g.memory_total_bytes / GIB for _, g in readings],
                                    mode="lines", line={"dash": "dot"},
-                                   name=f"GPU{index} {names[index]} total")
+                                   name=text("gpu_trace_total", lang,
+                                             name=f"GPU{index} {names[index]}"))
         figures.append(figure)
     return figures
 
 
-def engine_figures(samples: list[Sample]) -> list[go.Figure]:
+def engine_figures(samples: list[Sample], lang: str = "en") -> list[go.Figure]:
     """Running/waiting requests and KV cache usage (%), only where the engine reports them
     (llama.cpp reports nothing, so the list is empty)."""
     reported = [s for s in samples if s.engine and "requests_running" in s.engine]
     if not reported:
         return []
     x = _times(reported)
-    load = _figure("Engine requests", "requests")
+    load = _figure(text("gpu_chart_engine_requests", lang), text("gpu_unit_requests", lang))
     for key in ("requests_running", "requests_waiting"):
-        load.add_scatter(x=x, y=[(s.engine or {}).get(key) for s in reported],
-                         mode="lines", name=key.removeprefix("requests_"))
-    cache = _figure("KV cache usage", "%")
+        load.add_scatter(x=x, y=[(s.engine or {}).get(key) for s in reported], mode="lines",
+                         name=text(f"gpu_trace_{key.removeprefix('requests_')}", lang))
+    cache = _figure(text("gpu_chart_kv_cache", lang), "%")
     usage = [(s.engine or {}).get("kv_cache_usage") for s in reported]
     cache.add_scatter(x=x, y=[None if u is None else 100 * float(u) for u in usage],
-                      mode="lines", name="KV cache")
+                      mode="lines", name=text("gpu_trace_kv_cache", lang))
     return [load, cache]
 
 
-def app_figures(samples: list[Sample]) -> list[go.Figure]:
+def app_figures(samples: list[Sample], lang: str = "en") -> list[go.Figure]:
     """Answers streaming now and requests per minute: always there, GPU or not."""
     x = _times(samples)
-    streams = _figure("Answers streaming now", "answers")
+    streams = _figure(text("gpu_chart_streams", lang), text("gpu_unit_answers", lang))
     streams.add_scatter(x=x, y=[s.app.get("active_streams", 0) for s in samples],
-                        mode="lines", name="active streams")
-    rate = _figure("Requests per minute", "requests/min")
+                        mode="lines", name=text("gpu_trace_streams", lang))
+    rate = _figure(text("gpu_chart_rate", lang), text("gpu_unit_rate", lang))
     rate.add_scatter(x=x, y=[s.app.get("requests_last_minute", 0) for s in samples],
-                     mode="lines", name="requests/min")
+                     mode="lines", name=text("gpu_unit_rate", lang))
     return [streams, rate]
 
 
-def status_line(samples: list[Sample], gpu_error: str | None) -> str:
+def status_line(samples: list[Sample], gpu_error: str | None, lang: str = "en") -> str:
     latest = samples[-1] if samples else None
-    state = (latest.engine or {}).get("state", "?") if latest else "?"
+    state = state_text(str((latest.engine or {}).get("state", "?")) if latest else "?", lang)
     gpus = ", ".join(f"GPU{g.index} {g.name}" for g in latest.gpus) if latest else ""
     if not gpus:
-        return f"**No GPU**: {gpu_error or 'no reading yet'}. App-side charts below. Engine: {state}."
-    return f"**{gpus}** · engine: {state}"
+        return text("gpu_no_gpu", lang, reason=gpu_error or text("gpu_no_reading", lang),
+                    state=state)
+    return text("gpu_status", lang, gpus=gpus, state=state)
 
 
 class GpuHandlers:
@@ -125,17 +127,18 @@ class GpuHandlers:
     def __init__(self, holder: ServicesHolder) -> None:
         self._holder = holder
 
-    def refresh(self, span_name: str) -> list[Any]:
+    def refresh(self, span_name: str, request: gr.Request | None = None) -> list[Any]:
+        lang = request_language(request)
         sampler = self._holder.get().sampler
         samples = thin(sampler.history(RANGES.get(span_name, RANGES[DEFAULT_RANGE])))
-        gpus = gpu_figures(samples)
-        engine = engine_figures(samples)
-        return [status_line(samples, sampler.gpu_error),
+        gpus = gpu_figures(samples, lang)
+        engine = engine_figures(samples, lang)
+        return [status_line(samples, sampler.gpu_error, lang),
                 *[gr.Plot(value=f, visible=True) for f in gpus],
                 *[gr.Plot(visible=False) for _ in range(len(GPU_METRICS) - len(gpus))],
                 *[gr.Plot(value=f, visible=True) for f in engine],
                 *[gr.Plot(visible=False) for _ in range(2 - len(engine))],
-                *app_figures(samples)]
+                *app_figures(samples, lang)]
 
 
 def build_gpu_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer]:

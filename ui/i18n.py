@@ -73,6 +73,41 @@ EN: dict[str, str] = {
     "usage_col_request": "Request", "usage_col_model": "Model", "usage_col_status": "Status",
     "usage_col_latency": "Latency (ms)", "usage_col_ttft": "TTFT (ms)",
     "usage_col_time": "Time (UTC)",
+    # The engine's state words (EngineState values); the values themselves stay identifiers.
+    "state_stopped": "stopped", "state_starting": "starting", "state_waiting": "waiting",
+    "state_ready": "ready", "state_draining": "draining", "state_switching": "switching",
+    "state_failed": "failed",
+    # The GPU tab, written by the server.
+    "gpu_chart_utilization": "GPU utilization", "gpu_chart_memory": "GPU memory used",
+    "gpu_chart_temperature": "GPU temperature", "gpu_chart_power": "GPU power",
+    "gpu_trace_total": "{name} total",
+    "gpu_chart_engine_requests": "Engine requests", "gpu_unit_requests": "requests",
+    "gpu_trace_running": "running", "gpu_trace_waiting": "waiting",
+    "gpu_chart_kv_cache": "KV cache usage", "gpu_trace_kv_cache": "KV cache",
+    "gpu_chart_streams": "Answers streaming now", "gpu_unit_answers": "answers",
+    "gpu_trace_streams": "active streams",
+    "gpu_chart_rate": "Requests per minute", "gpu_unit_rate": "requests/min",
+    "gpu_no_gpu": "**No GPU**: {reason}. App-side charts below. Engine: {state}.",
+    "gpu_no_reading": "no reading yet", "gpu_status": "**{gpus}** · engine: {state}",
+    # The Models tab, written by the server.
+    "models_col_active": "Active", "models_col_profile": "Profile", "models_col_name": "Name",
+    "models_col_engine": "Engine", "models_col_tp": "TP", "models_col_max_len": "Max len",
+    "models_col_fit": "Fit on this machine",
+    "models_switch_starting": "Switch starting…", "models_switch_failed": "Switch failed: {error}",
+    "models_restart_starting": "Restart starting…",
+    "models_restart_failed": "Restart failed: {error}",
+    "models_active_profile": "**Active profile:** `{profile}` — model `{model}` ({engine})",
+    "models_engine_state": ("**Engine state:** {state} · answers in flight: {in_flight}"
+                            " · automatic restarts: {restarts}"),
+    "models_last_error": "**Last error:** {error}",
+    "models_stays_stopped": "The engine stays stopped until you restart it or switch profile.",
+    "models_stays_stopped_log": ("The engine stays stopped until you restart it or switch profile"
+                                 " (its log is below)."),
+    "models_metrics": "**Engine metrics:** {metrics}",
+    "models_replica": "- replica {url}: {health}, {in_flight} in flight",
+    "models_replica_cooling": ", cooling down {seconds} s",
+    "models_replica_up": "up", "models_replica_down": "down",
+    "models_no_gpus": "**GPUs:** none usable ({error}); only CPU profiles can run.",
 }
 
 KO: dict[str, str] = {
@@ -138,6 +173,38 @@ KO: dict[str, str] = {
     "usage_col_request": "요청 ID", "usage_col_model": "모델", "usage_col_status": "상태",
     "usage_col_latency": "지연 시간 (ms)", "usage_col_ttft": "TTFT (ms)",
     "usage_col_time": "시각 (UTC)",
+    "state_stopped": "중지됨", "state_starting": "시작 중", "state_waiting": "응답 대기 중",
+    "state_ready": "준비됨", "state_draining": "마무리 중", "state_switching": "전환 중",
+    "state_failed": "실패",
+    "gpu_chart_utilization": "GPU 사용률", "gpu_chart_memory": "GPU 메모리 사용량",
+    "gpu_chart_temperature": "GPU 온도", "gpu_chart_power": "GPU 전력",
+    "gpu_trace_total": "{name} 전체",
+    "gpu_chart_engine_requests": "엔진 요청", "gpu_unit_requests": "요청 수",
+    "gpu_trace_running": "처리 중", "gpu_trace_waiting": "대기 중",
+    "gpu_chart_kv_cache": "KV 캐시 사용률", "gpu_trace_kv_cache": "KV 캐시",
+    "gpu_chart_streams": "현재 생성 중인 답변", "gpu_unit_answers": "답변 수",
+    "gpu_trace_streams": "생성 중인 답변",
+    "gpu_chart_rate": "분당 요청 수", "gpu_unit_rate": "요청/분",
+    "gpu_no_gpu": "**GPU 없음**: {reason}. 아래에 앱 측 차트를 표시합니다. 엔진: {state}.",
+    "gpu_no_reading": "아직 측정값이 없음", "gpu_status": "**{gpus}** · 엔진: {state}",
+    "models_col_active": "사용 중", "models_col_profile": "프로필", "models_col_name": "이름",
+    "models_col_engine": "엔진", "models_col_tp": "TP", "models_col_max_len": "최대 길이",
+    "models_col_fit": "이 장비에서 실행 가능 여부",
+    "models_switch_starting": "전환을 시작하는 중…", "models_switch_failed": "전환 실패: {error}",
+    "models_restart_starting": "다시 시작하는 중…",
+    "models_restart_failed": "다시 시작 실패: {error}",
+    "models_active_profile": "**사용 중인 프로필:** `{profile}` — 모델 `{model}` ({engine})",
+    "models_engine_state": ("**엔진 상태:** {state} · 생성 중인 답변: {in_flight}개"
+                            " · 자동 재시작: {restarts}회"),
+    "models_last_error": "**마지막 오류:** {error}",
+    "models_stays_stopped": "엔진을 다시 시작하거나 프로필을 전환할 때까지 엔진은 중지된 상태로 있습니다.",
+    "models_stays_stopped_log": ("엔진을 다시 시작하거나 프로필을 전환할 때까지 엔진은 중지된 상태로"
+                                 " 있습니다 (로그는 아래에 있습니다)."),
+    "models_metrics": "**엔진 지표:** {metrics}",
+    "models_replica": "- 레플리카 {url}: {health}, 처리 중 {in_flight}건",
+    "models_replica_cooling": ", 재시도 대기 {seconds}초",
+    "models_replica_up": "정상", "models_replica_down": "응답 없음",
+    "models_no_gpus": "**GPU:** 사용할 수 있는 GPU가 없습니다 ({error}). CPU 프로필만 실행할 수 있습니다.",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.
@@ -208,6 +275,13 @@ def text(key: str, lang: str, **values: object) -> str:
     """Server-written text in the caller's language."""
     table = KO if lang == "ko" else EN
     return table.get(key, EN[key]).format(**values)
+
+
+def state_text(state: str, lang: str) -> str:
+    """An engine state word (an EngineState value) in the caller's language; a word with no
+    key ("?", say) is shown as it is."""
+    key = f"state_{state}"
+    return text(key, lang) if key in EN else state
 
 
 def error_text(code: str, message: str, lang: str) -> str:

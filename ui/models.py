@@ -11,14 +11,24 @@ from datetime import datetime
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from engine.fit import summary
 from engine.manager import EngineManager
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
-from ui.i18n import t
+from ui.i18n import request_language, state_text, t, text
 
-PROFILE_COLUMNS = ["Active", "Profile", "Name", "Engine", "TP", "Max len", "Fit on this machine"]
+PROFILE_COLUMN_KEYS = ["models_col_active", "models_col_profile", "models_col_name",
+                       "models_col_engine", "models_col_tp", "models_col_max_len", "models_col_fit"]
+
+
+def profile_columns(lang: str = "en") -> list[str]:
+    """The profiles table's headers in the caller's language."""
+    return [text(key, lang) for key in PROFILE_COLUMN_KEYS]
+
+
+PROFILE_COLUMNS = profile_columns()  # English, as the table starts before its first load
 
 
 class ModelHandlers(Handlers):
@@ -28,8 +38,9 @@ class ModelHandlers(Handlers):
     def engine(self) -> EngineManager:
         return self.services.engine
 
-    async def profiles_table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+    async def profiles_table(self, request: gr.Request) -> tuple[pd.DataFrame, Any]:
         await self.admin(request)
+        lang = request_language(request)
         engine = self.engine
         rows = []
         for profile in engine.profiles.values():
@@ -39,13 +50,15 @@ class ModelHandlers(Handlers):
                 summary(engine.fit(profile)),
             ])
         choices = [(f"{p.name} ({p.id})", p.id) for p in engine.profiles.values()]
-        return rows, gr.Dropdown(choices=choices, value=engine.profile.id)
+        return (pd.DataFrame(rows, columns=profile_columns(lang)),
+                gr.Dropdown(choices=choices, value=engine.profile.id))
 
     async def status(self, request: gr.Request) -> tuple[str, str]:
         await self.admin(request)
         engine = self.engine
-        return status_markdown(engine.snapshot(), await engine.metrics(),
-                               engine.hardware.error), await asyncio.to_thread(engine.log_tail, 40)
+        return (status_markdown(engine.snapshot(), await engine.metrics(), engine.hardware.error,
+                                request_language(request)),
+                await asyncio.to_thread(engine.log_tail, 40))
 
     @ui_errors
     async def switch(
@@ -54,7 +67,7 @@ class ModelHandlers(Handlers):
         """Start the switch, then show its progress until it ends."""
         await self.admin(request)
         task = self.engine.begin_switch(profile_id, override_fit=override_fit)
-        async for progress in self._follow(task, "Switch"):
+        async for progress in self._follow(task, "Switch", request_language(request)):
             yield progress
 
     @ui_errors
@@ -62,46 +75,51 @@ class ModelHandlers(Handlers):
         """Restart the active profile (after it ended failed, say), showing its progress."""
         await self.admin(request)
         task = self.engine.begin_restart()
-        async for progress in self._follow(task, "Restart"):
+        async for progress in self._follow(task, "Restart", request_language(request)):
             yield progress
 
-    async def _follow(self, task: asyncio.Task[None], what: str) -> AsyncIterator[str]:
+    async def _follow(self, task: asyncio.Task[None], what: str,
+                      lang: str = "en") -> AsyncIterator[str]:
+        """`what`: "Switch" or "Restart"."""
+        key = f"models_{what.lower()}"
         engine = self.engine
         _, seen = engine.events_since(0)  # only what happens from now on
         lines: list[str] = []
         while True:
             fresh, seen = engine.events_since(seen)
             lines += [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}" for at, message in fresh]
-            yield "\n".join(lines) or f"{what} starting…"
+            yield "\n".join(lines) or text(f"{key}_starting", lang)
             if task.done():
                 break
             await asyncio.sleep(self.poll_interval_s)
         if not task.cancelled() and task.exception() is not None:
-            yield "\n".join([*lines, f"{what} failed: {task.exception()}"])
+            yield "\n".join([*lines, text(f"{key}_failed", lang, error=task.exception())])
 
 
 def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
-                    hardware_error: str | None) -> str:
+                    hardware_error: str | None, lang: str = "en") -> str:
     lines = [
-        f"**Active profile:** `{snapshot['profile']}` — model `{snapshot['model']}`"
-        f" ({snapshot['engine']})",
-        f"**Engine state:** {snapshot['state']} · answers in flight: {snapshot['in_flight']}"
-        f" · automatic restarts: {snapshot['restarts']}",
+        text("models_active_profile", lang, profile=snapshot["profile"], model=snapshot["model"],
+             engine=snapshot["engine"]),
+        text("models_engine_state", lang, state=state_text(str(snapshot["state"]), lang),
+             in_flight=snapshot["in_flight"], restarts=snapshot["restarts"]),
     ]
     if snapshot["last_error"]:
-        lines.append(f"**Last error:** {snapshot['last_error'].splitlines()[0]}")
+        lines.append(text("models_last_error", lang, error=snapshot["last_error"].splitlines()[0]))
     if snapshot["state"] == "failed":
-        lines.append("The engine stays stopped until you restart it or switch profile"
-                     + ("." if snapshot["external"] else " (its log is below)."))
+        lines.append(text("models_stays_stopped" if snapshot["external"]
+                          else "models_stays_stopped_log", lang))
     if metrics:
-        lines.append("**Engine metrics:** " + ", ".join(f"{k} {v:g}" for k, v in metrics.items()))
+        lines.append(text("models_metrics", lang,
+                          metrics=", ".join(f"{k} {v:g}" for k, v in metrics.items())))
     for replica in snapshot["replicas"]:
-        health = "up" if replica["healthy"] else "down"
-        lines.append(f"- replica {replica['base_url']}: {health}, {replica['in_flight']} in flight"
-                     + (f", cooling down {replica['cooling_down_s']} s"
+        health = text("models_replica_up" if replica["healthy"] else "models_replica_down", lang)
+        lines.append(text("models_replica", lang, url=replica["base_url"], health=health,
+                          in_flight=replica["in_flight"])
+                     + (text("models_replica_cooling", lang, seconds=replica["cooling_down_s"])
                         if replica["cooling_down_s"] else ""))
     if hardware_error:
-        lines.append(f"**GPUs:** none usable ({hardware_error}); only CPU profiles can run.")
+        lines.append(text("models_no_gpus", lang, error=hardware_error))
     return "\n\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 import pytest
 from doubles.fake_nvml import FakeNvml, two_rtx_3090s
+from gradio.helpers import special_args
 
 from engine.hardware import GpuInfo, read_hardware
 from engine.sampler import Sample
@@ -161,3 +162,51 @@ def test_the_gpu_tab_builds_with_private_events_and_an_idle_timer() -> None:
     assert len(stoppers) == 1 and [o._id for o in stoppers[0].outputs] == [timer._id]
     stopped = stoppers[0].fn()  # type: ignore[misc]
     assert isinstance(stopped, gr.Timer) and stopped.active is False
+
+
+KOREAN = {"accept-language": "ko-KR,ko;q=0.9"}
+
+
+def test_the_charts_and_status_line_speak_korean_for_a_korean_caller() -> None:
+    gpu = gpu_figures(samples(two_gpus(), None), lang="ko")
+    assert [f.layout.title.text for f in gpu] == ["GPU 사용률", "GPU 메모리 사용량", "GPU 온도",
+                                                   "GPU 전력"]
+    assert "GPU0 NVIDIA GeForce RTX 3090 전체" in {trace.name for trace in gpu[1].data}
+    load, cache = engine_figures(samples([], ENGINE_LOAD), lang="ko")
+    assert load.layout.title.text == "엔진 요청" and load.layout.yaxis.title.text == "요청 수"
+    assert [trace.name for trace in load.data] == ["처리 중", "대기 중"]
+    assert cache.layout.title.text == "KV 캐시 사용률"
+    streams, rate = app_figures(samples([], None), lang="ko")
+    assert streams.layout.title.text == "현재 생성 중인 답변"
+    assert rate.layout.title.text == "분당 요청 수" and rate.layout.yaxis.title.text == "요청/분"
+    assert status_line([], None, lang="ko") == (
+        "**GPU 없음**: 아직 측정값이 없음. 아래에 앱 측 차트를 표시합니다. 엔진: ?.")
+    assert status_line(samples(two_gpus(), ENGINE_LOAD), None, lang="ko").endswith("· 엔진: 준비됨")
+
+
+def test_the_english_chart_titles_stay_as_they_were() -> None:
+    gpu = gpu_figures(samples(two_gpus(), None))
+    assert [f.layout.title.text for f in gpu] == ["GPU utilization", "GPU memory used",
+                                                   "GPU temperature", "GPU power"]
+    load, cache = engine_figures(samples([], ENGINE_LOAD))
+    assert (load.layout.title.text, load.layout.yaxis.title.text) == ("Engine requests", "requests")
+    assert (cache.layout.title.text, cache.data[0].name) == ("KV cache usage", "KV cache")
+    streams, rate = app_figures(samples([], None))
+    assert [streams.layout.title.text, streams.layout.yaxis.title.text, streams.data[0].name] == [
+        "Answers streaming now", "answers", "active streams"]
+    assert [rate.layout.title.text, rate.layout.yaxis.title.text, rate.data[0].name] == [
+        "Requests per minute", "requests/min", "requests/min"]
+
+
+def test_refresh_answers_in_the_language_of_the_request_gradio_injects() -> None:
+    handlers = GpuHandlers(holder_with(FakeSampler(samples([], None), "NVIDIA 드라이버 없음")))
+    request = gr.Request(headers=KOREAN, username="alice")
+    inputs, *_ = special_args(handlers.refresh, ["5 min"], request)
+    assert inputs == ["5 min", request]
+
+    status, *plots = handlers.refresh(*inputs)
+
+    assert status.startswith("**GPU 없음**: NVIDIA 드라이버 없음.")
+    assert plots[-1].layout.title.text == "분당 요청 수"
+    english, *_ = handlers.refresh("5 min", gr.Request(headers={"accept-language": "en-US"}))
+    assert english.startswith("**No GPU**: ")

@@ -5,11 +5,13 @@ choices" (the Users tab's role "user" did that once)."""
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 
+from engine.manager import EngineState
 from services import ServicesHolder
 from settings import Settings
 from ui.app import build_blocks
-from ui.i18n import EN, KO
+from ui.i18n import EN, KO, state_text
 
 
 def test_no_choice_of_any_dropdown_or_radio_is_an_i18n_key(tmp_path: Path) -> None:
@@ -22,3 +24,19 @@ def test_no_choice_of_any_dropdown_or_radio_is_an_i18n_key(tmp_path: Path) -> No
             clashes += [f"{component.elem_id}: {text!r}" for text in (shown, value)
                         if isinstance(text, str) and text in keys]
     assert not clashes
+
+
+def test_every_engine_state_has_a_word_in_both_languages_and_english_is_the_state_itself() -> None:
+    for state in EngineState:
+        assert state_text(state.value, "en") == state.value
+        assert state_text(state.value, "ko") == KO[f"state_{state.value}"] != state.value
+    assert state_text("?", "ko") == "?"
+
+
+def fields(template: str) -> list[str]:
+    return sorted(name for _, name, _, _ in Formatter().parse(template) if name)
+
+
+def test_the_korean_table_has_every_english_key_and_the_same_placeholders() -> None:
+    assert set(KO) == set(EN)
+    assert {k: fields(v) for k, v in KO.items()} == {k: fields(v) for k, v in EN.items()}

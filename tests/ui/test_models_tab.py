@@ -16,8 +16,9 @@ from engine.manager import EngineManager
 from engine.profiles import load_profile
 from services import ServicesHolder
 from settings import Settings
+from storage.users import User
 from ui.app import build_blocks
-from ui.models import ModelHandlers
+from ui.models import PROFILE_COLUMNS, ModelHandlers, profile_columns, status_markdown
 
 PROFILE = load_profile(ROOT / "profiles" / "smollm2-135m-cpu.toml")
 NO_GPU = HardwareReport(gpus=[], driver_version=None, error="no NVIDIA driver (test)")
@@ -101,3 +102,74 @@ def test_every_tab_timer_stops_when_another_tab_is_chosen() -> None:
         own = [tab for tab, on in switches.items() if on]
         assert len(own) == 1, "one tab starts each timer"
         assert switches == {tab: tab in own for tab in tabs}, "every other tab stops it"
+
+
+KOREAN = {"accept-language": "ko-KR,ko;q=0.9"}
+ROOT_ADMIN = User(1, "root", "admin", "h")
+
+
+def failed_snapshot() -> dict[str, Any]:
+    return {"profile": "p", "model": "m", "engine": "vllm", "state": "failed", "in_flight": 0,
+            "restarts": 2, "last_error": "boom\ntrace", "external": False,
+            "replicas": [{"base_url": "http://e:8000", "healthy": False, "in_flight": 1,
+                          "cooling_down_s": 5}]}
+
+
+def test_the_status_in_english_is_as_it_was() -> None:
+    assert status_markdown(failed_snapshot(), {"kv": 0.5}, "no driver").split("\n\n") == [
+        "**Active profile:** `p` — model `m` (vllm)",
+        "**Engine state:** failed · answers in flight: 0 · automatic restarts: 2",
+        "**Last error:** boom",
+        "The engine stays stopped until you restart it or switch profile (its log is below).",
+        "**Engine metrics:** kv 0.5",
+        "- replica http://e:8000: down, 1 in flight, cooling down 5 s",
+        "**GPUs:** none usable (no driver); only CPU profiles can run.",
+    ]
+    assert PROFILE_COLUMNS == ["Active", "Profile", "Name", "Engine", "TP", "Max len",
+                               "Fit on this machine"]
+
+
+def test_the_status_and_table_headers_in_korean() -> None:
+    status = status_markdown(failed_snapshot(), {"kv": 0.5}, "no driver", lang="ko")
+    assert "**사용 중인 프로필:** `p` — 모델 `m` (vllm)" in status
+    assert "**엔진 상태:** 실패 · 생성 중인 답변: 0개 · 자동 재시작: 2회" in status
+    assert "**마지막 오류:** boom" in status
+    assert "엔진을 다시 시작하거나 프로필을 전환할 때까지 엔진은 중지된 상태로" in status
+    assert "- 레플리카 http://e:8000: 응답 없음, 처리 중 1건, 재시도 대기 5초" in status
+    assert "CPU 프로필만 실행할 수 있습니다." in status
+    assert profile_columns("ko")[:3] == ["사용 중", "프로필", "이름"]
+
+
+async def test_a_failed_switch_says_so_in_korean(tmp_path: Path) -> None:
+    async def failing() -> None:
+        raise RuntimeError("boom")
+
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(engine=idle_engine(tmp_path)))  # type: ignore[arg-type]
+    handlers = ModelHandlers(holder)
+    task = asyncio.create_task(failing())
+    progress = [text async for text in handlers._follow(task, "Switch", "ko")]
+    assert progress[0] == "전환을 시작하는 중…"
+    assert progress[-1] == "전환 실패: boom"
+    task = asyncio.create_task(failing())
+    english = [text async for text in handlers._follow(task, "Restart")]
+    assert english[0] == "Restart starting…" and english[-1] == "Restart failed: boom"
+
+
+async def test_the_handlers_answer_a_korean_admin_in_korean(tmp_path: Path) -> None:
+    async def user_by_name(_name: str) -> User:
+        return ROOT_ADMIN
+
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(engine=idle_engine(tmp_path),  # type: ignore[arg-type]
+                               auth=SimpleNamespace(user_by_name=user_by_name)))
+    handlers = ModelHandlers(holder)
+    korean = gr.Request(headers=KOREAN, username="root")
+
+    table, _choice = await handlers.profiles_table(korean)
+    status, _log = await handlers.status(korean)
+
+    assert list(table.columns) == profile_columns("ko")
+    assert status.startswith("**사용 중인 프로필:**") and "**엔진 상태:**" in status
+    english_table, _ = await handlers.profiles_table(gr.Request(username="root"))
+    assert list(english_table.columns) == PROFILE_COLUMNS
