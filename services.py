@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from chat.conversations import ConversationService
 from chat.live import LiveAnswers
 from chat.load import StreamLoad
 from chat.presets import PresetService
-from chat.recording import Recorder
+from chat.recording import Recorder, UsageObserver
 from chat.service import ChatService
 from chat.titles import TitleWriter
 from engine.commands import apply_overrides
@@ -73,25 +74,18 @@ class Services:
         auth = build_auth(settings, db, hasher)
         writer = BatchWriter(db)
         metrics = AppMetrics(lambda: {p.served_model_name for p in engine.profiles.values()})
-        admission = Admission(settings, db, observers=[metrics.refused])
-        titles = TitleWriter(writer, engine)
-        recorder = Recorder(writer, engine.count_tokens, titles, [metrics.observe, log_request],
-                            auto_titles=settings.auto_titles,
-                            checkpoint_s=settings.answer_checkpoint_s)
-        conversations = ConversationService(db, recorder.wait, admission.check_content,
-                                            lambda: engine.profile.served_model_name)
-        load = StreamLoad()
-        chat = ChatService(settings, db, engine, admission=admission, recorder=recorder,
-                           titles=titles, conversations=conversations, load=load)
+        parts = build_chat(settings, db, engine, writer, refused=[metrics.refused],
+                           recorded=[metrics.observe, log_request])
 
         async def engine_load() -> dict[str, Any]:
             return {**(await engine.metrics() or {}), "state": engine.state.value}
 
         return cls(settings, db, auth,
-                   AccountService(db, hasher, settings.password_min_length, recorder.wait),
-                   engine, chat, conversations, writer, metrics, LiveAnswers(chat),
-                   PresetService(db, settings.max_tokens_limit, admission.check_content),
-                   Sampler(read_hardware, engine_load, load.stats),
+                   AccountService(db, hasher, settings.password_min_length, parts.recorder.wait),
+                   engine, parts.chat, parts.chat.conversations, writer, metrics,
+                   LiveAnswers(parts.chat),
+                   PresetService(db, settings.max_tokens_limit, parts.admission.check_content),
+                   Sampler(read_hardware, engine_load, parts.chat.load.stats),
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s),
                    UsageService(db))
 
@@ -117,6 +111,29 @@ class Services:
         await self.snapshots.stop()
         await self.engine.stop()
         self.db.close()
+
+
+@dataclass
+class ChatParts:
+    chat: ChatService
+    admission: Admission
+    recorder: Recorder
+
+
+def build_chat(settings: Settings, db: Database, engine: EngineManager, writer: BatchWriter, *,
+               refused: Iterable[Callable[[str], None]] = (),
+               recorded: Iterable[UsageObserver] = ()) -> ChatParts:
+    """The chat service and its parts; `refused` hears each refusal's code and `recorded` each
+    stored answer's usage (metrics and the request log). Tests build the chat service here too."""
+    admission = Admission(settings, db, observers=refused)
+    titles = TitleWriter(writer, engine)
+    recorder = Recorder(writer, engine.count_tokens, titles, recorded,
+                        auto_titles=settings.auto_titles, checkpoint_s=settings.answer_checkpoint_s)
+    conversations = ConversationService(db, recorder.wait, admission.check_content,
+                                        lambda: engine.profile.served_model_name)
+    chat = ChatService(settings, db, engine, admission=admission, recorder=recorder,
+                       titles=titles, conversations=conversations, load=StreamLoad())
+    return ChatParts(chat, admission, recorder)
 
 
 def build_engine(settings: Settings) -> EngineManager:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_parts import build_chat
 from conftest import free_port
 from doubles.fake_engine import FakeEngine, running_fake_engine
 
@@ -22,6 +21,7 @@ from engine.hardware import HardwareReport
 from engine.manager import EngineManager
 from engine.profiles import SamplingDefaults, load_profiles
 from errors import AppError, InvalidInput, RateLimited
+from services import build_chat
 from settings import Settings
 from storage import presets, users
 from storage.db import Database
@@ -76,7 +76,7 @@ async def chat(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
         writer = BatchWriter(db)
         writer.start()
         refused: list[str] = []
-        service = build_chat(settings, db, engine, writer, refused=refused.append)
+        service = build_chat(settings, db, engine, writer, refused=[refused.append]).chat
         state = Chat(fake, db, service, alice, bob, refused)
         yield state
         await service.drain()

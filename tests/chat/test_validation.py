@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_parts import build_chat
 from conftest import free_port
 
 from chat.service import ChatService
@@ -17,6 +16,7 @@ from engine.hardware import HardwareReport
 from engine.manager import EngineManager
 from engine.profiles import load_profiles
 from errors import InvalidInput, NotFound
+from services import build_chat
 from settings import Settings
 from storage import conversations, users
 from storage.db import Database
@@ -52,7 +52,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     admin = db.call(lambda c: users.create(c, "root", "not-a-real-hash", "admin"))
     writer = BatchWriter(db)
     writer.start()
-    yield Chat(settings, db, build_chat(settings, db, engine, writer), alice, bob, admin)
+    yield Chat(settings, db, build_chat(settings, db, engine, writer).chat, alice, bob, admin)
     await writer.stop()
     await engine.stop()
     db.close()
