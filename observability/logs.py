@@ -67,7 +67,12 @@ def configure_logging(log_file: Path | None = None, max_bytes: int = 10 * 1024 *
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    route_library_logs()
+
+
+def route_library_logs() -> None:
+    """INFO and up reach the root's handlers, uvicorn's records included; httpx only warns."""
+    logging.getLogger().setLevel(logging.INFO)
     for noisy in ("httpx", "httpx2"):  # one line per engine request says nothing new
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -16,9 +16,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
 import pytest
-from inprocess import InProcessServer, SharedEngine, SignsIn, start_inprocess, start_shared_engine
+from inprocess import (
+    TEST_APP_ENV,
+    InProcessServer,
+    SharedEngine,
+    SignsIn,
+    start_inprocess,
+    start_shared_engine,
+    wait_until_serving,
+)
 
 from storage.db import Database
 
@@ -183,11 +190,7 @@ def start_server(
         "MODEL_DIR": str(model_dir),
         "GATEWAY_PORT": str(port),
         "VLLM_PORT": str(free_port()),
-        "JWT_SECRET": "",
-        "DEVELOPMENT_MODE": "false",
-        "BCRYPT_ROUNDS": "4",
-        # A test module chats faster than people do; tests of the limit set their own.
-        "CHAT_RATE_LIMIT": "",
+        **TEST_APP_ENV,
         **(extra_env or {}),
     }
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -198,19 +201,16 @@ def start_server(
             stdout=log_file, stderr=subprocess.STDOUT,
         )
     server = ProcessServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app exited with {process.returncode}:\n{server.log()[-3000:]}")
-        try:
-            health = httpx.get(f"{server.url}/health", timeout=2).json()
-            if wait_for == "up" or health["status"] == wait_for:
-                return server
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"app not {wait_for} in time:\n{server.log()[-3000:]}")
+
+    def stopped() -> str | None:
+        return None if process.poll() is None else f"app exited with {process.returncode}"
+
+    try:
+        wait_until_serving(server.url, wait_for, stopped, server.log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 ServerFactory = Callable[..., ProcessServer]
@@ -252,13 +252,7 @@ def inprocess_env(model_dir: Path, engine: SharedEngine, extra_env: dict[str, st
     return {
         "MODEL_DIR": str(model_dir),
         **engine.env,
-        # Sign-ins are part of nearly every test; the cost of a real bcrypt round count is not.
-        "BCRYPT_ROUNDS": "4",
-
-        "JWT_SECRET": "",
-        "DEVELOPMENT_MODE": "false",
-        # A test module chats faster than people do; tests of the limit set their own.
-        "CHAT_RATE_LIMIT": "",
+        **TEST_APP_ENV,
         **(extra_env or {}),
     }
 

@@ -18,9 +18,10 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import httpx
 import uvicorn
@@ -29,9 +30,14 @@ from engine.commands import llama_cpp_launch
 from engine.model_files import model_path
 from engine.process import first_token, probe
 from engine.profiles import load_profile
-from observability.logs import MaskingFormatter
+from observability.logs import MaskingFormatter, route_library_logs
 
 ROOT = Path(__file__).resolve().parent.parent
+# What every test app gets, in a process or not: a secret of its own data directory, login
+# on, cheap bcrypt (sign-ins are part of nearly every test) and no chat rate limit (a test
+# module chats faster than people do; tests of the limits set their own).
+TEST_APP_ENV = {"JWT_SECRET": "", "DEVELOPMENT_MODE": "false", "BCRYPT_ROUNDS": "4",
+                "CHAT_RATE_LIMIT": ""}
 ENGINE_KEY = "shared-test-engine"
 PROFILE_FILE = ROOT / "profiles" / "smollm2-135m-cpu.toml"
 
@@ -167,10 +173,6 @@ class InProcessServer(SignsIn):
     def log(self) -> str:
         return "\n".join(self._logs.lines)
 
-    @property
-    def app(self) -> Any:
-        return self._server.config.app
-
     def stop(self) -> None:
         if self._thread.is_alive():
             self._server.should_exit = True
@@ -202,18 +204,17 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True, name=f"app {url}")
     running = InProcessServer(url, data_dir, env, engine, server, thread)
     LIVE.add(running)
-    root = logging.getLogger()
-    root.addHandler(running._logs)
-    root.setLevel(logging.INFO)  # as configure_logging does for `python app.py`
-    for noisy in ("httpx", "httpx2"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # uvicorn's own config (a test double serves with it) stops its records short of the root.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    logging.getLogger().addHandler(running._logs)
+    # As `python app.py` routes them (a test double serving with uvicorn's own config may
+    # have stopped uvicorn's records short of the root since).
+    route_library_logs()
     thread.start()
+
+    def stopped() -> str | None:
+        return None if thread.is_alive() else f"the app stopped while starting (exit {running.exit_code})"
+
     try:
-        _wait_health(running, wait_for)
+        wait_until_serving(running.url, wait_for, stopped, running.log)
     except BaseException:
         running.stop()
         sock.close()
@@ -221,17 +222,18 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     return running
 
 
-def _wait_health(server: InProcessServer, wait_for: str, timeout_s: float = 120) -> None:
+def wait_until_serving(url: str, wait_for: str, stopped: Callable[[], str | None],
+                       log: Callable[[], str], timeout_s: float = 120) -> None:
+    """Until /health says `wait_for` ("up": answers at all); `stopped` says why the app is gone."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not server._thread.is_alive():
-            raise RuntimeError(f"the app stopped while starting (exit {server.exit_code}):\n"
-                               f"{server.log()[-3000:]}")
+        if (why := stopped()) is not None:
+            raise RuntimeError(f"{why}:\n{log()[-3000:]}")
         try:
-            health = httpx.get(f"{server.url}/health", timeout=2).json()
+            health = httpx.get(f"{url}/health", timeout=2).json()
             if wait_for == "up" or health["status"] == wait_for:
                 return
         except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"app not {wait_for} in time:\n{server.log()[-3000:]}")
+    raise RuntimeError(f"app not {wait_for} in time:\n{log()[-3000:]}")
