@@ -4,7 +4,8 @@ Routes take the one service they use (AuthDep, ChatDep, ...) rather than the who
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 
@@ -24,6 +25,8 @@ from storage.exports import SnapshotWriter
 from storage.users import User
 from usage import UsageService
 
+T = TypeVar("T")
+
 
 def serve_services(app: FastAPI, holder: ServicesHolder) -> None:
     """REST routes reach the services through the same holder as the Gradio UI: one way in."""
@@ -38,61 +41,24 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _auth(services: ServicesDep) -> AuthService:
-    return services.auth
+def _one(pick: Callable[[Services], T]) -> Callable[[Request], T]:
+    """A dependency that hands a route one of the services."""
+    def dependency(request: Request) -> T:
+        return pick(get_services(request))
+    return dependency
 
 
-def _accounts(services: ServicesDep) -> AccountService:
-    return services.accounts
-
-
-def _chat(services: ServicesDep) -> ChatService:
-    return services.chat
-
-
-def _conversations(services: ServicesDep) -> ConversationService:
-    return services.conversations
-
-
-def _engine(services: ServicesDep) -> EngineManager:
-    return services.engine
-
-
-def _presets(services: ServicesDep) -> PresetService:
-    return services.presets
-
-
-def _settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
-def _metrics(services: ServicesDep) -> AppMetrics:
-    return services.metrics
-
-
-def _database(services: ServicesDep) -> Database:
-    return services.db
-
-
-def _usage(services: ServicesDep) -> UsageService:
-    return services.usage
-
-
-def _snapshots(services: ServicesDep) -> SnapshotWriter:
-    return services.snapshots
-
-
-AuthDep = Annotated[AuthService, Depends(_auth)]
-AccountsDep = Annotated[AccountService, Depends(_accounts)]
-ChatDep = Annotated[ChatService, Depends(_chat)]
-ConversationsDep = Annotated[ConversationService, Depends(_conversations)]
-EngineDep = Annotated[EngineManager, Depends(_engine)]
-PresetsDep = Annotated[PresetService, Depends(_presets)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-MetricsDep = Annotated[AppMetrics, Depends(_metrics)]
-DatabaseDep = Annotated[Database, Depends(_database)]
-UsageDep = Annotated[UsageService, Depends(_usage)]
-SnapshotsDep = Annotated[SnapshotWriter, Depends(_snapshots)]
+AuthDep = Annotated[AuthService, Depends(_one(lambda s: s.auth))]
+AccountsDep = Annotated[AccountService, Depends(_one(lambda s: s.accounts))]
+ChatDep = Annotated[ChatService, Depends(_one(lambda s: s.chat))]
+ConversationsDep = Annotated[ConversationService, Depends(_one(lambda s: s.conversations))]
+EngineDep = Annotated[EngineManager, Depends(_one(lambda s: s.engine))]
+PresetsDep = Annotated[PresetService, Depends(_one(lambda s: s.presets))]
+SettingsDep = Annotated[Settings, Depends(_one(lambda s: s.settings))]
+MetricsDep = Annotated[AppMetrics, Depends(_one(lambda s: s.metrics))]
+DatabaseDep = Annotated[Database, Depends(_one(lambda s: s.db))]
+UsageDep = Annotated[UsageService, Depends(_one(lambda s: s.usage))]
+SnapshotsDep = Annotated[SnapshotWriter, Depends(_one(lambda s: s.snapshots))]
 
 
 async def current_user(request: Request, auth: AuthDep) -> User:
