@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import httpx
 import uvicorn
@@ -111,9 +110,6 @@ async def _wait_ready(engine: SharedEngine, model: str, timeout_s: float = 120) 
     await first_token(engine.url, ENGINE_KEY, model, timeout_s)
 
 
-LIVE: set[InProcessServer] = set()  # for dumping what they wait on when a test fails
-
-
 class _LogCapture(logging.Handler):
     """The app's log lines while it runs (its logging is the test process's)."""
 
@@ -142,7 +138,7 @@ class SignsIn:
         return {"Authorization": f"Bearer {self.token(username, password)}"}
 
 
-@dataclass(eq=False)
+@dataclass
 class InProcessServer(SignsIn):
     """An app on a thread of the test process; shaped like conftest's AppServer."""
 
@@ -153,16 +149,7 @@ class InProcessServer(SignsIn):
     _server: uvicorn.Server
     _thread: threading.Thread
     _logs: _LogCapture = field(default_factory=_LogCapture)
-    loop: asyncio.AbstractEventLoop | None = None
     exit_code: int | str | None = None
-
-    def dump_state(self, out: TextIO) -> None:
-        """Every task of the app's event loop with its stack: where a stalled app waits."""
-        if self.loop is None:
-            return
-        for task in list(asyncio.all_tasks(self.loop)):
-            out.write(f"--- {task!r}\n")
-            task.print_stack(file=out)
 
     def engine_pid(self) -> int | None:
         """The shared engine's process, where this app talks to it (a test double is no process)."""
@@ -178,7 +165,6 @@ class InProcessServer(SignsIn):
             self._server.should_exit = True
             self._thread.join(60)
         logging.getLogger().removeHandler(self._logs)
-        LIVE.discard(self)
         assert not self._thread.is_alive(), "the app did not stop"
 
 
@@ -195,7 +181,6 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     config = server_config(create_app(settings), settings, graceful_shutdown_s=1)
     server = uvicorn.Server(config)
     async def serve() -> None:
-        running.loop = asyncio.get_running_loop()
         try:
             await server.serve(sockets=[sock])
         except SystemExit as exit:  # uvicorn's way to end a failed startup; the log says why
@@ -203,7 +188,6 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True, name=f"app {url}")
     running = InProcessServer(url, data_dir, env, engine, server, thread)
-    LIVE.add(running)
     logging.getLogger().addHandler(running._logs)
     # As `python app.py` routes them (a test double serving with uvicorn's own config may
     # have stopped uvicorn's records short of the root since).

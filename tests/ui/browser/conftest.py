@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import faulthandler
 from collections.abc import Iterator
 from pathlib import Path
 
-import inprocess
 import pytest
 from browsing import ARTIFACTS
 from conftest import ProcessServer, call_failed, start_server
@@ -36,10 +34,6 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     if call_failed(request):  # what the person saw when it went wrong
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
-        with (ARTIFACTS / f"failed-{request.node.name}-stacks.txt").open("w") as out:
-            faulthandler.dump_traceback(out, all_threads=True)
-            for app in list(inprocess.LIVE):
-                app.dump_state(out)
     context.close()
 
 
@@ -48,8 +42,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
                shared_engine: SharedEngine) -> Iterator[ProcessServer]:
     """The browser's app runs as `python app.py` (on the shared engine). Served from this
     process, beside Playwright's driver, a page now and then waited 30 s for an event while the
-    app sat idle with an empty queue (about one full run in two; the stacks are kept on failure
-    in test-artifacts/). With the app in a process of its own it has not happened."""
+    app sat idle with an empty queue (about one full run in two; a dump of the app's tasks showed
+    Gradio's queue asleep and one SSE stream open). With the app in a process of its own it has
+    not happened."""
     server = start_server(tmp_path_factory.mktemp("app"), model_dir, shared_engine.env)
     yield server
     server.stop()
