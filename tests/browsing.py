@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-import httpx
 from conftest import ROOT, AppServer
+from helpers import http
 from playwright.sync_api import Page
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -59,6 +59,6 @@ def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:
     page.fill("#preset-name input, #preset-name textarea", name)
     page.click("#save-preset")
     page.wait_for_function(f"document.querySelector('#preset-choice input')?.value === {name!r}")
-    saved = {p["name"]: p["system_prompt"] for p in httpx.get(
+    saved = {p["name"]: p["system_prompt"] for p in http.get(
         f"{server.url}/api/presets", headers=server.auth()).json()["presets"]}
     assert saved.get(name) == prompt, f"preset {name} saved as {saved.get(name)!r}"

@@ -7,12 +7,24 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 T = TypeVar("T")
+
+# One client for every test request: httpx.get() builds a client, and with it a TLS context, per
+# call (~20 ms here). No keep-alive, so a test never reuses a connection its server has closed;
+# no cookie jar (cookies are per host, not per port), so no test is signed in by another's reply.
+http = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0),
+                    cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+
+
+def cookie(name: str, value: str) -> dict[str, str]:
+    """A Cookie header for one request of the shared client (it keeps no cookies)."""
+    return {"Cookie": f"{name}={value}"}
 
 SHIPPED_PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 
@@ -35,7 +47,7 @@ def sse_events(response: httpx.Response) -> Iterator[Any]:
 
 
 def stream_chat(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[httpx.Response, list[Any]]:
-    with httpx.stream("POST", f"{url}/api/chat", json=body, headers=headers, timeout=120) as response:
+    with http.stream("POST", f"{url}/api/chat", json=body, headers=headers, timeout=120) as response:
         if response.status_code != 200:
             response.read()
             return response, []
@@ -62,9 +74,10 @@ def chat_then(url: str, headers: dict[str, str], body: dict[str, Any],
               when: Callable[[list[Any]], bool], act: Callable[[], object] = lambda: None,
               hang_up: bool = False, path: str = "/api/chat") -> StreamedChat:
     """Stream an answer over REST; the first time `when(events so far)` holds, call `act`, then
-    hang up (the answer is cancelled) or read on to the end."""
+    hang up (the answer is cancelled) or read on to the end. An answer that ends before `when`
+    holds fails the test: it never did what it meant to."""
     events: list[Any] = []
-    with httpx.stream("POST", f"{url}{path}", json=body, headers=headers, timeout=60) as response:
+    with http.stream("POST", f"{url}{path}", json=body, headers=headers, timeout=60) as response:
         assert response.status_code == 200, response.read()
         streamed = StreamedChat(response.headers["x-conversation-id"],
                                 response.headers["x-request-id"], events)
@@ -76,6 +89,7 @@ def chat_then(url: str, headers: dict[str, str], body: dict[str, Any],
                 act()
                 if hang_up:
                     break
+    assert acted, f"the answer ended before the test could act: {events[-3:]}"
     return streamed
 
 
@@ -105,13 +119,13 @@ def eventually(check: Callable[[], T | None], timeout: float = 20.0, interval: f
 
 
 def usage_rows(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    response = httpx.get(f"{url}/api/usage", headers=headers)
+    response = http.get(f"{url}/api/usage", headers=headers)
     response.raise_for_status()
     return list(response.json()["requests"])
 
 
 def conversation(url: str, headers: dict[str, str], conv_id: int | str) -> dict[str, Any]:
-    response = httpx.get(f"{url}/api/conversations/{conv_id}", headers=headers)
+    response = http.get(f"{url}/api/conversations/{conv_id}", headers=headers)
     response.raise_for_status()
     return dict(response.json())
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from helpers import http
 
 from engine.commands import llama_cpp_launch
 from engine.model_files import model_path
@@ -128,7 +129,7 @@ class SignsIn:
     url: str
 
     def token(self, username: str = "test", password: str = "test") -> str:
-        response = httpx.post(
+        response = http.post(
             f"{self.url}/api/auth/login", json={"username": username, "password": password}
         )
         response.raise_for_status()
@@ -214,7 +215,7 @@ def wait_until_serving(url: str, wait_for: str, stopped: Callable[[], str | None
         if (why := stopped()) is not None:
             raise RuntimeError(f"{why}:\n{log()[-3000:]}")
         try:
-            health = httpx.get(f"{url}/health", timeout=2).json()
+            health = http.get(f"{url}/health", timeout=2).json()
             if wait_for == "up" or health["status"] == wait_for:
                 return
         except (httpx.HTTPError, ValueError):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import jwt
 import pytest
 from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
+from helpers import http
 
 
 def test_health_needs_no_login_and_reports_services(app_server: AppServer) -> None:
-    body = httpx.get(f"{app_server.url}/health").json()
+    body = http.get(f"{app_server.url}/health").json()
     assert body["status"] == "healthy"
     assert body["service"] == "vLLM Chat Gateway"
     assert body["version"]
@@ -22,8 +22,8 @@ def test_health_needs_no_login_and_reports_services(app_server: AppServer) -> No
 
 
 def test_login_issues_a_30_minute_bearer_token(app_server: AppServer) -> None:
-    response = httpx.post(f"{app_server.url}/api/auth/login",
-                          json={"username": "admin", "password": "admin123"})
+    response = http.post(f"{app_server.url}/api/auth/login",
+                         json={"username": "admin", "password": "admin123"})
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
@@ -32,16 +32,16 @@ def test_login_issues_a_30_minute_bearer_token(app_server: AppServer) -> None:
     assert claims["exp"] - claims["iat"] == 30 * 60
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
 
-    verify = httpx.get(f"{app_server.url}/api/auth/verify",
-                       headers={"Authorization": f"Bearer {body['access_token']}"})
+    verify = http.get(f"{app_server.url}/api/auth/verify",
+                      headers={"Authorization": f"Bearer {body['access_token']}"})
     assert verify.json() == {"username": "admin", "role": "admin", "exp": claims["exp"]}
 
 
 @pytest.mark.parametrize(("username", "password"), [("admin", "wrong"), ("nobody", "admin123")])
 def test_wrong_credentials_are_refused_alike(app_server: AppServer, username: str,
                                              password: str) -> None:
-    response = httpx.post(f"{app_server.url}/api/auth/login",
-                          json={"username": username, "password": password})
+    response = http.post(f"{app_server.url}/api/auth/login",
+                         json={"username": username, "password": password})
     assert response.status_code == 401
     assert response.json()["error"] == {
         "message": "Wrong username or password", "type": "authentication_error",
@@ -49,7 +49,7 @@ def test_wrong_credentials_are_refused_alike(app_server: AppServer, username: st
 
 
 def test_login_without_fields_is_a_422(app_server: AppServer) -> None:
-    response = httpx.post(f"{app_server.url}/api/auth/login", json={"username": "admin"})
+    response = http.post(f"{app_server.url}/api/auth/login", json={"username": "admin"})
     assert response.status_code == 422
     assert response.json()["error"]["param"] == "password"
 
@@ -58,7 +58,7 @@ def test_login_without_fields_is_a_422(app_server: AppServer) -> None:
                                   "/api/conversations/1", "/api/usage", "/api/auth/verify"])
 def test_protected_routes_need_a_token(app_server: AppServer, path: str) -> None:
     method = "POST" if path == "/api/chat" else "GET"
-    response = httpx.request(method, f"{app_server.url}{path}", json={})
+    response = http.request(method, f"{app_server.url}{path}", json={})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["type"] == "authentication_error"
@@ -71,34 +71,34 @@ def test_tampered_and_expired_tokens_are_refused(app_server: AppServer) -> None:
     forged = jwt.encode({"sub": "admin", "iat": int(time.time()), "exp": int(time.time()) + 60},
                         "a-secret-that-is-not-the-servers-secret-at-all", algorithm="HS256")
     for bad in (tampered, forged, "not-a-jwt"):
-        response = httpx.get(f"{app_server.url}/api/models",
-                             headers={"Authorization": f"Bearer {bad}"})
+        response = http.get(f"{app_server.url}/api/models",
+                            headers={"Authorization": f"Bearer {bad}"})
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_token"
     secret = (app_server.data_dir / "jwt_secret").read_text().strip()
     expired = jwt.encode({"sub": "test", "iat": 1, "exp": 2}, secret, algorithm="HS256")
-    response = httpx.get(f"{app_server.url}/api/models", headers={"Authorization": f"Bearer {expired}"})
+    response = http.get(f"{app_server.url}/api/models", headers={"Authorization": f"Bearer {expired}"})
     assert response.json()["error"]["code"] == "token_expired"
 
 
 def test_users_see_only_their_usage_and_admins_may_see_all(app_server: AppServer) -> None:
-    assert httpx.get(f"{app_server.url}/api/usage?all=true",
-                     headers=app_server.auth()).status_code == 403
-    assert httpx.get(f"{app_server.url}/api/usage?all=true",
-                     headers=app_server.auth("admin", "admin123")).status_code == 200
+    assert http.get(f"{app_server.url}/api/usage?all=true",
+                    headers=app_server.auth()).status_code == 403
+    assert http.get(f"{app_server.url}/api/usage?all=true",
+                    headers=app_server.auth("admin", "admin123")).status_code == 200
 
 
 def test_development_mode_skips_login_on_loopback(app_factory: AppFactory) -> None:
     with running_fake_engine("endless", free_port()) as engine:
         server = app_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
-        verify = httpx.get(f"{server.url}/api/auth/verify")
+        verify = http.get(f"{server.url}/api/auth/verify")
         assert verify.status_code == 200 and verify.json()["username"] == "admin"
-        page = httpx.get(f"{server.url}/", follow_redirects=False)
+        page = http.get(f"{server.url}/", follow_redirects=False)
         assert page.status_code == 200 and "<html" in page.text.lower()
         port = server.url.rsplit(":", 1)[1]
         for host in (f"localhost:{port}", f"[::1]:{port}"):
-            assert httpx.get(f"{server.url}/api/auth/verify",
-                             headers={"Host": host}).status_code == 200
+            assert http.get(f"{server.url}/api/auth/verify",
+                            headers={"Host": host}).status_code == 200
 
 
 def test_development_mode_serves_only_loopback_host_names(app_factory: AppFactory) -> None:
@@ -107,7 +107,7 @@ def test_development_mode_serves_only_loopback_host_names(app_factory: AppFactor
         server = app_factory({"DEVELOPMENT_MODE": "true", "ENGINE_BASE_URL": engine.base_url})
         for host in ("attacker.example", "attacker.example:80", "192.168.1.5"):
             for path in ("/api/auth/verify", "/", "/gradio_api/info"):
-                response = httpx.get(f"{server.url}{path}", headers={"Host": host})
+                response = http.get(f"{server.url}{path}", headers={"Host": host})
                 assert response.status_code == 400, (host, path, response.status_code)
 
 

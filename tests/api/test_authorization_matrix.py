@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 import jwt
 import pytest
 from conftest import AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import running_fake_engine
+from helpers import http
 
 from app import create_app
 from services import ServicesHolder
@@ -119,15 +119,15 @@ def callers(server: AppServer) -> dict[str, dict[str, str]]:
                           "gen": 0}, SECRET, algorithm="HS256")
     unsigned = jwt.encode({"sub": "admin", "iat": now, "exp": now + 600}, None, algorithm="none")
     signed_out = server.token()
-    assert httpx.post(f"{server.url}/api/auth/logout", headers=_bearer(signed_out)).status_code == 204
-    created = httpx.post(f"{server.url}/api/admin/users", headers=admin,
-                         json={"username": "to-disable", "password": STRONG})
+    assert http.post(f"{server.url}/api/auth/logout", headers=_bearer(signed_out)).status_code == 204
+    created = http.post(f"{server.url}/api/admin/users", headers=admin,
+                        json={"username": "to-disable", "password": STRONG})
     disabled = server.token("to-disable", STRONG)
-    httpx.patch(f"{server.url}/api/admin/users/{created.json()['id']}", headers=admin,
-                json={"disabled": True}).raise_for_status()
+    http.patch(f"{server.url}/api/admin/users/{created.json()['id']}", headers=admin,
+               json={"disabled": True}).raise_for_status()
     user = server.auth()
-    key = httpx.post(f"{server.url}/api/keys", headers=user, json={"name": "revoked"}).json()
-    httpx.delete(f"{server.url}/api/keys/{key['id']}", headers=user).raise_for_status()
+    key = http.post(f"{server.url}/api/keys", headers=user, json={"name": "revoked"}).json()
+    http.delete(f"{server.url}/api/keys/{key['id']}", headers=user).raise_for_status()
     return {
         "nobody": {}, "expired": _bearer(expired), "wrong key": _bearer("vck_" + "x" * 43),
         "alg none": _bearer(unsigned), "signed out": _bearer(signed_out),
@@ -144,8 +144,8 @@ def _call(server: AppServer, method: str, path: str, headers: dict[str, str]) ->
     # An empty body: state-changing routes refuse it (422) or find nothing (404) after the
     # caller is checked, so the admin's calls change nothing.
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    response = httpx.request(method, f"{server.url}{concrete}", headers=headers, json=body,
-                             timeout=30, follow_redirects=False)
+    response = http.request(method, f"{server.url}{concrete}", headers=headers, json=body,
+                            timeout=30, follow_redirects=False)
     return response.status_code
 
 
@@ -168,13 +168,13 @@ def _gradio_call(server: AppServer, fn_index: int, inputs: int,
                  headers: dict[str, str]) -> tuple[int, dict[str, Any] | None]:
     """Join Gradio's queue as this caller; if let in, the function's final message."""
     session = uuid.uuid4().hex
-    joined = httpx.post(f"{server.url}/gradio_api/queue/join", headers=headers, json={
+    joined = http.post(f"{server.url}/gradio_api/queue/join", headers=headers, json={
         "fn_index": fn_index, "data": [None] * inputs, "session_hash": session,
         "event_data": None, "trigger_id": None})
     if joined.status_code != 200:
         return joined.status_code, None
-    with httpx.stream("GET", f"{server.url}/gradio_api/queue/data", headers=headers,
-                      params={"session_hash": session}, timeout=60) as stream:
+    with http.stream("GET", f"{server.url}/gradio_api/queue/data", headers=headers,
+                     params={"session_hash": session}, timeout=60) as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
                 message = json.loads(line[len("data: "):])
@@ -185,7 +185,7 @@ def _gradio_call(server: AppServer, fn_index: int, inputs: int,
 
 def test_every_gradio_function_needs_a_signed_in_caller_and_admin_ones_an_admin(
         server: AppServer, callers: dict[str, dict[str, str]]) -> None:
-    config = httpx.get(f"{server.url}/config", headers=callers["admin"]).json()
+    config = http.get(f"{server.url}/config", headers=callers["admin"]).json()
     functions = {d["id"]: (d.get("api_name"), len(d["inputs"]))
                  for d in config["dependencies"]}
     assert {name for name, _ in functions.values()} == set(FUNCTIONS)

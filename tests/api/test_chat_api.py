@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from conftest import AppServer
-from helpers import content_of, cpu_seconds, stored_conversation, stream_chat, usage_rows
+from helpers import content_of, cpu_seconds, http, stored_conversation, stream_chat, usage_rows
 
 
 def test_chat_streams_openai_chunks_and_stores_the_answer(app_server: AppServer) -> None:
@@ -67,7 +66,7 @@ def test_chat_continues_a_stored_conversation(app_server: AppServer) -> None:
 
 
 def test_non_streaming_chat_returns_one_completion(app_server: AppServer) -> None:
-    response = httpx.post(f"{app_server.url}/api/chat", headers=app_server.auth(), timeout=60, json={
+    response = http.post(f"{app_server.url}/api/chat", headers=app_server.auth(), timeout=60, json={
         "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 10, "stream": False})
     assert response.status_code == 200
     body = response.json()
@@ -92,10 +91,10 @@ def test_bad_chat_input_is_refused_and_nothing_is_stored(
 ) -> None:
     headers = app_server.auth("admin", "admin123")
     def conversation_ids() -> list[int]:
-        listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+        listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
         return [c["id"] for c in listed["conversations"]]
     before = conversation_ids()
-    response = httpx.post(f"{app_server.url}/api/chat", json=body, headers=headers)
+    response = http.post(f"{app_server.url}/api/chat", json=body, headers=headers)
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
@@ -103,30 +102,30 @@ def test_bad_chat_input_is_refused_and_nothing_is_stored(
 
 
 def test_malformed_json_is_a_clear_422(app_server: AppServer) -> None:
-    response = httpx.post(f"{app_server.url}/api/chat", content=b"{not json",
-                          headers={**app_server.auth(), "Content-Type": "application/json"})
+    response = http.post(f"{app_server.url}/api/chat", content=b"{not json",
+                         headers={**app_server.auth(), "Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "The request body is not valid JSON"
 
 
 def test_another_users_conversation_cannot_be_read_or_continued(app_server: AppServer) -> None:
     admin = app_server.auth("admin", "admin123")
-    created = httpx.post(f"{app_server.url}/api/conversations", headers=admin,
-                         json={"title": "admin only"})
+    created = http.post(f"{app_server.url}/api/conversations", headers=admin,
+                        json={"title": "admin only"})
     assert created.status_code == 201
     conv_id = created.json()["id"]
     user = app_server.auth()
-    assert httpx.get(f"{app_server.url}/api/conversations/{conv_id}", headers=user).status_code == 404
-    response = httpx.post(f"{app_server.url}/api/chat", headers=user, json={
+    assert http.get(f"{app_server.url}/api/conversations/{conv_id}", headers=user).status_code == 404
+    response = http.post(f"{app_server.url}/api/chat", headers=user, json={
         "messages": [{"role": "user", "content": "hi"}], "conversation_id": conv_id})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "conversation_not_found"
-    listed = httpx.get(f"{app_server.url}/api/conversations", headers=user).json()["conversations"]
+    listed = http.get(f"{app_server.url}/api/conversations", headers=user).json()["conversations"]
     assert conv_id not in [c["id"] for c in listed]
 
 
 def test_models_lists_the_active_deployment(app_server: AppServer) -> None:
-    response = httpx.get(f"{app_server.url}/api/models", headers=app_server.auth())
+    response = http.get(f"{app_server.url}/api/models", headers=app_server.auth())
     assert response.status_code == 200
     models = response.json()["models"]
     assert models[0]["id"] == "smollm2-135m-instruct" and models[0]["name"]
@@ -139,8 +138,8 @@ def test_chat_stop_aborts_upstream(app_server: AppServer) -> None:
     assert engine_pid is not None
     body = {"messages": [{"role": "user", "content": "Write a very long story about a dragon."}],
             "max_tokens": 1500, "temperature": 0.8}
-    with httpx.stream("POST", f"{app_server.url}/api/chat", json=body, headers=headers,
-                      timeout=60) as response:
+    with http.stream("POST", f"{app_server.url}/api/chat", json=body, headers=headers,
+                     timeout=60) as response:
         conv_id = response.headers["x-conversation-id"]
         lines = 0
         for line in response.iter_lines():
@@ -167,13 +166,13 @@ def test_stop_ends_the_answer_where_the_stop_string_begins(app_server: AppServer
     headers = app_server.auth()
     body = {"messages": [{"role": "user", "content": "Count from one to ten in words."}],
             "max_tokens": 20, "temperature": 0, "seed": 1, "stream": False}
-    free = httpx.post(f"{app_server.url}/api/chat", headers=headers, json=body, timeout=60)
+    free = http.post(f"{app_server.url}/api/chat", headers=headers, json=body, timeout=60)
     text = free.json()["choices"][0]["message"]["content"]
     words = text.split()
     assert len(words) >= 4, text
     stop = words[2]
-    stopped = httpx.post(f"{app_server.url}/api/chat", headers=headers, timeout=60,
-                         json={**body, "stop": [stop]})
+    stopped = http.post(f"{app_server.url}/api/chat", headers=headers, timeout=60,
+                        json={**body, "stop": [stop]})
     assert stopped.status_code == 200
     choice = stopped.json()["choices"][0]
     assert choice["message"]["content"].rstrip() == text[: text.index(stop)].rstrip()

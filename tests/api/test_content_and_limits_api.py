@@ -15,7 +15,7 @@ import pytest
 from conftest import AppFactory, AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import FakeEngine, running_fake_engine
 from gradio_client import Client
-from helpers import eventually, usage_rows
+from helpers import eventually, http, usage_rows
 from prometheus_client.parser import text_string_to_metric_families
 
 BANNED = "# one word or phrase a line\nforbidden phrase\n금지어\n"
@@ -45,22 +45,22 @@ def answers_that_end(fake: FakeEngine) -> None:
 
 
 def refusals(server: AppServer) -> dict[str, float]:
-    text = httpx.get(f"{server.url}/metrics").text
+    text = http.get(f"{server.url}/metrics").text
     return {s.labels["reason"]: s.value for family in text_string_to_metric_families(text)
             for s in family.samples if s.name == "vllm_chat_refused_requests_total"}
 
 
 def chat(server: AppServer, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{server.url}/api/chat", headers=headers, timeout=30,
-                      json={"stream": False, **body})
+    return http.post(f"{server.url}/api/chat", headers=headers, timeout=30,
+                     json={"stream": False, **body})
 
 
 def v1(server: AppServer, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/chat/completions", headers=headers, timeout=30, json=body)
+    return http.post(f"{server.url}/v1/chat/completions", headers=headers, timeout=30, json=body)
 
 
 def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
-    return len(httpx.get(f"{server.url}/api/conversations", headers=headers).json()["conversations"])
+    return len(http.get(f"{server.url}/api/conversations", headers=headers).json()["conversations"])
 
 
 def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
@@ -79,8 +79,8 @@ def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
         chat(server, headers, {"messages": [{"role": "system", "content": "say 금지어"},
                                             {"role": "user", "content": "hello"}]}),
         v1(server, headers, {"messages": [{"role": "user", "content": "금지어입니다"}]}),
-        httpx.post(f"{server.url}/api/conversations/{conv_id}/edit", headers=headers,
-                   json={"content": "forbidden phrase", "stream": False}),
+        http.post(f"{server.url}/api/conversations/{conv_id}/edit", headers=headers,
+                  json={"content": "forbidden phrase", "stream": False}),
     ]
     for response in refused:
         assert response.status_code == 400
@@ -110,18 +110,18 @@ def test_a_prompt_kept_for_later_is_checked_when_it_is_saved(server: AppServer) 
     headers = server.auth()
     counted = refusals(server)["content_blocked"]
     refused = [
-        httpx.put(f"{server.url}/api/me/settings", headers=headers,
-                  json={"default_system_prompt": "always say FORBIDDEN phrase"}),
-        httpx.post(f"{server.url}/api/presets", headers=headers,
-                   json={"name": "sneaky", "system_prompt": "금지어"}),
-        httpx.post(f"{server.url}/api/conversations", headers=headers,
-                   json={"title": "t", "system_prompt": "forbidden phrase"}),
+        http.put(f"{server.url}/api/me/settings", headers=headers,
+                 json={"default_system_prompt": "always say FORBIDDEN phrase"}),
+        http.post(f"{server.url}/api/presets", headers=headers,
+                  json={"name": "sneaky", "system_prompt": "금지어"}),
+        http.post(f"{server.url}/api/conversations", headers=headers,
+                  json={"title": "t", "system_prompt": "forbidden phrase"}),
     ]
     for response in refused:
         assert response.status_code == 400, response.text
         assert response.json()["error"]["code"] == "content_blocked"
     assert refusals(server)["content_blocked"] == counted + 3
-    presets = httpx.get(f"{server.url}/api/presets", headers=headers).json()
+    presets = http.get(f"{server.url}/api/presets", headers=headers).json()
     assert all(p["name"] != "sneaky" for p in presets["presets"])
 
 
@@ -132,8 +132,8 @@ def test_one_answer_at_a_time_per_user_across_entry_points(
     counted = refusals(server)["too_many_concurrent"]
     fake.mode = "endless"
     body = {"messages": [{"role": "user", "content": "go on forever"}]}
-    with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=headers,
-                      timeout=30) as streaming:
+    with http.stream("POST", f"{server.url}/api/chat", json=body, headers=headers,
+                     timeout=30) as streaming:
         lines = streaming.iter_lines()
         assert "word0" in next(line for line in lines if "word" in line)
         fake.mode = "think_field"
@@ -204,15 +204,15 @@ def test_the_default_system_prompt_starts_new_conversations_on_rest_and_v1(
     server: AppServer, fake: FakeEngine,
 ) -> None:
     headers = server.auth("admin", "admin123")
-    saved = httpx.put(f"{server.url}/api/me/settings", headers=headers,
-                      json={"default_system_prompt": "Answer in Korean."})
+    saved = http.put(f"{server.url}/api/me/settings", headers=headers,
+                     json={"default_system_prompt": "Answer in Korean."})
     assert saved.status_code == 200
     default = {"role": "system", "content": "Answer in Korean."}
     try:
         rest = chat(server, headers, {"messages": [{"role": "user", "content": "hi"}]})
         assert fake.bodies[-1]["messages"][0] == default
-        conv = httpx.get(f"{server.url}/api/conversations/{rest.json()['conversation_id']}",
-                         headers=headers).json()
+        conv = http.get(f"{server.url}/api/conversations/{rest.json()['conversation_id']}",
+                        headers=headers).json()
         assert conv["system_prompt"] == "Answer in Korean."
         v1(server, headers, {"messages": [{"role": "user", "content": "hi"}]})
         assert fake.bodies[-1]["messages"][0] == default
@@ -224,8 +224,8 @@ def test_the_default_system_prompt_starts_new_conversations_on_rest_and_v1(
         assert fake.bodies[-1]["messages"][0] == own[0]
         assert [m["role"] for m in fake.bodies[-1]["messages"]] == ["system", "user"]
     finally:
-        httpx.put(f"{server.url}/api/me/settings", headers=headers,
-                  json={"default_system_prompt": None})
+        http.put(f"{server.url}/api/me/settings", headers=headers,
+                 json={"default_system_prompt": None})
 
 
 def test_a_missing_banned_words_file_stops_the_start(app_factory: AppFactory,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 from conftest import AppServer
 from helpers import (
     content_of,
     eventually,
+    http,
     sse_events,
     stored_conversation,
     stream_chat,
@@ -28,7 +28,7 @@ def test_search_finds_titles_and_message_text_of_your_own_chats(app_server: AppS
     theirs = new_chat(app_server, admin, "Another zebra-striped lighthouse question")
 
     def found(headers: dict[str, str], q: str) -> list[int]:
-        response = httpx.get(f"{app_server.url}/api/conversations", headers=headers, params={"q": q})
+        response = http.get(f"{app_server.url}/api/conversations", headers=headers, params={"q": q})
         return [c["id"] for c in response.json()["conversations"]]
     assert found(user, "ZEBRA-striped") == [mine]
     assert found(admin, "zebra-striped") == [theirs]
@@ -38,17 +38,17 @@ def test_search_finds_titles_and_message_text_of_your_own_chats(app_server: AppS
 def test_rename_sticks_and_delete_keeps_usage_rows(app_server: AppServer) -> None:
     user = app_server.auth()
     conv_id = new_chat(app_server, user, "Rename me please")
-    response = httpx.patch(f"{app_server.url}/api/conversations/{conv_id}", headers=user,
-                           json={"title": "  My   chosen title "})
+    response = http.patch(f"{app_server.url}/api/conversations/{conv_id}", headers=user,
+                          json={"title": "  My   chosen title "})
     assert response.json() == {"id": conv_id, "title": "My chosen title", "title_source": "user"}
     admin = app_server.auth("admin", "admin123")
-    assert httpx.delete(f"{app_server.url}/api/conversations/{conv_id}",
-                        headers=admin).status_code == 404, "an admin may not delete others' chats"
+    assert http.delete(f"{app_server.url}/api/conversations/{conv_id}",
+                       headers=admin).status_code == 404, "an admin may not delete others' chats"
 
-    assert httpx.delete(f"{app_server.url}/api/conversations/{conv_id}",
-                        headers=user).status_code == 204
-    assert httpx.get(f"{app_server.url}/api/conversations/{conv_id}",
-                     headers=user).status_code == 404
+    assert http.delete(f"{app_server.url}/api/conversations/{conv_id}",
+                       headers=user).status_code == 204
+    assert http.get(f"{app_server.url}/api/conversations/{conv_id}",
+                    headers=user).status_code == 404
     assert any(r["conv_id"] == conv_id for r in usage_rows(app_server.url, user))
 
 
@@ -56,8 +56,8 @@ def test_regenerate_replaces_the_last_answer(app_server: AppServer) -> None:
     user = app_server.auth()
     conv_id = new_chat(app_server, user, "Give me a random fruit.")
     before = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
-    with httpx.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/regenerate",
-                      headers=user, json={"temperature": 1.2, "max_tokens": 16}, timeout=60) as r:
+    with http.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/regenerate",
+                     headers=user, json={"temperature": 1.2, "max_tokens": 16}, timeout=60) as r:
         assert r.status_code == 200
         text = "".join(r.iter_text())
     assert "data: [DONE]" in text
@@ -74,8 +74,8 @@ def test_regenerate_replaces_the_last_answer(app_server: AppServer) -> None:
 def test_edit_changes_the_last_question_and_answers_it(app_server: AppServer) -> None:
     user = app_server.auth()
     conv_id = new_chat(app_server, user, "What is 2 + 2?")
-    with httpx.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
-                      json={"content": "What is 3 + 3?", "max_tokens": 16}, timeout=60) as r:
+    with http.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
+                     json={"content": "What is 3 + 3?", "max_tokens": 16}, timeout=60) as r:
         assert r.status_code == 200
         answer = content_of(list(sse_events(r)))
     def answered() -> list[dict[str, object]] | None:
@@ -86,16 +86,16 @@ def test_edit_changes_the_last_question_and_answers_it(app_server: AppServer) ->
 
 def test_resending_needs_a_message_and_your_own_conversation(app_server: AppServer) -> None:
     user, admin = app_server.auth(), app_server.auth("admin", "admin123")
-    empty = httpx.post(f"{app_server.url}/api/conversations", headers=user, json={}).json()["id"]
-    response = httpx.post(f"{app_server.url}/api/conversations/{empty}/regenerate", headers=user,
-                          json={})
+    empty = http.post(f"{app_server.url}/api/conversations", headers=user, json={}).json()["id"]
+    response = http.post(f"{app_server.url}/api/conversations/{empty}/regenerate", headers=user,
+                         json={})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "nothing_to_resend")
     mine = new_chat(app_server, user, "Hello")
-    response = httpx.post(f"{app_server.url}/api/conversations/{mine}/edit", headers=admin,
-                          json={"content": "hijacked"})
+    response = http.post(f"{app_server.url}/api/conversations/{mine}/edit", headers=admin,
+                         json={"content": "hijacked"})
     assert response.status_code == 404
-    blank = httpx.post(f"{app_server.url}/api/conversations/{mine}/edit", headers=user,
-                       json={"content": "   "})
+    blank = http.post(f"{app_server.url}/api/conversations/{mine}/edit", headers=user,
+                      json={"content": "   "})
     assert (blank.status_code, blank.json()["error"]["code"]) == (400, "empty_message")
     assert stored_conversation(app_server.url, user, mine, 2)["messages"][0]["content"] == "Hello"
 
@@ -106,8 +106,8 @@ def test_an_edit_too_long_for_the_context_keeps_the_old_question_and_answer(
     user = app_server.auth()
     conv_id = new_chat(app_server, user, "Name a colour.")
     before = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
-    response = httpx.post(f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
-                          json={"content": "hello there " * 1400}, timeout=60)
+    response = http.post(f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
+                         json={"content": "hello there " * 1400}, timeout=60)
     assert (response.status_code, response.json()["error"]["code"]) == (
         400, "context_length_exceeded")
     after = stored_conversation(app_server.url, user, conv_id, 2)["messages"]

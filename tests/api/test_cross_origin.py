@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from conftest import AppFactory, AppServer
+from helpers import cookie, http
 
 from api.cross_origin import same_origin
 
@@ -29,7 +30,7 @@ def other_origins(server: AppServer) -> list[str]:
 
 
 def preflight(url: str, origin: str) -> httpx.Response:
-    return httpx.options(url, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+    return http.options(url, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
                                        "Access-Control-Request-Headers": "content-type"})
 
 
@@ -38,7 +39,7 @@ def test_an_unlisted_origin_gets_no_cors_headers_anywhere(server: AppServer) -> 
         for path in ROUTES:
             answer = preflight(f"{server.url}{path}", origin)
             assert "access-control-allow-origin" not in answer.headers, (origin, path)
-        simple = httpx.get(f"{server.url}/api/models", headers={"Origin": origin,
+        simple = http.get(f"{server.url}/api/models", headers={"Origin": origin,
                                                                 **server.auth()})
         assert "access-control-allow-origin" not in simple.headers, origin
 
@@ -47,18 +48,18 @@ def test_a_state_changing_call_to_the_ui_functions_from_another_origin_is_refuse
     server: AppServer,
 ) -> None:
     """The browser sends the session cookie to another port of the same host (same site)."""
-    cookies = {"vllm_chat_token": server.token()}
+    signed_in = cookie("vllm_chat_token", server.token())
     body = {"data": ["stolen key"], "fn_index": 0, "session_hash": "attack"}
     for origin in other_origins(server):
-        refused = httpx.post(f"{server.url}/gradio_api/queue/join", json=body, cookies=cookies,
-                             headers={"Origin": origin})
+        refused = http.post(f"{server.url}/gradio_api/queue/join", json=body,
+                            headers={"Origin": origin, **signed_in})
         assert refused.status_code == 403, origin
         assert refused.json()["error"]["code"] == "cross_origin"
-        login = httpx.post(f"{server.url}/login", data={"username": "test", "password": "test"},
-                           headers={"Origin": origin})
+        login = http.post(f"{server.url}/login", data={"username": "test", "password": "test"},
+                          headers={"Origin": origin})
         assert login.status_code == 403, origin
-    same = httpx.post(f"{server.url}/gradio_api/queue/join", json=body, cookies=cookies,
-                      headers={"Origin": server.url})
+    same = http.post(f"{server.url}/gradio_api/queue/join", json=body,
+                     headers={"Origin": server.url, **signed_in})
     assert same.status_code != 403, "the page's own origin is not another origin"
 
 
@@ -68,14 +69,14 @@ def test_a_listed_origin_may_use_the_rest_api_but_not_the_ui_functions(
     server = app_factory({"CORS_ORIGINS": f"{LISTED}, https://other.example"})
     answer = preflight(f"{server.url}/api/chat", LISTED)
     assert answer.headers.get("access-control-allow-origin") == LISTED
-    models = httpx.get(f"{server.url}/api/models", headers={"Origin": LISTED, **server.auth()})
+    models = http.get(f"{server.url}/api/models", headers={"Origin": LISTED, **server.auth()})
     assert models.headers.get("access-control-allow-origin") == LISTED
-    keys = httpx.post(f"{server.url}/api/keys", json={"name": "from a listed tool"},
-                      headers={"Origin": LISTED, **server.auth()})
+    keys = http.post(f"{server.url}/api/keys", json={"name": "from a listed tool"},
+                     headers={"Origin": LISTED, **server.auth()})
     assert keys.status_code == 201
-    join = httpx.post(f"{server.url}/gradio_api/queue/join", headers={"Origin": LISTED},
-                      json={"data": ["x"], "fn_index": 0, "session_hash": "s"},
-                      cookies={"vllm_chat_token": server.token()})
+    join = http.post(f"{server.url}/gradio_api/queue/join",
+                     json={"data": ["x"], "fn_index": 0, "session_hash": "s"},
+                     headers={"Origin": LISTED, **cookie("vllm_chat_token", server.token())})
     assert join.status_code == 403
     assert "access-control-allow-origin" not in preflight(
         f"{server.url}/api/chat", "https://unlisted.example").headers

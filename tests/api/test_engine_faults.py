@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import httpx
 from conftest import AppFactory, free_port
 from doubles.fake_engine import running_fake_engine
-from helpers import after, chat_then, content_of, stored_conversation, stream_chat, usage_rows
+from helpers import after, chat_then, content_of, http, stored_conversation, stream_chat, usage_rows
 
 
 def test_engine_down_gives_503_and_stores_a_failed_answer(app_factory: AppFactory) -> None:
     server = app_factory({"ENGINE_BASE_URL": f"http://127.0.0.1:{free_port()}"},
                             wait_for="degraded")
-    response = httpx.get(f"{server.url}/health")
+    response = http.get(f"{server.url}/health")
     health = response.json()
     assert response.status_code == 503, "load balancers and HEALTHCHECK must see the outage"
     assert health["status"] == "degraded"
     assert health["services"]["engine"]["status"] == "down"
     assert health["services"]["database"]["status"] == "up"
-    live = httpx.get(f"{server.url}/health/live")
+    live = http.get(f"{server.url}/health/live")
     assert (live.status_code, live.json()["status"]) == (200, "alive")
 
     headers = server.auth()
-    response = httpx.post(f"{server.url}/api/chat", headers=headers, timeout=30,
-                          json={"messages": [{"role": "user", "content": "hello?"}]})
+    response = http.post(f"{server.url}/api/chat", headers=headers, timeout=30,
+                         json={"messages": [{"role": "user", "content": "hello?"}]})
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["type"] == "engine_unavailable" and error["code"] == "engine_waiting"
     assert "Waiting for the model engine at http://127.0.0.1:" in error["message"]
 
-    conv_id = response.headers.get("x-conversation-id") or httpx.get(
+    conv_id = response.headers.get("x-conversation-id") or http.get(
         f"{server.url}/api/conversations", headers=headers).json()["conversations"][0]["id"]
     stored = stored_conversation(server.url, headers, conv_id, 2)
     assert stored["messages"][0]["content"] == "hello?"
@@ -62,8 +61,8 @@ def test_engine_crash_mid_answer_keeps_the_partial_answer(app_factory: AppFactor
 def test_engine_refusal_is_reported_with_its_reason(app_factory: AppFactory) -> None:
     with running_fake_engine("refuse", free_port()) as engine:
         server = app_factory({"ENGINE_BASE_URL": engine.base_url})
-        response = httpx.post(f"{server.url}/api/chat", headers=server.auth(), timeout=30,
-                              json={"messages": [{"role": "user", "content": "long text"}]})
+        response = http.post(f"{server.url}/api/chat", headers=server.auth(), timeout=30,
+                             json={"messages": [{"role": "user", "content": "long text"}]})
         assert response.status_code == 503
         assert "maximum context length" in response.json()["error"]["message"]
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from conftest import AppFactory, free_port
 from doubles.fake_engine import Mode, running_fake_engine
-from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
+from helpers import content_of, eventually, http, stored_conversation, stream_chat, usage_rows
 
 
 def engine_state(url: str) -> dict[str, str]:
-    return dict(httpx.get(f"{url}/health", timeout=10).json()["services"]["engine"])
+    return dict(http.get(f"{url}/health", timeout=10).json()["services"]["engine"])
 
 
 def test_an_external_engine_that_is_not_up_yet_is_waited_for(app_factory: AppFactory) -> None:
@@ -25,7 +24,7 @@ def test_an_external_engine_that_is_not_up_yet_is_waited_for(app_factory: AppFac
     assert engine["state"] == "waiting"
     assert engine["error"] == f"waiting for the engine at http://127.0.0.1:{port} to answer"
     with running_fake_engine("think_field", port) as fake:
-        eventually(lambda: httpx.get(f"{server.url}/health").status_code == 200)
+        eventually(lambda: http.get(f"{server.url}/health").status_code == 200)
         assert fake.warmups == 1, "ready after a first token"
         response, events = stream_chat(server.url, server.auth(), {
             "messages": [{"role": "user", "content": "hello"}]})
@@ -51,8 +50,8 @@ def test_a_stalled_engine_gives_a_clear_error_within_the_first_token_timeout(
                                  "ENGINE_FIRST_TOKEN_TIMEOUT_S": "2"})
         headers = server.auth()
         started = time.monotonic()
-        response = httpx.post(f"{server.url}/api/chat", headers=headers, timeout=60,
-                              json={"messages": [{"role": "user", "content": "hello?"}]})
+        response = http.post(f"{server.url}/api/chat", headers=headers, timeout=60,
+                             json={"messages": [{"role": "user", "content": "hello?"}]})
         waited = time.monotonic() - started
         assert response.status_code == 503
         error = response.json()["error"]
@@ -62,8 +61,8 @@ def test_a_stalled_engine_gives_a_clear_error_within_the_first_token_timeout(
         assert waited < 30, f"the user waited {waited:.0f} s"
         if stall == "stall":  # a handler that never answered cannot see the hang-up
             assert fake.disconnected.wait(5), "the app hung up on the stalled request"
-        conv_id = httpx.get(f"{server.url}/api/conversations",
-                            headers=headers).json()["conversations"][0]["id"]
+        conv_id = http.get(f"{server.url}/api/conversations",
+                           headers=headers).json()["conversations"][0]["id"]
         stored = stored_conversation(server.url, headers, conv_id, 2)
         assert stored["messages"][1]["status"] == "failed"
         row = usage_rows(server.url, headers)[0]
@@ -73,13 +72,13 @@ def test_a_stalled_engine_gives_a_clear_error_within_the_first_token_timeout(
 def test_an_admin_restarts_the_engine_and_a_user_may_not(app_factory: AppFactory) -> None:
     with running_fake_engine("think_field", free_port()) as fake:
         server = app_factory({"ENGINE_BASE_URL": fake.base_url})
-        refused = httpx.post(f"{server.url}/api/engine/restart", headers=server.auth())
+        refused = http.post(f"{server.url}/api/engine/restart", headers=server.auth())
         assert refused.status_code == 403
         admin = server.auth("admin", "admin123")
-        response = httpx.post(f"{server.url}/api/engine/restart", headers=admin)
+        response = http.post(f"{server.url}/api/engine/restart", headers=admin)
         assert response.status_code == 202
         assert response.json() == {"status": "restarting", "profile": "smollm2-135m-cpu"}
         eventually(lambda: fake.warmups == 2 and engine_state(server.url)["state"] == "ready")
-        events = httpx.get(f"{server.url}/api/engine", headers=admin).json()["events"]
+        events = http.get(f"{server.url}/api/engine", headers=admin).json()["events"]
         assert [e["message"] for e in events][-2:] == ["starting smollm2-135m-cpu",
                                                         "smollm2-135m-cpu is ready"]

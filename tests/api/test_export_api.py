@@ -15,7 +15,7 @@ import duckdb
 import httpx
 import pytest
 from conftest import AppServer
-from helpers import eventually, stream_chat, usage_rows
+from helpers import eventually, http, stream_chat, usage_rows
 
 COLUMNS = ["created_at", "request_id", "user_id", "username", "model", "ctx_len", "input_tokens",
            "output_tokens", "latency_ms", "ttft_ms", "status", "status_code", "conv_id"]
@@ -46,7 +46,7 @@ def chats(app_server: AppServer) -> Chats:
 
 
 def export(server: AppServer, headers: dict[str, str], **params: str) -> httpx.Response:
-    return httpx.get(f"{server.url}/api/usage/export", headers=headers, params=params, timeout=30)
+    return http.get(f"{server.url}/api/usage/export", headers=headers, params=params, timeout=30)
 
 
 def csv_export(server: AppServer, headers: dict[str, str], **params: str) -> list[dict[str, str]]:
@@ -154,17 +154,17 @@ def test_a_range_that_ends_before_it_starts_is_refused(app_server: AppServer, ch
 
 
 def test_exporting_needs_a_login(app_server: AppServer) -> None:
-    assert httpx.get(f"{app_server.url}/api/usage/export").status_code == 401
+    assert http.get(f"{app_server.url}/api/usage/export").status_code == 401
 
 
 def test_only_admins_may_write_a_snapshot(app_server: AppServer, chats: Chats) -> None:
-    response = httpx.post(f"{app_server.url}/api/usage/snapshot", headers=chats.user)
+    response = http.post(f"{app_server.url}/api/usage/snapshot", headers=chats.user)
     assert error_of(response, 403)["code"] == "admin_only"
 
 
 def test_a_snapshot_is_readable_by_another_process_while_the_app_runs(
         app_server: AppServer, chats: Chats) -> None:
-    response = httpx.post(f"{app_server.url}/api/usage/snapshot", headers=chats.admin, timeout=30)
+    response = http.post(f"{app_server.url}/api/usage/snapshot", headers=chats.admin, timeout=30)
     assert response.status_code == 200
     body = response.json()
     directory = Path(body["directory"])
@@ -181,7 +181,7 @@ def test_a_snapshot_is_readable_by_another_process_while_the_app_runs(
 
 
 def summary(server: AppServer, headers: dict[str, str], **params: str) -> httpx.Response:
-    return httpx.get(f"{server.url}/api/usage/summary", headers=headers, params=params, timeout=30)
+    return http.get(f"{server.url}/api/usage/summary", headers=headers, params=params, timeout=30)
 
 
 def test_a_users_summary_holds_only_their_own_requests(app_server: AppServer, chats: Chats) -> None:

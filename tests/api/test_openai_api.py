@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
 import openai
 import pytest
 from conftest import AppServer
-from helpers import eventually, usage_rows
+from helpers import eventually, http, usage_rows
 
 
 def new_key(server: AppServer, headers: dict[str, str], name: str = "laptop") -> dict[str, object]:
-    response = httpx.post(f"{server.url}/api/keys", headers=headers, json={"name": name})
+    response = http.post(f"{server.url}/api/keys", headers=headers, json={"name": name})
     assert response.status_code == 201
     return dict(response.json())
 
@@ -40,7 +39,7 @@ def test_the_openai_sdk_streams_with_a_personal_key(app_server: AppServer) -> No
 
     rows = eventually(lambda: (r := usage_rows(app_server.url, headers)) and len(r) >= 2 and r)
     assert {row["status"] for row in rows[:2]} == {"completed"}
-    listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+    listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
     assert all(c["title"] != "Say yes." for c in listed["conversations"]), \
         "API calls stay out of the chat sidebar"
 
@@ -63,11 +62,11 @@ def test_a_revoked_key_stops_working_and_others_keys_are_not_yours(app_server: A
     key, key_id = str(created["key"]), created["id"]
     assert len(sdk(app_server, key).models.list().data) >= 1
     admin = app_server.auth("admin", "admin123")
-    assert httpx.delete(f"{app_server.url}/api/keys/{key_id}", headers=admin).status_code == 404
-    assert httpx.delete(f"{app_server.url}/api/keys/{key_id}", headers=headers).status_code == 204
+    assert http.delete(f"{app_server.url}/api/keys/{key_id}", headers=admin).status_code == 404
+    assert http.delete(f"{app_server.url}/api/keys/{key_id}", headers=headers).status_code == 204
     with pytest.raises(openai.AuthenticationError):
         sdk(app_server, key).models.list()
-    keys = httpx.get(f"{app_server.url}/api/keys", headers=headers).json()["keys"]
+    keys = http.get(f"{app_server.url}/api/keys", headers=headers).json()["keys"]
     listed = next(k for k in keys if k["id"] == key_id)
     assert listed["revoked_at"] is not None and "key" not in listed and "key_hash" not in listed
 

@@ -3,11 +3,11 @@ a refused request stores nothing."""
 
 from __future__ import annotations
 
-import httpx
 import openai
 import pytest
 from conftest import AppFactory, AppServer
 from gradio_client import Client
+from helpers import http
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def limited(app_factory: AppFactory) -> AppServer:
 
 
 def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
-    listed = httpx.get(f"{server.url}/api/conversations", headers=headers).json()
+    listed = http.get(f"{server.url}/api/conversations", headers=headers).json()
     return len(listed["conversations"])
 
 
@@ -24,11 +24,11 @@ def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer)
     headers = limited.auth()
     body = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4, "stream": False}
     for _ in range(2):
-        assert httpx.post(f"{limited.url}/api/chat", headers=headers, json=body,
-                          timeout=60).status_code == 200
+        assert http.post(f"{limited.url}/api/chat", headers=headers, json=body,
+                         timeout=60).status_code == 200
     stored = conversation_count(limited, headers)
 
-    refused = httpx.post(f"{limited.url}/api/chat", headers=headers, json=body, timeout=60)
+    refused = http.post(f"{limited.url}/api/chat", headers=headers, json=body, timeout=60)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
@@ -42,8 +42,8 @@ def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer)
     assert conversation_count(limited, headers) == stored, "a refused request stores nothing"
 
     admin = limited.auth("admin", "admin123")
-    assert httpx.post(f"{limited.url}/api/chat", headers=admin, json=body,
-                      timeout=60).status_code == 200, "each user has their own count"
+    assert http.post(f"{limited.url}/api/chat", headers=admin, json=body,
+                     timeout=60).status_code == 200, "each user has their own count"
 
 
 def test_failed_sign_ins_past_the_limit_are_refused_even_with_the_right_password(
@@ -51,15 +51,15 @@ def test_failed_sign_ins_past_the_limit_are_refused_even_with_the_right_password
 ) -> None:
     wrong = {"username": "test", "password": "nope"}
     for _ in range(2):
-        assert httpx.post(f"{limited.url}/api/auth/login", json=wrong).status_code == 401
-    refused = httpx.post(f"{limited.url}/api/auth/login",
-                         json={"username": "test", "password": "test"})
+        assert http.post(f"{limited.url}/api/auth/login", json=wrong).status_code == 401
+    refused = http.post(f"{limited.url}/api/auth/login",
+                        json={"username": "test", "password": "test"})
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
-    page = httpx.post(f"{limited.url}/login", data={"username": "test", "password": "test"},
-                      headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    page = http.post(f"{limited.url}/login", data={"username": "test", "password": "test"},
+                     headers={"Accept-Language": "ko-KR,ko;q=0.9"})
     assert page.status_code == 429 and "로그인 실패가 너무 많습니다" in page.text
     assert "retry-after" in page.headers
-    assert httpx.post(f"{limited.url}/api/auth/login", json={
+    assert http.post(f"{limited.url}/api/auth/login", json={
         "username": "admin", "password": "admin123"}).status_code == 200
 
 
@@ -67,8 +67,8 @@ def test_rotating_x_forwarded_for_does_not_dodge_the_sign_in_limit(limited: AppS
     """Forwarded headers count only from configured proxies (FORWARDED_ALLOW_IPS, none by
     default): a client on loopback cannot pose as a new address for every guess."""
     wrong = {"username": "xff-target", "password": "nope"}
-    codes = [httpx.post(f"{limited.url}/api/auth/login", json=wrong,
-                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+    codes = [http.post(f"{limited.url}/api/auth/login", json=wrong,
+                       headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
              for n in range(1, 4)]
     assert codes == [401, 401, 429]
 
@@ -76,7 +76,7 @@ def test_rotating_x_forwarded_for_does_not_dodge_the_sign_in_limit(limited: AppS
 def test_a_configured_proxy_passes_on_the_client_address(app_factory: AppFactory) -> None:
     proxied = app_factory({"LOGIN_RATE_LIMIT": "2/minute", "FORWARDED_ALLOW_IPS": "127.0.0.1"})
     wrong = {"username": "test", "password": "nope"}
-    codes = [httpx.post(f"{proxied.url}/api/auth/login", json=wrong,
-                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+    codes = [http.post(f"{proxied.url}/api/auth/login", json=wrong,
+                       headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
              for n in range(1, 4)]
     assert codes == [401, 401, 401], "each real client has its own count behind the proxy"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from conftest import AppServer
-from helpers import stored_conversation, stream_chat
+from helpers import http, stored_conversation, stream_chat
 
 from chat.context import TEMPLATE_TOKENS_FIXED, TEMPLATE_TOKENS_PER_MESSAGE, fit_context
 from errors import InvalidInput
@@ -77,10 +76,10 @@ def test_the_real_engine_answers_a_long_conversation_by_leaving_out_old_turns(
 def test_a_single_message_beyond_the_context_is_a_clear_400(app_server: AppServer) -> None:
     headers = app_server.auth()
     def conversation_ids() -> list[int]:
-        listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+        listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
         return [c["id"] for c in listed["conversations"]]
     before = conversation_ids()
-    response = httpx.post(f"{app_server.url}/api/chat", headers=headers, timeout=60, json={
+    response = http.post(f"{app_server.url}/api/chat", headers=headers, timeout=60, json={
         "messages": [{"role": "user", "content": "hello there " * 1400}]})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "context_length_exceeded"

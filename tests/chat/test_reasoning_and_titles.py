@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from conftest import AppFactory, free_port
 from doubles.fake_engine import ANSWER, THINKING, TITLE, running_fake_engine
-from helpers import content_of, eventually, stored_conversation, stream_chat, usage_rows
+from helpers import content_of, eventually, http, stored_conversation, stream_chat, usage_rows
 
 
 def reasoning_of(events: list[object]) -> str:
@@ -51,7 +50,7 @@ def test_a_first_answer_gets_a_generated_title(app_factory: AppFactory) -> None:
         conv_id = response.headers["x-conversation-id"]
 
         def titled() -> dict[str, object] | None:
-            conv = httpx.get(f"{server.url}/api/conversations/{conv_id}", headers=headers).json()
+            conv = http.get(f"{server.url}/api/conversations/{conv_id}", headers=headers).json()
             return conv if conv["title"] == TITLE else None
         eventually(titled)
         prompt = engine.title_bodies[0]["messages"][0]["content"]
@@ -59,7 +58,7 @@ def test_a_first_answer_gets_a_generated_title(app_factory: AppFactory) -> None:
         assert len(prompt) < 900, "only the opening of a long first message goes into the prompt"
 
         # /v1 conversations are not listed anywhere a title shows: no engine time for one.
-        completion = httpx.post(f"{server.url}/v1/chat/completions", headers=headers, json={
+        completion = http.post(f"{server.url}/v1/chat/completions", headers=headers, json={
             "messages": [{"role": "user", "content": "Name a city."}]})
         request_id = completion.json()["id"].removeprefix("chatcmpl-")
         eventually(lambda: any(r["request_id"] == request_id
@@ -77,7 +76,7 @@ def test_the_real_model_titles_a_new_conversation(app_factory: AppFactory) -> No
     conv_id = response.headers["x-conversation-id"]
 
     def model_titled() -> dict[str, object] | None:
-        conv = httpx.get(f"{app_server.url}/api/conversations/{conv_id}", headers=headers).json()
+        conv = http.get(f"{app_server.url}/api/conversations/{conv_id}", headers=headers).json()
         return conv if conv["title_source"] == "model" else None
     conv = eventually(model_titled, timeout=60)
     assert 0 < len(str(conv["title"])) <= 60

@@ -167,5 +167,6 @@ def running_fake_engine(mode: Mode, port: int, **options: Any) -> Iterator[FakeE
     try:
         yield engine
     finally:
-        server.should_exit = True
+        # A stalled or silent handler never ends by itself: don't wait for it.
+        server.should_exit = server.force_exit = True
         thread.join(10)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from conftest import ROOT, AppFactory, ServerFactory, free_port, pid_alive
 from doubles.fake_engine import running_fake_engine
-from helpers import eventually
+from helpers import eventually, http
 
 from engine.hardware import HardwareReport
 from engine.manager import EngineManager, EngineState
@@ -143,7 +143,7 @@ def test_engine_base_url_uses_an_existing_server(app_factory: AppFactory) -> Non
     with running_fake_engine("endless", free_port()) as fake:
         server = app_factory({"ENGINE_BASE_URL": fake.base_url})
         assert server.engine_pid() is None
-        assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
+        assert http.get(f"{server.url}/health").json()["status"] == "healthy"
 
 
 def test_an_existing_server_busy_with_our_answer_is_still_healthy(
@@ -153,15 +153,15 @@ def test_an_existing_server_busy_with_our_answer_is_still_healthy(
     with running_fake_engine("endless", free_port(), models_wait_for_streams=True) as fake:
         server = app_factory({"ENGINE_BASE_URL": fake.base_url})
         body = {"messages": [{"role": "user", "content": "Go on forever"}], "stream": True}
-        with httpx.stream("POST", f"{server.url}/api/chat", json=body, headers=server.auth(),
-                          timeout=30) as answer:
+        with http.stream("POST", f"{server.url}/api/chat", json=body, headers=server.auth(),
+                         timeout=30) as answer:
             lines = answer.iter_lines()  # kept: a dropped iterator closes the stream
             assert "word0" in next(line for line in lines if "word" in line)
             assert fake.streams_running == 1
-            assert httpx.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
+            assert http.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
             assert fake.streams_running == 1, "the answer was still streaming during the probe"
         assert eventually(lambda: fake.streams_running == 0, timeout=10)
-        assert httpx.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
+        assert http.get(f"{server.url}/health", timeout=10).json()["status"] == "healthy"
 
 
 async def test_the_engine_log_is_rotated_by_size(tmp_path: Path, model_dir: Path) -> None:

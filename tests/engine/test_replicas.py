@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import ServerFactory, free_port
-from helpers import eventually, profiles_dir_with, stream_chat
+from helpers import eventually, http, profiles_dir_with, stream_chat
 
 from engine.replicas import ReplicaPool
 
@@ -41,7 +41,7 @@ def two_engines(model_dir: Path, tmp_path: Path) -> Iterator[list[tuple[str, sub
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/v1/models", timeout=2).status_code == 200
+        return http.get(f"{url}/v1/models", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -60,7 +60,7 @@ base_urls = {urls!r}
 
 
 def replicas(server_url: str, admin: dict[str, str]) -> list[dict[str, Any]]:
-    return list(httpx.get(f"{server_url}/api/engine", headers=admin).json()["replicas"])
+    return list(http.get(f"{server_url}/api/engine", headers=admin).json()["replicas"])
 
 
 def test_remote_replicas_share_chats_and_survive_a_dead_one(

@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from conftest import AppFactory, AppServer, ServerFactory
 from helpers import (
     after,
     chat_then,
     content_of,
     eventually,
+    http,
     profiles_dir_with,
     sse_events,
     stored_conversation,
@@ -28,7 +28,7 @@ PRECISE_PROFILE = "smollm2-135m-cpu-precise"
 
 
 def engine_status(server: AppServer, headers: dict[str, str]) -> dict[str, Any]:
-    response = httpx.get(f"{server.url}/api/engine", headers=headers)
+    response = http.get(f"{server.url}/api/engine", headers=headers)
     response.raise_for_status()
     return dict(response.json())
 
@@ -54,12 +54,12 @@ def test_switch_between_cpu_profiles_keeps_answering(server_factory: ServerFacto
     admin = server.auth("admin", "admin123")
     assert ask(server, admin).strip()
 
-    response = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                          json={"profile": PRECISE_PROFILE})
+    response = http.post(f"{server.url}/api/engine/switch", headers=admin,
+                         json={"profile": PRECISE_PROFILE})
     assert response.status_code == 202
     status = wait_for_switch(server, admin, f"{PRECISE_PROFILE} is ready")
     assert status["profile"] == PRECISE_PROFILE
-    models = httpx.get(f"{server.url}/api/models", headers=admin).json()["models"]
+    models = http.get(f"{server.url}/api/models", headers=admin).json()["models"]
     assert models[0]["id"] == "smollm2-135m-precise"
     assert "smollm2-precise" in models[0]["aliases"]
     assert ask(server, admin).strip()
@@ -87,8 +87,8 @@ path = "{garbage}"
 def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tmp_path: Path) -> None:
     server = server_factory({"PROFILES_DIR": str(broken_profiles_dir(tmp_path))})
     admin = server.auth("admin", "admin123")
-    response = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                          json={"profile": "broken-cpu"})
+    response = http.post(f"{server.url}/api/engine/switch", headers=admin,
+                         json={"profile": "broken-cpu"})
     assert response.status_code == 202
     status = wait_for_switch(server, admin, f"rolled back: {CPU_PROFILE} is ready")
     assert status["profile"] == CPU_PROFILE
@@ -101,13 +101,13 @@ def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tm
 def test_switch_requests_that_cannot_start_are_refused(app_factory: AppFactory) -> None:
     server = app_factory()
     admin = server.auth("admin", "admin123")
-    unknown = httpx.post(f"{server.url}/api/engine/switch", headers=admin, json={"profile": "nope"})
+    unknown = http.post(f"{server.url}/api/engine/switch", headers=admin, json={"profile": "nope"})
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "profile_not_found")
-    gpu = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                     json={"profile": "deepseek-r1-distill-qwen-14b", "override_fit": True})
+    gpu = http.post(f"{server.url}/api/engine/switch", headers=admin,
+                    json={"profile": "deepseek-r1-distill-qwen-14b", "override_fit": True})
     assert (gpu.status_code, gpu.json()["error"]["code"]) == (400, "does_not_fit")
     assert "no GPU" in gpu.json()["error"]["message"]
-    profiles = httpx.get(f"{server.url}/api/profiles", headers=admin).json()["profiles"]
+    profiles = http.get(f"{server.url}/api/profiles", headers=admin).json()["profiles"]
     by_id = {p["id"]: p for p in profiles}
     assert by_id[CPU_PROFILE]["active"] and by_id[CPU_PROFILE]["fits"]
     assert not by_id["deepseek-r1-distill-qwen-14b"]["fits"]
@@ -116,22 +116,22 @@ def test_switch_requests_that_cannot_start_are_refused(app_factory: AppFactory) 
 def test_a_non_admin_cannot_switch_by_rest_or_gradio(app_factory: AppFactory) -> None:
     server = app_factory()
     user = server.auth()
-    response = httpx.post(f"{server.url}/api/engine/switch", headers=user,
-                          json={"profile": PRECISE_PROFILE})
+    response = http.post(f"{server.url}/api/engine/switch", headers=user,
+                         json={"profile": PRECISE_PROFILE})
     assert (response.status_code, response.json()["error"]["code"]) == (403, "admin_only")
-    assert httpx.get(f"{server.url}/api/engine", headers=user).status_code == 403
+    assert http.get(f"{server.url}/api/engine", headers=user).status_code == 403
 
     # The Gradio switch event is private, but a direct queue call still reaches the server:
     # it must refuse the caller, not rely on the hidden tab.
-    config = httpx.get(f"{server.url}/config", headers=user).json()
+    config = http.get(f"{server.url}/config", headers=user).json()
     fn_index = next(i for i, d in enumerate(config["dependencies"]) if d["api_name"] == "switch")
-    join = httpx.post(f"{server.url}/gradio_api/queue/join", headers=user, json={
+    join = http.post(f"{server.url}/gradio_api/queue/join", headers=user, json={
         "data": [PRECISE_PROFILE, False], "fn_index": fn_index, "session_hash": "nonadmin",
         "event_data": None, "trigger_id": None})
     assert join.status_code == 200
     outcome = None
-    with httpx.stream("GET", f"{server.url}/gradio_api/queue/data?session_hash=nonadmin",
-                      headers=user, timeout=30) as stream:
+    with http.stream("GET", f"{server.url}/gradio_api/queue/data?session_hash=nonadmin",
+                     headers=user, timeout=30) as stream:
         for message in sse_events(stream):
             if message.get("msg") == "process_completed":
                 outcome = message
@@ -165,7 +165,7 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
     assert status["restarts"] == 1
     assert "the engine crashed (SIGKILL) while serving" in [e["message"] for e in status["events"]]
     assert server.engine_pid() not in (None, engine_pid)
-    assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
+    assert http.get(f"{server.url}/health").json()["status"] == "healthy"
     assert ask(server, user).strip(), "the next chat after recovery works"
 
 
@@ -180,8 +180,8 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
     started: list[Any] = []
 
     def switch_and_ask() -> None:
-        switch = httpx.post(f"{server.url}/api/engine/switch", headers=admin,
-                            json={"profile": PRECISE_PROFILE})
+        switch = http.post(f"{server.url}/api/engine/switch", headers=admin,
+                           json={"profile": PRECISE_PROFILE})
         assert switch.status_code == 202
         client = Client(f"{server.url}/", headers=user, verbose=False)
         started.append(client.submit("Hello", api_name="/chat"))

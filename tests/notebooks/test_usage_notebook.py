@@ -7,11 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-import httpx
 import nbformat
 import pytest
 from conftest import ROOT, AppFactory
-from helpers import after, chat_then, eventually, stream_chat
+from helpers import after, chat_then, eventually, http, stream_chat
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -75,13 +74,13 @@ def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
         "max_tokens": 500}, after(1), hang_up=True)
 
     def stored() -> list[str] | None:
-        rows = httpx.get(f"{server.url}/api/usage", params={"all": "true"}, headers=admin).json()
+        rows = http.get(f"{server.url}/api/usage", params={"all": "true"}, headers=admin).json()
         statuses = [r["status"] for r in rows["requests"]]
         return statuses if len(statuses) == 4 else None
 
     statuses = eventually(stored)
     assert "cancelled" in statuses
-    snapshot = httpx.post(f"{server.url}/api/usage/snapshot", headers=admin, timeout=30).json()
+    snapshot = http.post(f"{server.url}/api/usage/snapshot", headers=admin, timeout=30).json()
 
     monkeypatch.setenv("VLLM_CHAT_EXPORTS", snapshot["directory"])
     monkeypatch.setenv("VLLM_CHAT_URL", server.url)  # the optional cell: the export endpoint
@@ -94,7 +93,7 @@ def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
     assert "export endpoint rows: 4 (snapshot rows: 4)" in text
     assert "test" in text and "admin" in text  # the per-user table
     # The app kept its database file open throughout, and still serves.
-    assert httpx.get(f"{server.url}/health").status_code == 200
+    assert http.get(f"{server.url}/health").status_code == 200
 
 
 def test_the_notebook_runs_on_a_snapshot_with_no_requests(

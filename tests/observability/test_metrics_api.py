@@ -10,7 +10,7 @@ import httpx
 import pytest
 from conftest import AppServer
 from fastapi import FastAPI
-from helpers import eventually, stream_chat, usage_rows
+from helpers import eventually, http, stream_chat, usage_rows
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics as metrics_routes
@@ -29,7 +29,7 @@ def test_a_chat_is_counted_logged_and_traced_by_its_request_id(app_server: AppSe
                                    if r["request_id"] == "trace-42"), None))
     assert row["status"] == "completed"
 
-    text = httpx.get(f"{app_server.url}/metrics").text
+    text = http.get(f"{app_server.url}/metrics").text
     found = {(s.name, tuple(sorted(s.labels.items()))): s.value
              for family in text_string_to_metric_families(text) for s in family.samples}
     model = ("model", "smollm2-135m-instruct")
@@ -50,16 +50,16 @@ def test_a_chat_is_counted_logged_and_traced_by_its_request_id(app_server: AppSe
 
 
 def test_every_response_has_a_request_id(app_server: AppServer) -> None:
-    first = httpx.get(f"{app_server.url}/health").headers["x-request-id"]
-    second = httpx.get(f"{app_server.url}/health").headers["x-request-id"]
+    first = http.get(f"{app_server.url}/health").headers["x-request-id"]
+    second = http.get(f"{app_server.url}/health").headers["x-request-id"]
     assert first != second and len(first) == 32
-    bad = httpx.get(f"{app_server.url}/health", headers={"X-Request-Id": "no spaces allowed"})
+    bad = http.get(f"{app_server.url}/health", headers={"X-Request-Id": "no spaces allowed"})
     assert bad.headers["x-request-id"] != "no spaces allowed"
 
 
 def test_personal_data_in_the_app_log_is_masked(app_server: AppServer) -> None:
-    httpx.post(f"{app_server.url}/api/auth/login",
-               json={"username": "kim.minsu@example.com", "password": "x"})
+    http.post(f"{app_server.url}/api/auth/login",
+              json={"username": "kim.minsu@example.com", "password": "x"})
     eventually(lambda: "failed login for" in app_server.log())
     log = app_server.log()
     assert "kim.minsu@example.com" not in log

@@ -10,7 +10,7 @@ from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 from fastapi import HTTPException, Request
 from gradio.data_classes import PredictBodyInternal
-from helpers import eventually
+from helpers import eventually, http
 
 from services import ServicesHolder
 from settings import Settings
@@ -19,7 +19,7 @@ from ui.fair_queue import PerUserQueue
 
 
 def chat_fn_index(server: AppServer, headers: dict[str, str]) -> int:
-    config = httpx.get(f"{server.url}/config", headers=headers).json()
+    config = http.get(f"{server.url}/config", headers=headers).json()
     return next(int(dep["id"]) for dep in config["dependencies"] if dep["api_name"] == "chat")
 
 
@@ -27,7 +27,7 @@ def join_chat(server: AppServer, headers: dict[str, str], fn_index: int,
               session: str) -> httpx.Response:
     body: dict[str, Any] = {"data": ["hello", None, None, 0.0, 8, None], "fn_index": fn_index,
                             "session_hash": session}
-    return httpx.post(f"{server.url}/gradio_api/queue/join", json=body, headers=headers)
+    return http.post(f"{server.url}/gradio_api/queue/join", json=body, headers=headers)
 
 
 def test_one_user_flooding_the_queue_leaves_room_for_another_users_chat(

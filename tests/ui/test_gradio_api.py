@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-import httpx
 import pytest
 from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 from gradio_client import Client
-from helpers import stored_conversation, usage_rows
+from helpers import http, stored_conversation, usage_rows
 
 from services import ServicesHolder
 from settings import Settings
@@ -22,7 +21,7 @@ def client_for(server: AppServer, token: str | None) -> Client:
 
 
 def newest_conversation(server: AppServer, headers: dict[str, str]) -> dict[str, object]:
-    listed = httpx.get(f"{server.url}/api/conversations", headers=headers).json()
+    listed = http.get(f"{server.url}/api/conversations", headers=headers).json()
     return dict(listed["conversations"][0])
 
 
@@ -60,8 +59,8 @@ def test_gradio_api_refuses_callers_without_a_valid_token(app_server: AppServer,
                                                          token: str | None) -> None:
     with pytest.raises(Exception, match=r"(?i)credentials|login|401|unauthorized"):
         client_for(app_server, token).predict("hi", api_name="/chat")
-    response = httpx.post(f"{app_server.url}/gradio_api/queue/join",
-                          json={"data": ["hi"], "fn_index": 0, "session_hash": "x"})
+    response = http.post(f"{app_server.url}/gradio_api/queue/join",
+                         json={"data": ["hi"], "fn_index": 0, "session_hash": "x"})
     assert response.status_code == 401
 
 

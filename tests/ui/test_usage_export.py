@@ -18,7 +18,7 @@ import httpx
 import pytest
 from conftest import AppServer, free_port, start_server
 from doubles.fake_engine import running_fake_engine
-from helpers import eventually, stream_chat, usage_rows
+from helpers import eventually, http, stream_chat, usage_rows
 
 ALL = "__all__"
 
@@ -63,17 +63,17 @@ def exporting(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iter
 def run_export(server: AppServer, headers: dict[str, str], values: dict[str, str]) -> list[Any]:
     """Click "Export CSV" as the page does: the event gets the values of the inputs it
     declares (by elem_id), through the queue; returns the event's outputs."""
-    config = httpx.get(f"{server.url}/config", headers=headers).json()
+    config = http.get(f"{server.url}/config", headers=headers).json()
     elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
     dep = next(d for d in config["dependencies"]
                if any(elem_ids.get(t[0]) == "usage-export" for t in d["targets"]))
     session = uuid.uuid4().hex
     body = {"data": [values[elem_ids[i]] for i in dep["inputs"]], "fn_index": dep["id"],
             "session_hash": session}
-    joined = httpx.post(f"{server.url}/gradio_api/queue/join", json=body, headers=headers)
+    joined = http.post(f"{server.url}/gradio_api/queue/join", json=body, headers=headers)
     joined.raise_for_status()
-    with httpx.stream("GET", f"{server.url}/gradio_api/queue/data", headers=headers,
-                      params={"session_hash": session}, timeout=60) as stream:
+    with http.stream("GET", f"{server.url}/gradio_api/queue/data", headers=headers,
+                     params={"session_hash": session}, timeout=60) as stream:
         for line in stream.iter_lines():
             message = json.loads(line[len("data: "):]) if line.startswith("data: ") else {}
             if message.get("msg") == "process_completed":
@@ -111,18 +111,18 @@ def files_under(directories: list[Path]) -> set[Path]:
 
 def test_another_user_cannot_read_an_admins_export_by_its_url(exporting: Exporting) -> None:
     url = export_url(exporting, exporting.admin)
-    assert usernames(httpx.get(url, headers=exporting.admin)) == {"admin", "test"}
-    theirs = httpx.get(url, headers=exporting.user)
+    assert usernames(http.get(url, headers=exporting.admin)) == {"admin", "test"}
+    theirs = http.get(url, headers=exporting.user)
     assert theirs.status_code != 200 or usernames(theirs) == {"test"}, theirs.text[:300]
 
 
 def test_an_export_leaves_no_file_behind_once_downloaded(exporting: Exporting) -> None:
     before = files_under(exporting.scratch)
     url = export_url(exporting, exporting.admin)
-    assert httpx.get(url, headers=exporting.admin).status_code == 200
+    assert http.get(url, headers=exporting.admin).status_code == 200
     eventually(lambda: files_under(exporting.scratch) <= before, timeout=10)
 
 
 def test_the_export_holds_the_rows_the_tab_shows(exporting: Exporting) -> None:
     url = export_url(exporting, exporting.admin, user=str(exporting.user_id))
-    assert usernames(httpx.get(url, headers=exporting.admin)) == {"test"}
+    assert usernames(http.get(url, headers=exporting.admin)) == {"test"}

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from browsing import (
     ARTIFACTS,
@@ -16,6 +15,7 @@ from browsing import (
     wait_for_models_text,
 )
 from conftest import ROOT, AppFactory, AppServer, free_port
+from helpers import http
 from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
@@ -69,7 +69,7 @@ def test_an_admin_sees_why_the_engine_failed_and_restarts_it(
         wait_for_models_text(page, "#switch-progress textarea", "smollm2-135m-cpu is ready",
                              timeout=60_000)
         wait_for_models_text(page, "#engine-status", "Engine state: ready")
-        assert httpx.get(f"{server.url}/health").status_code == 200
+        assert http.get(f"{server.url}/health").status_code == 200
     finally:
         fixed.kill()
         fixed.wait()
@@ -209,18 +209,18 @@ def test_a_page_on_another_port_cannot_use_the_signed_in_ui(
     """Browsers send the session cookie to every port of the host: the app must refuse what such
     a page sends and let it read nothing (hole 1 of issue 10, in a real browser)."""
     import functools
-    import http.server
     import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
     page.wait_for_selector("#message textarea", timeout=30_000)
-    config = httpx.get(f"{app_server.url}/config", headers=app_server.auth()).json()
+    config = http.get(f"{app_server.url}/config", headers=app_server.auth()).json()
     create_key = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "create")
     (tmp_path / "attacker.html").write_text(
         ATTACKER_PAGE.replace("APP_URL", app_server.url).replace("FN_INDEX", str(create_key)))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    attacker = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=attacker.serve_forever, daemon=True).start()
     try:
         page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/attacker.html")
@@ -232,5 +232,5 @@ def test_a_page_on_another_port_cannot_use_the_signed_in_ui(
     assert results == {name: "blocked" for name in
                        ("json join", "simple join", "listen", "read keys", "read config",
                         "create key")}
-    keys = httpx.get(f"{app_server.url}/api/keys", headers=app_server.auth()).json()["keys"]
+    keys = http.get(f"{app_server.url}/api/keys", headers=app_server.auth()).json()["keys"]
     assert all(k["name"] != "stolen" for k in keys), "the page minted a key as the user"

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-import httpx
 import pytest
 from browsing import (
     ARTIFACTS,
@@ -17,7 +16,7 @@ from browsing import (
     watch_answer,
 )
 from conftest import AppServer
-from helpers import conversation, eventually, stored_conversation
+from helpers import conversation, eventually, http, stored_conversation
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -114,7 +113,7 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
         """The conversation's stored messages once `ready` holds (answers are stored at their end,
         and a busy engine may start a retried answer only seconds after the click)."""
         def check() -> list[dict[str, Any]] | None:
-            listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers).json()
+            listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
             conv = conversation(app_server.url, headers, listed["conversations"][0]["id"])
             return conv["messages"] if ready(conv["messages"]) else None
         return eventually(check, timeout=90)
@@ -146,8 +145,8 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.click("#confirm-delete")
     page.wait_for_function(
         "document.querySelectorAll('#conversation-list label').length === 0", timeout=10_000)
-    listed = httpx.get(f"{app_server.url}/api/conversations", headers=headers,
-                       params={"q": "quetzalcoatl"}).json()["conversations"]
+    listed = http.get(f"{app_server.url}/api/conversations", headers=headers,
+                      params={"q": "quetzalcoatl"}).json()["conversations"]
     assert listed == []
 
 
@@ -177,8 +176,8 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
 
     page.click("#stop")
     headers = app_server.auth()
-    conv_id = httpx.get(f"{app_server.url}/api/conversations",
-                        headers=headers).json()["conversations"][0]["id"]
+    conv_id = http.get(f"{app_server.url}/api/conversations",
+                       headers=headers).json()["conversations"][0]["id"]
     stored = stored_conversation(app_server.url, headers, conv_id, 2)
     assert stored["messages"][1]["status"] == "cancelled"
     assert len(stored["messages"][1]["content"]) >= len(before)
