@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from gradio.routes import App as GradioApp
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Mount
 
 from api import auth as auth_routes
 from api import chat as chat_routes
@@ -113,12 +116,24 @@ def server_config(app: FastAPI, settings: Settings,
                           proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
+class Server(uvicorn.Server):
+    """uvicorn, ending Gradio's heartbeat streams as its shutdown starts: every open browser tab
+    holds one, and uvicorn waits for open streams (running answers too) for its whole grace
+    period. Gradio ends them on its stop event, which only its own launch() sets."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for route in getattr(self.config.app, "routes", []):
+            if isinstance(route, Mount) and isinstance(route.app, GradioApp):
+                route.app.stop_event.set()
+        await super().shutdown(sockets)
+
+
 def main() -> None:
     # Conversations, logs, keys and exports are for this user's eyes only (files 0600, folders 0700).
     os.umask(0o077)
     settings = Settings()
     configure_logging(settings.log_file, settings.log_max_bytes, settings.log_backups)
-    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    Server(server_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ class InProcessServer(SignsIn):
 def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | None,
                     wait_for: str = "healthy") -> InProcessServer:
     """Serve create_app(Settings(**env)) on a thread until the health check says `wait_for`."""
-    from app import create_app, server_config
+    from app import Server, create_app, server_config
     from settings import Settings
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(**{"DATA_DIR": str(data_dir), **env})  # type: ignore[arg-type]
     config = server_config(create_app(settings), settings, graceful_shutdown_s=1)
-    server = uvicorn.Server(config)
+    server = Server(config)
     async def serve() -> None:
         try:
             await server.serve(sockets=[sock])

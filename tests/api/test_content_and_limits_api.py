@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import AppFactory, AppServer, SharedEngine, free_port, start_app
+from conftest import AppFactory, AppServer, GradioClients, SharedEngine, free_port, start_app
 from doubles.fake_engine import FakeEngine, running_fake_engine
-from gradio_client import Client
 from helpers import eventually, http, usage_rows
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -64,7 +63,7 @@ def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
 
 
 def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
-    server: AppServer, fake: FakeEngine,
+    server: AppServer, fake: FakeEngine, gradio_client: GradioClients,
 ) -> None:
     headers = server.auth()
     kept = chat(server, headers, {"messages": [{"role": "user", "content": "hello"}]})
@@ -90,8 +89,7 @@ def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
                       max_retries=0).chat.completions.create(
             model="smollm2", messages=[{"role": "user", "content": "forbidden phrase"}])
     assert sdk_refused.value.code == "content_blocked"
-    korean = Client(server.url, headers={**headers, "Accept-Language": "ko-KR,ko;q=0.9"},
-                    verbose=False)
+    korean = gradio_client(server.url, {**headers, "Accept-Language": "ko-KR,ko;q=0.9"})
     with pytest.raises(Exception, match="허용되지 않는"):
         korean.predict("금지어", api_name="/chat")
 
@@ -126,7 +124,7 @@ def test_a_prompt_kept_for_later_is_checked_when_it_is_saved(server: AppServer) 
 
 
 def test_one_answer_at_a_time_per_user_across_entry_points(
-    server: AppServer, fake: FakeEngine,
+    server: AppServer, fake: FakeEngine, gradio_client: GradioClients,
 ) -> None:
     headers = server.auth()
     counted = refusals(server)["too_many_concurrent"]
@@ -142,7 +140,7 @@ def test_one_answer_at_a_time_per_user_across_entry_points(
         assert second.json()["error"]["code"] == "too_many_concurrent"
         assert second.headers["retry-after"] == "1"
         with pytest.raises(Exception, match=r"(?i)at once"):
-            Client(server.url, headers=headers, verbose=False).predict("hi", api_name="/chat")
+            gradio_client(server.url, headers).predict("hi", api_name="/chat")
     # The first answer ended when its connection closed: its slot is free again (as soon as
     # the app has noticed the closed connection).
     codes: list[int] = []

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import openai
 import pytest
-from conftest import AppFactory, AppServer
-from gradio_client import Client
+from conftest import AppFactory, AppServer, GradioClients
 from helpers import http
 
 
@@ -20,7 +19,8 @@ def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
     return len(listed["conversations"])
 
 
-def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer) -> None:
+def test_answers_past_the_limit_are_429_on_every_entry_point(
+        limited: AppServer, gradio_client: GradioClients) -> None:
     headers = limited.auth()
     body = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4, "stream": False}
     for _ in range(2):
@@ -36,7 +36,7 @@ def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer)
         openai.OpenAI(base_url=f"{limited.url}/v1", api_key=limited.token(),
                       max_retries=0).chat.completions.create(
             model="smollm2", max_tokens=4, messages=[{"role": "user", "content": "Hi"}])
-    client = Client(limited.url, headers=headers, verbose=False)
+    client = gradio_client(limited.url, headers)
     with pytest.raises(Exception, match=r"(?i)too many"):
         client.predict("Hi", api_name="/chat")
     assert conversation_count(limited, headers) == stored, "a refused request stores nothing"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import duckdb
 from conftest import ServerFactory, SharedEngine
-from helpers import stream_chat
+from helpers import eventually, http, stream_chat
 
 
 def test_clean_shutdown_keeps_every_usage_row(server_factory: ServerFactory,
@@ -39,3 +40,26 @@ def test_clean_shutdown_keeps_every_usage_row(server_factory: ServerFactory,
         conn.close()
     assert len(rows) == 3 and all(status == "completed" and out for status, out in rows)
     assert answers == (3,)
+
+
+def test_an_open_browser_tab_does_not_hold_the_shutdown(server_factory: ServerFactory,
+                                                        shared_engine: SharedEngine) -> None:
+    """Every open tab keeps Gradio's heartbeat stream; uvicorn waits for open streams for up to
+    its grace period (15 s), so the app must end these when it starts shutting down."""
+    server = server_factory(shared_engine.env)
+    ended = threading.Event()
+
+    def open_tab() -> None:
+        with http.stream("GET", f"{server.url}/gradio_api/heartbeat/tab-1", headers=server.auth(),
+                         timeout=60) as heartbeat:
+            for _ in heartbeat.iter_lines():
+                pass
+        ended.set()
+
+    tab = threading.Thread(target=open_tab, daemon=True)
+    tab.start()
+    eventually(lambda: "/gradio_api/heartbeat/tab-1" in server.log())
+    server.process.send_signal(signal.SIGTERM)
+    assert ended.wait(5), "the tab's heartbeat stream was still open 5 s into the shutdown"
+    server.process.wait(10)
+    assert "timeout graceful shutdown exceeded" not in server.log()

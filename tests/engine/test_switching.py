@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import AppFactory, AppServer, ServerFactory
+from conftest import AppFactory, AppServer, GradioClients, ServerFactory
 from helpers import (
     after,
     chat_then,
@@ -170,10 +170,8 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
 
 
 def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
-    server_factory: ServerFactory,
+    server_factory: ServerFactory, gradio_client: GradioClients,
 ) -> None:
-    from gradio_client import Client
-
     server = server_factory({"DRAIN_GRACE_S": "3"})
     user, admin = server.auth(), server.auth("admin", "admin123")
     body = {"messages": [{"role": "user", "content": "Write a very long story."}], "max_tokens": 1500}
@@ -183,8 +181,7 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
         switch = http.post(f"{server.url}/api/engine/switch", headers=admin,
                            json={"profile": PRECISE_PROFILE})
         assert switch.status_code == 202
-        client = Client(f"{server.url}/", headers=user, verbose=False)
-        started.append(client.submit("Hello", api_name="/chat"))
+        started.append(gradio_client(server.url, user).submit("Hello", api_name="/chat"))
 
     answer = chat_then(server.url, user, body, after(3), switch_and_ask)
     conv_id, waiting = answer.conv_id, started[0]

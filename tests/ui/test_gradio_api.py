@@ -5,9 +5,8 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from conftest import AppFactory, AppServer, free_port
+from conftest import AppFactory, AppServer, GradioClients, free_port
 from doubles.fake_engine import running_fake_engine
-from gradio_client import Client
 from helpers import http, stored_conversation, usage_rows
 
 from services import ServicesHolder
@@ -15,9 +14,8 @@ from settings import Settings
 from ui.app import build_blocks
 
 
-def client_for(server: AppServer, token: str | None) -> Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    return Client(f"{server.url}/", headers=headers, verbose=False)
+def bearer(token: str | None) -> dict[str, str] | None:
+    return {"Authorization": f"Bearer {token}"} if token else None
 
 
 def newest_conversation(server: AppServer, headers: dict[str, str]) -> dict[str, object]:
@@ -25,8 +23,9 @@ def newest_conversation(server: AppServer, headers: dict[str, str]) -> dict[str,
     return dict(listed["conversations"][0])
 
 
-def test_gradio_chat_streams_the_growing_answer(app_server: AppServer) -> None:
-    client = client_for(app_server, app_server.token())
+def test_gradio_chat_streams_the_growing_answer(app_server: AppServer,
+                                               gradio_client: GradioClients) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
     job = client.submit("Name three colors.", None, None, 0.0, 40, api_name="/chat")
     updates = [text for text in job if text]
     final = job.result()
@@ -41,8 +40,9 @@ def test_gradio_chat_streams_the_growing_answer(app_server: AppServer) -> None:
     assert stored["messages"][1]["content"] == final
 
 
-def test_gradio_chat_continues_a_conversation_with_its_system_prompt(app_server: AppServer) -> None:
-    client = client_for(app_server, app_server.token())
+def test_gradio_chat_continues_a_conversation_with_its_system_prompt(
+        app_server: AppServer, gradio_client: GradioClients) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
     client.predict("Hello there", None, "Answer in one sentence.", 0.2, 20, api_name="/chat")
     headers = app_server.auth()
     conv_id = int(str(newest_conversation(app_server, headers)["id"]))
@@ -55,25 +55,27 @@ def test_gradio_chat_continues_a_conversation_with_its_system_prompt(app_server:
 
 
 @pytest.mark.parametrize("token", [None, "not-a-valid-token"])
-def test_gradio_api_refuses_callers_without_a_valid_token(app_server: AppServer,
-                                                         token: str | None) -> None:
+def test_gradio_api_refuses_callers_without_a_valid_token(
+        app_server: AppServer, gradio_client: GradioClients, token: str | None) -> None:
     with pytest.raises(Exception, match=r"(?i)credentials|login|401|unauthorized"):
-        client_for(app_server, token).predict("hi", api_name="/chat")
+        gradio_client(app_server.url, bearer(token)).predict("hi", api_name="/chat")
     response = http.post(f"{app_server.url}/gradio_api/queue/join",
                          json={"data": ["hi"], "fn_index": 0, "session_hash": "x"})
     assert response.status_code == 401
 
 
-def test_gradio_empty_message_is_a_clear_error(app_server: AppServer) -> None:
-    client = client_for(app_server, app_server.token())
+def test_gradio_empty_message_is_a_clear_error(app_server: AppServer,
+                                               gradio_client: GradioClients) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
     with pytest.raises(Exception, match="The message is empty"):
         client.predict("   ", api_name="/chat")
 
 
-def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory) -> None:
+def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory,
+                                                  gradio_client: GradioClients) -> None:
     with running_fake_engine("endless", free_port()) as engine:
         server = app_factory({"ENGINE_BASE_URL": engine.base_url})
-        client = client_for(server, server.token())
+        client = gradio_client(server.url, bearer(server.token()))
         job = client.submit("go on forever", api_name="/chat")
         for n, _ in enumerate(job):
             if n >= 3:
