@@ -37,7 +37,8 @@ def last_answer(page: Page) -> str:
 
 
 def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -> list[str]:
-    """Every distinct text the last answer showed, until it stops changing."""
+    """Every distinct text the last answer showed, until it stops changing (the quiet time may
+    be short where the test already knows the answer has ended, e.g. it is stored)."""
     seen: list[str] = []
     last_change = time.monotonic()
     deadline = time.monotonic() + limit_s
@@ -50,6 +51,19 @@ def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -
             break
         page.wait_for_timeout(50)
     return seen
+
+
+def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str:
+    """The last answer once it has not changed for `quiet_s`; one still changing after
+    `limit_s` fails the test (after Stop nothing more may arrive)."""
+    text, since = last_answer(page), time.monotonic()
+    deadline = since + limit_s
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, f"the answer kept changing for {limit_s} s"
+        page.wait_for_timeout(50)
+        if (now := last_answer(page)) != text:
+            text, since = now, time.monotonic()
+    return text
 
 
 def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from gradio_client import Client
 from inprocess import (
     TEST_APP_ENV,
     InProcessServer,
@@ -281,24 +280,6 @@ def app_factory(tmp_path: Path, model_dir: Path,
     yield factory
     for server in started:
         server.stop()
-
-
-GradioClients = Callable[..., Client]
-
-
-@pytest.fixture
-def gradio_client() -> Iterator[GradioClients]:
-    """gradio_client Clients for one test, closed after it (list this fixture after the app's):
-    an open client keeps Gradio's heartbeat stream, which holds the app's shutdown for seconds."""
-    clients: list[Client] = []
-
-    def connect(url: str, headers: dict[str, str] | None = None) -> Client:
-        clients.append(Client(f"{url}/", headers=headers, verbose=False))
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from gradio_client import Client
 
 T = TypeVar("T")
 
@@ -20,6 +21,12 @@ T = TypeVar("T")
 # no cookie jar (cookies are per host, not per port), so no test is signed in by another's reply.
 http = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0),
                     cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+
+
+def gradio_client(url: str, headers: dict[str, str] | None = None) -> Client:
+    """A gradio_client Client on an app. It needs no closing: the app ends its heartbeat stream
+    when it shuts down (Client.close() waits a second for that stream)."""
+    return Client(f"{url}/", headers=headers, verbose=False)
 
 
 def cookie(name: str, value: str) -> dict[str, str]:

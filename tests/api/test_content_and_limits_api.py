@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import AppFactory, AppServer, GradioClients, SharedEngine, free_port, start_app
+from conftest import AppFactory, AppServer, SharedEngine, free_port, start_app
 from doubles.fake_engine import FakeEngine, running_fake_engine
-from helpers import eventually, http, usage_rows
+from helpers import eventually, gradio_client, http, usage_rows
 from prometheus_client.parser import text_string_to_metric_families
 
 BANNED = "# one word or phrase a line\nforbidden phrase\n금지어\n"
@@ -63,7 +63,7 @@ def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
 
 
 def test_banned_word_is_refused_on_every_entry_point_before_the_engine(
-    server: AppServer, fake: FakeEngine, gradio_client: GradioClients,
+    server: AppServer, fake: FakeEngine,
 ) -> None:
     headers = server.auth()
     kept = chat(server, headers, {"messages": [{"role": "user", "content": "hello"}]})
@@ -124,7 +124,7 @@ def test_a_prompt_kept_for_later_is_checked_when_it_is_saved(server: AppServer) 
 
 
 def test_one_answer_at_a_time_per_user_across_entry_points(
-    server: AppServer, fake: FakeEngine, gradio_client: GradioClients,
+    server: AppServer, fake: FakeEngine,
 ) -> None:
     headers = server.auth()
     counted = refusals(server)["too_many_concurrent"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import openai
 import pytest
-from conftest import AppFactory, AppServer, GradioClients
-from helpers import http
+from conftest import AppFactory, AppServer
+from helpers import gradio_client, http
 
 
 @pytest.fixture
@@ -19,8 +19,7 @@ def conversation_count(server: AppServer, headers: dict[str, str]) -> int:
     return len(listed["conversations"])
 
 
-def test_answers_past_the_limit_are_429_on_every_entry_point(
-        limited: AppServer, gradio_client: GradioClients) -> None:
+def test_answers_past_the_limit_are_429_on_every_entry_point(limited: AppServer) -> None:
     headers = limited.auth()
     body = {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4, "stream": False}
     for _ in range(2):

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import ServerFactory, free_port
-from helpers import eventually, http, profiles_dir_with, stream_chat
+from helpers import chat_then, eventually, http, profiles_dir_with, stream_chat
 
 from engine.replicas import ReplicaPool
 
@@ -74,18 +74,27 @@ def test_remote_replicas_share_chats_and_survive_a_dead_one(
     user, admin = server.auth(), server.auth("admin", "admin123")
     assert [r["healthy"] for r in replicas(server.url, admin)] == [True, True]
 
-    # Two long answers at once land on different replicas (fewest in flight first).
+    # Two long answers at once land on different replicas (fewest in flight first); both hang
+    # up once that is seen.
     body = {"messages": [{"role": "user", "content": "Write a long story."}], "max_tokens": 300}
-    threads = [threading.Thread(target=stream_chat, args=(server.url, user, body)) for _ in range(2)]
+    seen, hung_up = threading.Event(), []
+
+    def long_answer() -> None:
+        hung_up.append(chat_then(server.url, user, body, lambda _: seen.is_set(), hang_up=True))
+
+    threads = [threading.Thread(target=long_answer) for _ in range(2)]
     for thread in threads:
         thread.start()
         time.sleep(0.3)
+
     def both_busy() -> bool:
         return [r["in_flight"] for r in replicas(server.url, admin)] == [1, 1]
 
     assert eventually(both_busy, timeout=20, interval=0.05)
+    seen.set()
     for thread in threads:
         thread.join(120)
+    assert len(hung_up) == 2, "both answers were still running when both replicas were busy"
 
     # Kill the first replica: the next chats fail over to the second before their first token.
     two_engines[0][1].kill()

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import AppFactory, AppServer, GradioClients, ServerFactory
+from conftest import AppFactory, AppServer, ServerFactory
 from helpers import (
     after,
     chat_then,
     content_of,
     eventually,
+    gradio_client,
     http,
     profiles_dir_with,
     sse_events,
@@ -170,9 +171,9 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
 
 
 def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
-    server_factory: ServerFactory, gradio_client: GradioClients,
+    server_factory: ServerFactory,
 ) -> None:
-    server = server_factory({"DRAIN_GRACE_S": "3"})
+    server = server_factory({"DRAIN_GRACE_S": "2"})
     user, admin = server.auth(), server.auth("admin", "admin123")
     body = {"messages": [{"role": "user", "content": "Write a very long story."}], "max_tokens": 1500}
     started: list[Any] = []
@@ -181,7 +182,8 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
         switch = http.post(f"{server.url}/api/engine/switch", headers=admin,
                            json={"profile": PRECISE_PROFILE})
         assert switch.status_code == 202
-        started.append(gradio_client(server.url, user).submit("Hello", api_name="/chat"))
+        started.append(gradio_client(server.url, user).submit("Hello", None, None, 0.0, 16,
+                                                             api_name="/chat"))
 
     answer = chat_then(server.url, user, body, after(3), switch_and_ask)
     conv_id, waiting = answer.conv_id, started[0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from conftest import AppFactory, AppServer, GradioClients, free_port
+from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
-from helpers import http, stored_conversation, usage_rows
+from helpers import gradio_client, http, stored_conversation, usage_rows
 
 from services import ServicesHolder
 from settings import Settings
@@ -23,8 +23,7 @@ def newest_conversation(server: AppServer, headers: dict[str, str]) -> dict[str,
     return dict(listed["conversations"][0])
 
 
-def test_gradio_chat_streams_the_growing_answer(app_server: AppServer,
-                                               gradio_client: GradioClients) -> None:
+def test_gradio_chat_streams_the_growing_answer(app_server: AppServer) -> None:
     client = gradio_client(app_server.url, bearer(app_server.token()))
     job = client.submit("Name three colors.", None, None, 0.0, 40, api_name="/chat")
     updates = [text for text in job if text]
@@ -40,8 +39,7 @@ def test_gradio_chat_streams_the_growing_answer(app_server: AppServer,
     assert stored["messages"][1]["content"] == final
 
 
-def test_gradio_chat_continues_a_conversation_with_its_system_prompt(
-        app_server: AppServer, gradio_client: GradioClients) -> None:
+def test_gradio_chat_continues_a_conversation_with_its_system_prompt(app_server: AppServer) -> None:
     client = gradio_client(app_server.url, bearer(app_server.token()))
     client.predict("Hello there", None, "Answer in one sentence.", 0.2, 20, api_name="/chat")
     headers = app_server.auth()
@@ -55,8 +53,7 @@ def test_gradio_chat_continues_a_conversation_with_its_system_prompt(
 
 
 @pytest.mark.parametrize("token", [None, "not-a-valid-token"])
-def test_gradio_api_refuses_callers_without_a_valid_token(
-        app_server: AppServer, gradio_client: GradioClients, token: str | None) -> None:
+def test_gradio_api_refuses_callers_without_a_valid_token(app_server: AppServer, token: str | None) -> None:
     with pytest.raises(Exception, match=r"(?i)credentials|login|401|unauthorized"):
         gradio_client(app_server.url, bearer(token)).predict("hi", api_name="/chat")
     response = http.post(f"{app_server.url}/gradio_api/queue/join",
@@ -64,15 +61,13 @@ def test_gradio_api_refuses_callers_without_a_valid_token(
     assert response.status_code == 401
 
 
-def test_gradio_empty_message_is_a_clear_error(app_server: AppServer,
-                                               gradio_client: GradioClients) -> None:
+def test_gradio_empty_message_is_a_clear_error(app_server: AppServer) -> None:
     client = gradio_client(app_server.url, bearer(app_server.token()))
     with pytest.raises(Exception, match="The message is empty"):
         client.predict("   ", api_name="/chat")
 
 
-def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory,
-                                                  gradio_client: GradioClients) -> None:
+def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory) -> None:
     with running_fake_engine("endless", free_port()) as engine:
         server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         client = gradio_client(server.url, bearer(server.token()))
