@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -230,10 +230,15 @@ def server_factory(tmp_path: Path, model_dir: Path) -> Iterator[ServerFactory]:
         return server
 
     yield factory
-    for server in started:
+    stop_checking_orphans(started)
+
+
+def stop_checking_orphans(servers: Sequence[AppServer], shared_pid: int | None = None) -> None:
+    """Stop each app; an engine it started must end with it (the shared one stays)."""
+    for server in servers:
         engine = server.engine_pid()
         server.stop()
-        if engine is not None:
+        if engine is not None and engine != shared_pid:
             deadline = time.monotonic() + 10
             while pid_alive(engine) and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -248,18 +253,24 @@ def shared_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> 
     engine.stop()
 
 
-def inprocess_env(model_dir: Path, engine: SharedEngine, extra_env: dict[str, str] | None) -> dict[str, str]:
+def inprocess_env(model_dir: Path, engine: SharedEngine, extra_env: dict[str, str] | None,
+                  own_engine: bool = False) -> dict[str, str]:
+    """An app on the shared engine, or (own_engine) one that starts its engine as `./start`
+    does: from the active profile, on a free port, titles on."""
+    engine_env = {"VLLM_PORT": str(free_port())} if own_engine else engine.env
     return {
         "MODEL_DIR": str(model_dir),
-        **engine.env,
+        **engine_env,
         **TEST_APP_ENV,
         **(extra_env or {}),
     }
 
 
 def start_app(data_dir: Path, model_dir: Path, engine: SharedEngine,
-              extra_env: dict[str, str] | None = None, wait_for: str = "healthy") -> InProcessServer:
-    return start_inprocess(data_dir, inprocess_env(model_dir, engine, extra_env), engine, wait_for)
+              extra_env: dict[str, str] | None = None, wait_for: str = "healthy",
+              own_engine: bool = False) -> InProcessServer:
+    env = inprocess_env(model_dir, engine, extra_env, own_engine)
+    return start_inprocess(data_dir, env, engine, wait_for)
 
 
 AppFactory = Callable[..., InProcessServer]
@@ -268,18 +279,19 @@ AppFactory = Callable[..., InProcessServer]
 @pytest.fixture
 def app_factory(tmp_path: Path, model_dir: Path,
                 shared_engine: SharedEngine) -> Iterator[AppFactory]:
-    """Start in-process apps (on the shared engine) for one test; all stop afterwards."""
+    """Start in-process apps (on the shared engine, or each with its own) for one test; all
+    stop afterwards, and an engine of their own with them."""
     started: list[InProcessServer] = []
 
     def factory(extra_env: dict[str, str] | None = None, wait_for: str = "healthy",
-                name: str = "data") -> InProcessServer:
-        server = start_app(tmp_path / name, model_dir, shared_engine, extra_env, wait_for)
+                name: str = "data", own_engine: bool = False) -> InProcessServer:
+        server = start_app(tmp_path / name, model_dir, shared_engine, extra_env, wait_for,
+                           own_engine)
         started.append(server)
         return server
 
     yield factory
-    for server in started:
-        server.stop()
+    stop_checking_orphans(started, shared_engine.pid)
 
 
 @pytest.fixture(scope="module")

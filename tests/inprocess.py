@@ -5,8 +5,9 @@ Starting `python app.py` costs an interpreter, the Gradio import and a model loa
 and its stop waits for the graceful shutdown; an app on a thread of this process starts in
 well under a second. It is the same app (create_app with Settings built from the same
 variables), the engine is the real llama.cpp with the real model, and requests go through a
-real socket. Tests that need a process of their own (signals, the managed engine's child,
-file permissions set by `main()`) use conftest's `server_factory` instead.
+real socket. An app may also start and manage an engine of its own, as `./start` does
+(switching, crash recovery). Tests that need a process of their own (signals, an app killed
+with its engine, file permissions set by `main()`) use conftest's `server_factory` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import uvicorn
@@ -31,6 +33,11 @@ from engine.model_files import model_path
 from engine.process import first_token, probe
 from engine.profiles import load_profile
 from observability.logs import MaskingFormatter, route_library_logs
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from services import ServicesHolder
 
 ROOT = Path(__file__).resolve().parent.parent
 # What every test app gets, in a process or not: a secret of its own data directory, login
@@ -147,16 +154,21 @@ class InProcessServer(SignsIn):
     data_dir: Path
     env: dict[str, str]
     engine: SharedEngine | None
+    _app: FastAPI
     _server: uvicorn.Server
     _thread: threading.Thread
     _logs: _LogCapture = field(default_factory=_LogCapture)
     exit_code: int | str | None = None
 
     def engine_pid(self) -> int | None:
-        """The shared engine's process, where this app talks to it (a test double is no process)."""
+        """The engine's process: the shared one where this app talks to it, else the one this
+        app manages (a test double is no process)."""
         if self.engine and self.env.get("ENGINE_BASE_URL") == self.engine.url:
             return self.engine.pid
-        return None
+        if self.env.get("ENGINE_BASE_URL"):
+            return None
+        holder: ServicesHolder = self._app.state.services_holder
+        return holder.get().engine.pid
 
     def log(self) -> str:
         return "\n".join(self._logs.lines)
@@ -179,8 +191,8 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
     sock = bound_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(**{"DATA_DIR": str(data_dir), **env})  # type: ignore[arg-type]
-    config = server_config(create_app(settings), settings, graceful_shutdown_s=1)
-    server = Server(config)
+    app = create_app(settings)
+    server = Server(server_config(app, settings, graceful_shutdown_s=1))
     async def serve() -> None:
         try:
             await server.serve(sockets=[sock])
@@ -188,7 +200,7 @@ def start_inprocess(data_dir: Path, env: dict[str, str], engine: SharedEngine | 
             running.exit_code = exit.code
 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True, name=f"app {url}")
-    running = InProcessServer(url, data_dir, env, engine, server, thread)
+    running = InProcessServer(url, data_dir, env, engine, app, server, thread)
     logging.getLogger().addHandler(running._logs)
     # As `python app.py` routes them (a test double serving with uvicorn's own config may
     # have stopped uvicorn's records short of the root since).

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import ServerFactory, SharedEngine
+from conftest import AppFactory, ServerFactory, SharedEngine
 from helpers import chat_then, content_of, stored_conversation, usage_rows
 
 
 def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
-    server_factory: ServerFactory, shared_engine: SharedEngine,
+    server_factory: ServerFactory, app_factory: AppFactory, shared_engine: SharedEngine,
 ) -> None:
     server = server_factory({**shared_engine.env, "ANSWER_CHECKPOINT_S": "0.2"}, name="data")
     headers = server.auth()
@@ -29,7 +29,7 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
     conv_id, request_id, received = answer.conv_id, answer.request_id, answer.content
     server.process.wait()
 
-    again = server_factory(shared_engine.env, name="data")
+    again = app_factory(name="data")  # the restart need not be a process of its own
     headers = again.auth()
     messages = stored_conversation(again.url, headers, conv_id, 2)["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"]
@@ -45,7 +45,7 @@ def test_an_answer_cut_off_by_a_crash_keeps_its_text_so_far_after_restart(
 
 
 def test_an_answer_whose_done_was_sent_survives_a_crash_right_after(
-    server_factory: ServerFactory, shared_engine: SharedEngine,
+    server_factory: ServerFactory, app_factory: AppFactory, shared_engine: SharedEngine,
 ) -> None:
     """[DONE] promises the answer is kept: it is committed before [DONE] is sent."""
     server = server_factory(shared_engine.env, name="data")
@@ -59,6 +59,6 @@ def test_an_answer_whose_done_was_sent_survives_a_crash_right_after(
     received = answer.content
     assert received.strip()
 
-    again = server_factory(shared_engine.env, name="data")
+    again = app_factory(name="data")  # the restart need not be a process of its own
     messages = stored_conversation(again.url, again.auth(), conv_id, 2)["messages"]
     assert (messages[1]["status"], messages[1]["content"]) == ("completed", received)

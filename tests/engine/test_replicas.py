@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerFactory, free_port
+from conftest import AppFactory, free_port
 from helpers import chat_then, eventually, http, profiles_dir_with, stream_chat
 
 from engine.replicas import ReplicaPool
@@ -64,12 +64,13 @@ def replicas(server_url: str, admin: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def test_remote_replicas_share_chats_and_survive_a_dead_one(
-    server_factory: ServerFactory, tmp_path: Path,
+    app_factory: AppFactory, tmp_path: Path,
     two_engines: list[tuple[str, subprocess.Popen[bytes]]],
 ) -> None:
     urls = [url for url, _ in two_engines]
-    server = server_factory({"PROFILES_DIR": str(remote_profiles(tmp_path, urls)),
-                             "ACTIVE_PROFILE": "remote-pair", "REPLICA_COOLDOWN_S": "60"})
+    server = app_factory({"PROFILES_DIR": str(remote_profiles(tmp_path, urls)),
+                          "ACTIVE_PROFILE": "remote-pair", "REPLICA_COOLDOWN_S": "60"},
+                         own_engine=True)
     assert server.engine_pid() is None, "a remote profile starts no engine"
     user, admin = server.auth(), server.auth("admin", "admin123")
     assert [r["healthy"] for r in replicas(server.url, admin)] == [True, True]

@@ -1,4 +1,5 @@
-"""Switching profiles from the web, rollback, crash recovery: the real app and engines."""
+"""Switching profiles from the web, rollback, crash recovery: the real app managing its own
+real engine, as `./start` runs it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import AppFactory, AppServer, ServerFactory
+from conftest import AppFactory, AppServer
 from helpers import (
     after,
     chat_then,
@@ -50,8 +51,8 @@ def wait_for_switch(server: AppServer, admin: dict[str, str], marker: str) -> di
     return eventually(done, timeout=90, interval=0.5)
 
 
-def test_switch_between_cpu_profiles_keeps_answering(server_factory: ServerFactory) -> None:
-    server = server_factory()
+def test_switch_between_cpu_profiles_keeps_answering(app_factory: AppFactory) -> None:
+    server = app_factory(own_engine=True)
     admin = server.auth("admin", "admin123")
     assert ask(server, admin).strip()
 
@@ -85,8 +86,8 @@ path = "{garbage}"
 ''')
 
 
-def test_switch_to_a_broken_profile_rolls_back(server_factory: ServerFactory, tmp_path: Path) -> None:
-    server = server_factory({"PROFILES_DIR": str(broken_profiles_dir(tmp_path))})
+def test_switch_to_a_broken_profile_rolls_back(app_factory: AppFactory, tmp_path: Path) -> None:
+    server = app_factory({"PROFILES_DIR": str(broken_profiles_dir(tmp_path))}, own_engine=True)
     admin = server.auth("admin", "admin123")
     response = http.post(f"{server.url}/api/engine/switch", headers=admin,
                          json={"profile": "broken-cpu"})
@@ -144,8 +145,8 @@ def test_a_non_admin_cannot_switch_by_rest_or_gradio(app_factory: AppFactory) ->
     assert engine_status(server, admin)["profile"] == CPU_PROFILE
 
 
-def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) -> None:
-    server = server_factory({"ENGINE_RESTART_BACKOFF_S": "0.2"})
+def test_engine_killed_mid_answer_is_restarted(app_factory: AppFactory) -> None:
+    server = app_factory({"ENGINE_RESTART_BACKOFF_S": "0.2"}, own_engine=True)
     user, admin = server.auth(), server.auth("admin", "admin123")
     engine_pid = server.engine_pid()
     assert engine_pid is not None
@@ -171,9 +172,9 @@ def test_engine_killed_mid_answer_is_restarted(server_factory: ServerFactory) ->
 
 
 def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
-    server_factory: ServerFactory,
+    app_factory: AppFactory,
 ) -> None:
-    server = server_factory({"DRAIN_GRACE_S": "2"})
+    server = app_factory({"DRAIN_GRACE_S": "2"}, own_engine=True)
     user, admin = server.auth(), server.auth("admin", "admin123")
     body = {"messages": [{"role": "user", "content": "Write a very long story."}], "max_tokens": 1500}
     started: list[Any] = []
