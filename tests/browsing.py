@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from conftest import ROOT, AppServer
-from helpers import http
+from helpers import conversation, http
 from playwright.sync_api import Page
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -36,9 +37,11 @@ def last_answer(page: Page) -> str:
     return answers.last.inner_text() if answers.count() else ""
 
 
-def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -> list[str]:
-    """Every distinct text the last answer showed, until it stops changing (the quiet time may
-    be short where the test already knows the answer has ended, e.g. it is stored)."""
+def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60,
+                 stored: Callable[[], bool] | None = None) -> list[str]:
+    """Every distinct text the last answer showed, until it stops changing: for `until_stable_s`,
+    or, given `stored` (whether the server has stored the answer, i.e. it has ended), for a
+    moment once it has."""
     seen: list[str] = []
     last_change = time.monotonic()
     deadline = time.monotonic() + limit_s
@@ -47,10 +50,27 @@ def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60) -
         if text and (not seen or text != seen[-1]):
             seen.append(text)
             last_change = time.monotonic()
+        elif seen and stored is not None:
+            if time.monotonic() - last_change > 0.3 and stored():
+                break
         elif seen and time.monotonic() - last_change > until_stable_s:
             break
         page.wait_for_timeout(50)
     return seen
+
+
+def newest_answer_stored(server: AppServer, answers: int = 1) -> Callable[[], bool]:
+    """`stored` for watch_answer: the user's newest conversation holds `answers` answers."""
+    headers = server.auth()
+
+    def stored() -> bool:
+        listed = http.get(f"{server.url}/api/conversations", headers=headers).json()
+        if not listed["conversations"]:
+            return False
+        messages = conversation(server.url, headers, listed["conversations"][0]["id"])["messages"]
+        return sum(m["role"] == "assistant" for m in messages) >= answers
+
+    return stored
 
 
 def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str:

@@ -11,6 +11,7 @@ import pytest
 from browsing import (
     ARTIFACTS,
     last_answer,
+    newest_answer_stored,
     save_preset,
     settled_answer,
     sign_in,
@@ -37,7 +38,7 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
 
     page.fill("#message textarea", "Write a short poem about the moon.")
     page.keyboard.press("Enter")
-    seen = watch_answer(page)
+    seen = watch_answer(page, stored=newest_answer_stored(app_server))
     assert len(seen) >= 3, f"the answer should grow in steps, saw {seen!r}"
     assert all(len(a) <= len(b) for a, b in pairwise(seen))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -211,7 +212,7 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     page.wait_for_selector("#message textarea", timeout=30_000)
     page.fill("#message textarea", '<img src="x" onerror="window.__pwned = 1"> hello')
     page.keyboard.press("Enter")
-    watch_answer(page)
+    watch_answer(page, stored=newest_answer_stored(app_server))
     assert page.evaluate("window.__pwned === undefined"), "HTML in a message ran as code"
 
     page.get_by_role("button", name="Settings ▼").click()
