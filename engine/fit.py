@@ -11,8 +11,10 @@ from, so that a measured number can replace it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from engine.fit_text import FIT_EN, Phrase, fill, say
 from engine.hardware import GpuInfo
 from engine.profiles import Profile
 
@@ -82,9 +84,22 @@ class FitVerdict:
     per_gpu: list[GpuFit] = field(default_factory=list)
     margin_bytes: float | None = None  # the worst GPU's budget - need; None when no GPU is involved
     kv_tokens_capacity: int | None = None  # tokens of KV the worst GPU's leftover budget holds
-    reasons: list[str] = field(default_factory=list)
-    first_fix: str | None = None
-    problem: str | None = None  # the main problem in a few words (for `summary`)
+    reason_phrases: list[Phrase] = field(default_factory=list)
+    fix_phrase: Phrase | None = None
+    problem_phrase: Phrase | None = None  # the main problem in a few words (for `summary`)
+
+    # The English texts, as the REST API and the switch's refusal show them.
+    @property
+    def reasons(self) -> list[str]:
+        return [phrase.render() for phrase in self.reason_phrases]
+
+    @property
+    def first_fix(self) -> str | None:
+        return self.fix_phrase.render() if self.fix_phrase else None
+
+    @property
+    def problem(self) -> str | None:
+        return self.problem_phrase.render() if self.problem_phrase else None
 
 
 def _gib(value: float) -> str:
@@ -166,83 +181,91 @@ def _line(profile: Profile, gpu: GpuInfo) -> GpuFit:
 def estimate(profile: Profile, gpus: list[GpuInfo]) -> FitVerdict:
     """The verdict for `profile` on `gpus` (from `engine.hardware.read_hardware`)."""
     if profile.engine == "llama.cpp":
-        return FitVerdict(fits=True, reasons=["llama.cpp runs on the CPU: no GPU needed"])
+        return FitVerdict(fits=True, reason_phrases=[say("reason_cpu")])
     if profile.engine == "remote":
-        return FitVerdict(fits=True, reasons=["a remote engine runs on its own servers: no GPU needed here"])
+        return FitVerdict(fits=True, reason_phrases=[say("reason_remote")])
 
     tp = profile.tensor_parallel_size
     if not gpus:
         return FitVerdict(
-            fits=False, problem="no GPU",
-            reasons=[f"no GPU: vLLM needs {tp} NVIDIA GPU{'s' if tp > 1 else ''} and none can be read here"],
-            first_fix="use a llama.cpp (CPU) profile on this machine",
+            fits=False, problem_phrase=say("problem_no_gpu"),
+            reason_phrases=[say("reason_no_gpus" if tp > 1 else "reason_no_gpu", tp=tp)],
+            fix_phrase=say("fix_cpu_profile"),
         )
     by_index = {gpu.index: gpu for gpu in gpus}
     wanted = list(profile.gpus[:tp]) if profile.gpus else sorted(by_index)[:tp]
     if len(wanted) < tp:
-        message = f"tensor_parallel_size {tp} needs {tp} GPUs, {len(gpus)} found"
-        return FitVerdict(fits=False, problem=message, reasons=[message],
-                          first_fix=f"lower tensor_parallel_size to {len(gpus)} or add GPUs")
+        message = say("reason_too_few_gpus", tp=tp, found=len(gpus))
+        return FitVerdict(fits=False, problem_phrase=message, reason_phrases=[message],
+                          fix_phrase=say("fix_fewer_gpus", found=len(gpus)))
     missing = [index for index in wanted if index not in by_index]
     if missing:
-        message = f"gpus = {profile.gpus} names {', '.join(map(_gpu, missing))}, which is not present"
-        return FitVerdict(fits=False, problem=message, reasons=[message],
-                          first_fix=f"set gpus to GPUs that are present ({sorted(by_index)})")
+        message = say("reason_missing_gpus", gpus=str(profile.gpus),
+                       missing=", ".join(map(_gpu, missing)))
+        return FitVerdict(fits=False, problem_phrase=message, reason_phrases=[message],
+                          fix_phrase=say("fix_present_gpus", present=str(sorted(by_index))))
+    return _estimate_on(profile, [by_index[index] for index in wanted], gpus)
 
-    used = [by_index[index] for index in wanted]
+
+def _estimate_on(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> FitVerdict:
+    """The verdict on the GPUs the profile would use, all of them present."""
     lines = [_line(profile, gpu) for gpu in used]
     worst = min(lines, key=lambda line: line.margin_bytes)
     leftover = worst.budget_bytes - worst.weights_bytes - worst.overhead_bytes
     capacity = max(0, int(leftover // kv_bytes_per_token_per_gpu(profile)))
-    util = profile.gpu_memory_utilization
+    found = FitVerdict(fits=True, per_gpu=lines, margin_bytes=worst.margin_bytes,
+                       kv_tokens_capacity=capacity)
 
     busy = [line for line in lines if not line.enough_free]
     over_budget = [line for line in lines if line.weights_bytes + line.overhead_bytes > line.budget_bytes]
     kv_short = [line for line in lines if not line.fits_budget and line not in over_budget]
-    reasons = [
-        f"{_gpu(line.index)} has {_gib(line.free_bytes)} free; vLLM's start check wants "
-        f"{_gib(line.budget_bytes)} ({util:.2f} x {_gib(line.total_bytes)}) plus about "
-        f"{_gib(CUDA_CONTEXT_BYTES)} for its CUDA context"
-        for line in busy
-    ]
-    reasons += [
-        f"{_gpu(line.index)}: weights {_gib(line.weights_bytes)} + overhead {_gib(line.overhead_bytes)} "
-        f"exceed the {_gib(line.budget_bytes)} budget ({util:.2f} x {_gib(line.total_bytes)})"
-        for line in over_budget
-    ]
-    reasons += [
-        f"{_gpu(line.index)}: one {profile.max_model_len}-token sequence needs {_gib(line.kv_bytes)} of "
-        f"KV cache, {_gib(line.budget_bytes - line.weights_bytes - line.overhead_bytes)} is left after "
-        f"weights and overhead (room for {capacity} tokens)"
-        for line in kv_short
-    ]
-
-    if not (busy or over_budget or kv_short):
-        reasons = [
-            f"{_gpu(line.index)}: needs {_gib(line.need_bytes)} of {_gib(line.budget_bytes)} (weights "
-            f"{_gib(line.weights_bytes)}, KV {_gib(line.kv_bytes)} for {profile.max_model_len} tokens, "
-            f"overhead {_gib(line.overhead_bytes)}); KV room for {capacity} tokens"
-            for line in lines
-        ]
-        return FitVerdict(fits=True, per_gpu=lines, margin_bytes=worst.margin_bytes,
-                          kv_tokens_capacity=capacity, reasons=reasons)
+    reasons = _shortfalls(profile, busy, over_budget, kv_short, capacity)
+    if not reasons:
+        return replace(found, reason_phrases=[_fitting(profile, line, capacity) for line in lines])
 
     if busy:
         line = busy[0]
-        problem = (f"{_gpu(line.index)} has only {_gib(line.free_bytes)} free, "
-                   f"needs {_gib(line.required_free_bytes)}")
+        problem = say("problem_busy", gpu=_gpu(line.index), free=_gib(line.free_bytes),
+                       required=_gib(line.required_free_bytes))
         fix = _fix_busy(profile, used, gpus)
-    elif over_budget:
-        problem = f"{_gib(-worst.margin_bytes)} short on {_gpu(worst.index)}"
-        fix = _fix_budget(profile, used, gpus)
     else:
-        problem = f"{_gib(-worst.margin_bytes)} short on {_gpu(worst.index)}"
-        fix = _fix_kv(profile, used, gpus, leftover)
-    return FitVerdict(fits=False, per_gpu=lines, margin_bytes=worst.margin_bytes,
-                      kv_tokens_capacity=capacity, reasons=reasons, first_fix=fix, problem=problem)
+        problem = say("problem_short", short=_gib(-worst.margin_bytes), gpu=_gpu(worst.index))
+        fix = (_fix_budget(profile, used, gpus) if over_budget
+               else _fix_kv(profile, used, gpus, leftover))
+    return replace(found, fits=False, reason_phrases=reasons, fix_phrase=fix, problem_phrase=problem)
 
 
-def _fix_busy(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> str:
+def _budget_values(profile: Profile, line: GpuFit) -> dict[str, str | int]:
+    """What the reasons say about one GPU's budget."""
+    return {"gpu": _gpu(line.index), "budget": _gib(line.budget_bytes),
+            "util": f"{profile.gpu_memory_utilization:.2f}", "total": _gib(line.total_bytes)}
+
+
+def _shortfalls(profile: Profile, busy: list[GpuFit], over_budget: list[GpuFit],
+                kv_short: list[GpuFit], capacity: int) -> list[Phrase]:
+    """Why it does not fit, GPU by GPU: too little free memory first, then budget, then KV."""
+    reasons = [say("reason_busy", **_budget_values(profile, line), free=_gib(line.free_bytes),
+                    context=_gib(CUDA_CONTEXT_BYTES))
+               for line in busy]
+    reasons += [say("reason_over_budget", **_budget_values(profile, line),
+                     weights=_gib(line.weights_bytes), overhead=_gib(line.overhead_bytes))
+                for line in over_budget]
+    reasons += [say("reason_kv_short", gpu=_gpu(line.index), tokens=profile.max_model_len,
+                     kv=_gib(line.kv_bytes), capacity=capacity,
+                     left=_gib(line.budget_bytes - line.weights_bytes - line.overhead_bytes))
+                for line in kv_short]
+    return reasons
+
+
+def _fitting(profile: Profile, line: GpuFit, capacity: int) -> Phrase:
+    """What one GPU holds when the profile fits."""
+    return say("reason_fits", gpu=_gpu(line.index), need=_gib(line.need_bytes),
+                budget=_gib(line.budget_bytes), weights=_gib(line.weights_bytes),
+                kv=_gib(line.kv_bytes), tokens=profile.max_model_len,
+                overhead=_gib(line.overhead_bytes), capacity=capacity)
+
+
+def _fix_busy(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> Phrase:
     """A used GPU has less free memory than vLLM's start check wants (a desktop, another job)."""
     tp, util = profile.tensor_parallel_size, profile.gpu_memory_utilization
     need = _need(profile, tp)
@@ -251,50 +274,60 @@ def _fix_busy(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> str
              and need <= gpu.memory_total_bytes * util]
     if len(roomy) >= tp:
         chosen = [gpu.index for gpu in roomy[:tp]]
-        return f"pin to {', '.join(map(_gpu, chosen))} (set gpus = {chosen})"
+        return say("fix_pin", names=", ".join(map(_gpu, chosen)), chosen=str(chosen))
     lower = min(_max_utilization(gpu) for gpu in used)
     if lower > 0 and all(need <= gpu.memory_total_bytes * lower for gpu in used):
-        return f"lower gpu_memory_utilization to {lower:.2f}"
+        return say("fix_lower_utilization", util=f"{lower:.2f}")
     gpu = min(used, key=lambda g: g.memory_free_bytes)
     others = ", ".join(dict.fromkeys(p.name for p in gpu.processes if p.name))
-    return (f"free memory on {_gpu(gpu.index)}: other processes use {_gib(gpu.memory_used_bytes)}"
-            + (f" ({others})" if others else ""))
+    values: dict[str, str | int] = {"gpu": _gpu(gpu.index), "used": _gib(gpu.memory_used_bytes)}
+    if others:
+        return say("fix_free_memory_named", **values, processes=others)
+    return say("fix_free_memory", **values)
 
 
-def _fix_budget(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> str:
+def _fix_budget(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo]) -> Phrase:
     """The budget cannot hold the weights, the overhead and one sequence of KV."""
     tp = profile.tensor_parallel_size
     need = _need(profile, tp)
     raised = max(math.ceil(need / gpu.memory_total_bytes * 100 - 1e-9) / 100 for gpu in used)
     if all(raised <= _max_utilization(gpu) for gpu in used):
-        return f"raise gpu_memory_utilization to {raised:.2f}"
+        return say("fix_raise_utilization", util=f"{raised:.2f}")
     if profile.quantization not in FOUR_BIT_QUANTIZATIONS:
         four_bit = _architecture(profile)[0] * 1e9 * BYTES_PER_PARAMETER_4BIT * (1 + FOUR_BIT_EXTRA)
         # Enough that the weights fit; a shorter max_model_len may be the next step.
         if all(four_bit / tp + overhead_bytes(tp) < gpu.memory_total_bytes * _max_utilization(gpu)
                for gpu in used):
-            return "use a 4-bit AWQ/GPTQ profile"
+            return say("fix_four_bit")
     card = min(gpu.memory_total_bytes for gpu in gpus)
     for size in MORE_GPU_CHOICES:
         if size > tp and _need(profile, size) <= card * profile.gpu_memory_utilization:
-            return f"use more GPUs (tensor_parallel_size {size})"
-    return "use a smaller model or more GPUs"
+            return say("fix_more_gpus", tp=size)
+    return say("fix_smaller_model")
 
 
-def _fix_kv(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo], leftover: float) -> str:
+def _fix_kv(profile: Profile, used: list[GpuInfo], gpus: list[GpuInfo], leftover: float) -> Phrase:
     """Weights fit, but the KV of one max_model_len sequence does not."""
     tokens = int(leftover // kv_bytes_per_token_per_gpu(profile))
     shorter = tokens // MAX_MODEL_LEN_STEP * MAX_MODEL_LEN_STEP
     if shorter >= MIN_SUGGESTED_MAX_MODEL_LEN:
-        return f"lower max_model_len to {shorter}"
+        return say("fix_lower_max_model_len", tokens=shorter)
     return _fix_budget(profile, used, gpus)
 
 
-def summary(verdict: FitVerdict) -> str:
-    """One line: "fits with 3.2 GiB to spare", "does not fit: 0.6 GiB short on GPU0 — <fix>"."""
+def summary(verdict: FitVerdict, templates: Mapping[str, str] = FIT_EN) -> str:
+    """One line: "fits with 3.2 GiB to spare", "does not fit: 0.6 GiB short on GPU0 — <fix>";
+    in another language with that language's `templates` (keys as in FIT_EN)."""
+    def say(key: str, **values: str | int) -> str:
+        return fill(templates, key, values)
+
+    reason = verdict.reason_phrases[0].render(templates) if verdict.reason_phrases else None
     if verdict.fits:
-        if verdict.margin_bytes is None:
-            return f"fits: {verdict.reasons[0]}" if verdict.reasons else "fits"
-        return f"fits with {_gib(verdict.margin_bytes)} to spare"
-    line = f"does not fit: {verdict.problem or (verdict.reasons[0] if verdict.reasons else 'unknown')}"
-    return f"{line} — {verdict.first_fix}" if verdict.first_fix else line
+        if verdict.margin_bytes is not None:
+            return say("summary_fits_with_spare", spare=_gib(verdict.margin_bytes))
+        return say("summary_fits_because", reason=reason) if reason else say("summary_fits")
+    problem = (verdict.problem_phrase.render(templates) if verdict.problem_phrase
+               else reason or say("summary_unknown"))
+    if verdict.fix_phrase:
+        return say("summary_does_not_fit_fix", problem=problem, fix=verdict.fix_phrase.render(templates))
+    return say("summary_does_not_fit", problem=problem)

@@ -3,10 +3,13 @@ language (the footer's Settings has a switch); text the server writes uses Accep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import gradio as gr
 from fastapi import Request
 from gradio.i18n import I18nData
 
+from engine.fit_text import FIT_EN
 from languages import language
 
 EN: dict[str, str] = {
@@ -34,6 +37,8 @@ EN: dict[str, str] = {
     "state_active": "active", "state_disabled": "disabled", "user_added": "Added **{name}** ({role}).",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "Deleted **{name}**.",
     "choose_user_first": "Choose a user first.",
+    # Role words (the roles themselves stay identifiers): English shows the role as it is.
+    "role_user": "user", "role_admin": "admin",
     "only_last_edit": "Only your last message can be edited and sent again.",
     "nothing_to_regenerate": "There is no answer to write again yet.",
     "open_conversation_first": "Open a conversation first.",
@@ -73,6 +78,9 @@ EN: dict[str, str] = {
     "usage_col_request": "Request", "usage_col_model": "Model", "usage_col_status": "Status",
     "usage_col_latency": "Latency (ms)", "usage_col_ttft": "TTFT (ms)",
     "usage_col_time": "Time (UTC)",
+    "usage_trace_completed": "completed", "usage_trace_cancelled": "cancelled",
+    "usage_trace_failed": "failed", "usage_trace_input": "input", "usage_trace_output": "output",
+    "usage_trace_latency": "latency", "usage_trace_ttft": "time to first token",
     # The engine's state words (EngineState values); the values themselves stay identifiers.
     "state_stopped": "stopped", "state_starting": "starting", "state_waiting": "waiting",
     "state_ready": "ready", "state_draining": "draining", "state_switching": "switching",
@@ -135,6 +143,7 @@ KO: dict[str, str] = {
     "state_active": "활성", "state_disabled": "비활성", "user_added": "**{name}** ({role}) 추가됨.",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "**{name}** 삭제됨.",
     "choose_user_first": "먼저 사용자를 선택하세요.",
+    "role_user": "일반 사용자", "role_admin": "관리자",
     "only_last_edit": "마지막 메시지만 수정해서 다시 보낼 수 있습니다.",
     "nothing_to_regenerate": "다시 작성할 답변이 아직 없습니다.",
     "open_conversation_first": "먼저 대화를 여세요.",
@@ -173,6 +182,9 @@ KO: dict[str, str] = {
     "usage_col_request": "요청 ID", "usage_col_model": "모델", "usage_col_status": "상태",
     "usage_col_latency": "지연 시간 (ms)", "usage_col_ttft": "TTFT (ms)",
     "usage_col_time": "시각 (UTC)",
+    "usage_trace_completed": "완료", "usage_trace_cancelled": "취소",
+    "usage_trace_failed": "실패", "usage_trace_input": "입력", "usage_trace_output": "출력",
+    "usage_trace_latency": "지연 시간", "usage_trace_ttft": "첫 토큰까지 시간",
     "state_stopped": "중지됨", "state_starting": "시작 중", "state_waiting": "응답 대기 중",
     "state_ready": "준비됨", "state_draining": "마무리 중", "state_switching": "전환 중",
     "state_failed": "실패",
@@ -254,6 +266,48 @@ ERRORS_KO: dict[str, str] = {
     "api_key_not_found": "API 키를 찾을 수 없습니다.",
 }
 
+# The fit verdict (engine.fit_text.FIT_EN's keys and placeholders); its values come formatted. A particle
+# after a placeholder must not depend on how the value is read: after an amount in GiB 가/를 always
+# fit, after a bare number "까지" does where "로" would be wrong for 0.90 ("영으로").
+_NO_GPU_KO = "GPU 없음: vLLM에는 NVIDIA GPU {tp}개가 필요하지만 이 장비에서 읽을 수 있는 GPU가 없습니다"
+FIT_KO: dict[str, str] = {
+    "reason_too_few_gpus": "tensor_parallel_size {tp}에는 GPU {tp}개가 필요하지만 {found}개만 있습니다",
+    "reason_missing_gpus": "gpus = {gpus}에 지정한 GPU가 이 장비에 없습니다: {missing}",
+    "reason_cpu": "llama.cpp는 CPU에서 실행되므로 GPU가 필요 없습니다",
+    "reason_remote": "원격 엔진은 자체 서버에서 실행되므로 이 장비에는 GPU가 필요 없습니다",
+    # Korean has no plural: one sentence for English's "1 NVIDIA GPU" and "2 NVIDIA GPUs".
+    "reason_no_gpu": _NO_GPU_KO, "reason_no_gpus": _NO_GPU_KO,
+    "reason_busy": ("{gpu}의 여유 메모리는 {free}이지만, vLLM 시작 검사에는 {budget} ({util} x {total})와"
+                    " CUDA 컨텍스트용 약 {context}가 필요합니다"),
+    "reason_over_budget": ("{gpu}: 가중치 {weights} + 오버헤드 {overhead}가 예산 {budget}"
+                           " ({util} x {total})를 넘습니다"),
+    "reason_kv_short": ("{gpu}: {tokens}토큰 시퀀스 하나에 KV 캐시 {kv}가 필요하지만, 가중치와 오버헤드를"
+                        " 빼면 {left}만 남습니다 ({capacity}토큰 분량)"),
+    "reason_fits": ("{gpu}: {budget} 중 {need} 필요 (가중치 {weights}, {tokens}토큰 KV {kv},"
+                    " 오버헤드 {overhead}); KV 여유 {capacity}토큰"),
+    "problem_no_gpu": "GPU 없음",
+    "problem_busy": "{gpu} 여유 메모리 {free}뿐, {required} 필요",
+    "problem_short": "{gpu}에서 {short} 부족",
+    "fix_cpu_profile": "이 장비에서는 llama.cpp (CPU) 프로필을 사용하세요",
+    "fix_fewer_gpus": "tensor_parallel_size를 {found}까지 낮추거나 GPU를 추가하세요",
+    "fix_present_gpus": "gpus를 이 장비에 있는 GPU로 지정하세요 ({present})",
+    "fix_pin": "{names}에 고정하세요 (gpus = {chosen} 설정)",
+    "fix_lower_utilization": "gpu_memory_utilization을 {util}까지 낮추세요",
+    "fix_free_memory": "{gpu}의 메모리를 비우세요: 다른 프로세스가 {used} 사용 중",
+    "fix_free_memory_named": "{gpu}의 메모리를 비우세요: 다른 프로세스가 {used} 사용 중 ({processes})",
+    "fix_raise_utilization": "gpu_memory_utilization을 {util}까지 높이세요",
+    "fix_four_bit": "4비트 AWQ/GPTQ 프로필을 사용하세요",
+    "fix_more_gpus": "GPU를 더 사용하세요 (tensor_parallel_size {tp})",
+    "fix_smaller_model": "더 작은 모델이나 더 많은 GPU를 사용하세요",
+    "fix_lower_max_model_len": "max_model_len을 {tokens}까지 낮추세요",
+    "summary_fits": "맞음",
+    "summary_fits_because": "맞음: {reason}",
+    "summary_fits_with_spare": "맞음: 여유 {spare}",
+    "summary_does_not_fit": "맞지 않음: {problem}",
+    "summary_does_not_fit_fix": "맞지 않음: {problem} — {fix}",
+    "summary_unknown": "알 수 없음",
+}
+
 I18N = gr.I18n(en=EN, ko=KO)
 
 
@@ -277,11 +331,25 @@ def text(key: str, lang: str, **values: object) -> str:
     return table.get(key, EN[key]).format(**values)
 
 
+def _word(prefix: str, word: str, lang: str) -> str:
+    """An identifier's word in the caller's language; a word with no key is shown as it is."""
+    key = f"{prefix}_{word}"
+    return text(key, lang) if key in EN else word
+
+
 def state_text(state: str, lang: str) -> str:
-    """An engine state word (an EngineState value) in the caller's language; a word with no
-    key ("?", say) is shown as it is."""
-    key = f"state_{state}"
-    return text(key, lang) if key in EN else state
+    """An engine state word (an EngineState value) in the caller's language ("?" stays "?")."""
+    return _word("state", state, lang)
+
+
+def role_text(role: str, lang: str) -> str:
+    """A role ("user", "admin") in the caller's language."""
+    return _word("role", role, lang)
+
+
+def fit_templates(lang: str) -> Mapping[str, str]:
+    """The fit verdict's templates (for engine.fit.summary) in the caller's language."""
+    return FIT_KO if lang == "ko" else FIT_EN
 
 
 def error_text(code: str, message: str, lang: str) -> str:

@@ -17,7 +17,7 @@ from engine.fit import summary
 from engine.manager import EngineManager
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
-from ui.i18n import request_language, state_text, t, text
+from ui.i18n import fit_templates, request_language, state_text, t, text
 
 PROFILE_COLUMN_KEYS = ["models_col_active", "models_col_profile", "models_col_name",
                        "models_col_engine", "models_col_tp", "models_col_max_len", "models_col_fit"]
@@ -47,7 +47,7 @@ class ModelHandlers(Handlers):
             rows.append([
                 "●" if profile.id == engine.profile.id else "", profile.id, profile.name,
                 profile.engine, profile.tensor_parallel_size, profile.max_model_len,
-                summary(engine.fit(profile)),
+                summary(engine.fit(profile), fit_templates(lang)),
             ])
         choices = [(f"{p.name} ({p.id})", p.id) for p in engine.profiles.values()]
         return (pd.DataFrame(rows, columns=profile_columns(lang)),

@@ -57,19 +57,27 @@ def requests_figure(series: pd.DataFrame, bucket: Bucket, lang: str = "en") -> g
     fig = go.Figure()
     x = _naive_utc(series["bucket"])
     for status in ("completed", "cancelled", "failed"):
-        fig.add_bar(name=status, x=x, y=list(series[status]), marker_color=STATUS_COLORS[status])
+        fig.add_bar(name=text(f"usage_trace_{status}", lang), x=x, y=list(series[status]),
+                    marker_color=STATUS_COLORS[status])
     _layout(fig, text(f"usage_requests_per_{bucket}", lang), barmode="stack", xaxis_title="UTC",
             yaxis_title="requests")
     return fig if int(series["requests"].sum()) else _empty(fig, lang)
 
 
+def _add_token_bars(fig: go.Figure, frame: pd.DataFrame, along: list[Any], lang: str,
+                    horizontal: bool = False) -> None:
+    """Bars of input and of output tokens, one of each per entry of `along`."""
+    for side in ("input", "output"):
+        tokens = list(frame[f"{side}_tokens"])
+        axes: dict[str, Any] = ({"y": along, "x": tokens, "orientation": "h"} if horizontal
+                                else {"x": along, "y": tokens})
+        fig.add_bar(name=text(f"usage_trace_{side}", lang), marker_color=TOKEN_COLORS[side], **axes)
+
+
 def tokens_over_time_figure(series: pd.DataFrame, bucket: Bucket, lang: str = "en") -> go.Figure:
     """Input and output tokens per bucket, stacked."""
     fig = go.Figure()
-    x = _naive_utc(series["bucket"])
-    fig.add_bar(name="input", x=x, y=list(series["input_tokens"]), marker_color=TOKEN_COLORS["input"])
-    fig.add_bar(name="output", x=x, y=list(series["output_tokens"]),
-                marker_color=TOKEN_COLORS["output"])
+    _add_token_bars(fig, series, _naive_utc(series["bucket"]), lang)
     _layout(fig, text(f"usage_tokens_per_{bucket}", lang), barmode="stack", xaxis_title="UTC",
             yaxis_title="tokens")
     return fig if int(series["tokens"].sum()) else _empty(fig, lang)
@@ -77,10 +85,7 @@ def tokens_over_time_figure(series: pd.DataFrame, bucket: Bucket, lang: str = "e
 
 def _tokens_bars(labels: list[str], frame: pd.DataFrame, title: str, lang: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_bar(name="input", y=labels, x=list(frame["input_tokens"]), orientation="h",
-                marker_color=TOKEN_COLORS["input"])
-    fig.add_bar(name="output", y=labels, x=list(frame["output_tokens"]), orientation="h",
-                marker_color=TOKEN_COLORS["output"])
+    _add_token_bars(fig, frame, labels, lang, horizontal=True)
     # Largest at the top: horizontal bars are drawn bottom-up.
     _layout(fig, title, barmode="stack", xaxis_title="tokens",
             yaxis={"categoryorder": "array", "categoryarray": list(reversed(labels))})
@@ -120,8 +125,8 @@ def latency_figure(percentiles: Percentiles, lang: str = "en") -> go.Figure:
     latency = [percentiles.latency_p50, percentiles.latency_p95, percentiles.latency_p99]
     ttft = [percentiles.ttft_p50, percentiles.ttft_p95, percentiles.ttft_p99]
     fig = go.Figure()
-    fig.add_bar(name="latency", x=labels, y=latency, marker_color="#1f77b4")
-    fig.add_bar(name="time to first token", x=labels, y=ttft, marker_color="#17becf")
+    fig.add_bar(name=text("usage_trace_latency", lang), x=labels, y=latency, marker_color="#1f77b4")
+    fig.add_bar(name=text("usage_trace_ttft", lang), x=labels, y=ttft, marker_color="#17becf")
     _layout(fig, text("usage_latency_title", lang, n=percentiles.completed), barmode="group",
             yaxis_title="ms")
     return fig if percentiles.completed else _empty(fig, lang, "usage_no_completed")

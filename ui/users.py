@@ -10,7 +10,7 @@ import gradio as gr
 from auth.accounts import AccountChange, AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
-from ui.i18n import request_language, t, text
+from ui.i18n import request_language, role_text, t, text
 
 USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
 
@@ -32,7 +32,7 @@ class UserHandlers(Handlers):
                  f"{a['created_at']:%Y-%m-%d}",
                  f"{a['last_active_at']:%Y-%m-%d %H:%M}" if a["last_active_at"] else ""]
                 for a in accounts]
-        choices = [(f"{a['username']} ({a['role']})", a["id"]) for a in accounts]
+        choices = [(f"{a['username']} ({role_text(a['role'], lang)})", a["id"]) for a in accounts]
         return rows, gr.Dropdown(choices=choices, value=None)
 
     @ui_errors
@@ -41,7 +41,8 @@ class UserHandlers(Handlers):
         admin = await self.admin(request)
         user = await self.accounts.create(admin, username or "", password or "", role)
         rows, choices = await self.table(request)
-        message = text("user_added", request_language(request), name=user.username, role=user.role)
+        lang = request_language(request)
+        message = text("user_added", lang, name=user.username, role=role_text(user.role, lang))
         return message, "", "", rows, choices
 
     @ui_errors
@@ -52,7 +53,7 @@ class UserHandlers(Handlers):
         user = await self.accounts.update(admin, int(user_id or 0), change)
         lang = request_language(request)
         rows, choices = await self.table(request)
-        message = text("user_changed", lang, name=user.username, role=user.role,
+        message = text("user_changed", lang, name=user.username, role=role_text(user.role, lang),
                        state=_state(user.disabled, lang))
         return message, rows, choices
 

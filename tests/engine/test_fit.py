@@ -6,6 +6,7 @@ a fix that does not work is a failure too.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -316,3 +317,43 @@ def test_remote_profile_always_fits() -> None:
 
     assert verdict.fits
     assert "no GPU needed" in verdict.reasons[0]
+
+
+# -- the verdict in another language ------------------------------------------------------------
+
+
+def test_a_verdict_reads_in_korean_with_the_numbers_and_setting_names_as_they_are() -> None:
+    from ui.i18n import FIT_KO  # the Korean table lives with the UI's; engine/ never imports ui/
+
+    profile = vllm_profile(R1_QWEN_14B, dtype="float16", tensor_parallel_size=2,
+                           gpu_memory_utilization=0.55)
+    verdict = estimate(profile, [rtx_3090(0), rtx_3090(1)])
+
+    assert summary(verdict, FIT_KO) == ("맞지 않음: GPU0에서 2.8 GiB 부족 — "
+                                        "gpu_memory_utilization을 0.67까지 높이세요")
+    assert summary(verdict) == "does not fit: 2.8 GiB short on GPU0 — raise gpu_memory_utilization to 0.67"
+    assert verdict.reason_phrases[0].render(FIT_KO) == (
+        "GPU0: 가중치 13.8 GiB + 오버헤드 1.5 GiB가 예산 13.2 GiB (0.55 x 24.0 GiB)를 넘습니다")
+    fits = estimate(with_fields(profile, gpu_memory_utilization=0.90), [rtx_3090(0), rtx_3090(1)])
+    assert summary(fits, FIT_KO) == "맞음: 여유 5.6 GiB"
+
+
+def test_every_kind_of_verdict_reads_in_korean() -> None:
+    from ui.i18n import FIT_KO
+
+    desktop = [GpuProcess(pid=1234, used_memory_bytes=20 * GIB, name="/usr/lib/xorg/Xorg")]
+    cases = [
+        (vllm_profile(LLAMA_8B, tensor_parallel_size=2), []),
+        (vllm_profile(LLAMA_8B, tensor_parallel_size=2), [rtx_3090(0)]),
+        (vllm_profile(LLAMA_8B, gpus=[3]), [rtx_3090(0)]),
+        (vllm_profile(LLAMA_8B), [rtx_3090(0, used_bytes=20 * GIB, processes=desktop), rtx_3090(1)]),
+        (vllm_profile(LLAMA_8B), [rtx_3090(0, used_bytes=20 * GIB, processes=desktop)]),
+        (vllm_profile(LLAMA_8B, max_model_len=131072), [rtx_3090(0)]),
+        (vllm_profile(LLAMA_70B, quantization="awq"), [rtx_3090(0)]),
+    ]
+    for profile, gpus in cases:
+        verdict = estimate(profile, gpus)
+        english = [summary(verdict), *verdict.reasons]
+        korean = [summary(verdict, FIT_KO), *(p.render(FIT_KO) for p in verdict.reason_phrases)]
+        for line, english_line in zip(korean, english, strict=True):
+            assert line != english_line and re.search("[가-힣]", line), line

@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from string import Formatter
 
+from engine.fit_text import FIT_EN
 from engine.manager import EngineState
 from services import ServicesHolder
 from settings import Settings
 from ui.app import build_blocks
-from ui.i18n import EN, KO, state_text
+from ui.i18n import EN, FIT_KO, KO, state_text
 
 
 def test_no_choice_of_any_dropdown_or_radio_is_an_i18n_key(tmp_path: Path) -> None:
@@ -40,3 +41,8 @@ def fields(template: str) -> list[str]:
 def test_the_korean_table_has_every_english_key_and_the_same_placeholders() -> None:
     assert set(KO) == set(EN)
     assert {k: fields(v) for k, v in KO.items()} == {k: fields(v) for k, v in EN.items()}
+
+
+def test_the_korean_fit_table_has_every_english_fit_key_and_the_same_placeholders() -> None:
+    assert set(FIT_KO) == set(FIT_EN)
+    assert {k: set(fields(v)) for k, v in FIT_KO.items()} == {k: set(fields(v)) for k, v in FIT_EN.items()}

@@ -173,3 +173,29 @@ async def test_the_handlers_answer_a_korean_admin_in_korean(tmp_path: Path) -> N
     assert status.startswith("**사용 중인 프로필:**") and "**엔진 상태:**" in status
     english_table, _ = await handlers.profiles_table(gr.Request(username="root"))
     assert list(english_table.columns) == PROFILE_COLUMNS
+
+
+async def test_the_fit_column_is_in_the_callers_language(tmp_path: Path) -> None:
+    async def user_by_name(_name: str) -> User:
+        return ROOT_ADMIN
+
+    gpu_profile = load_profile(ROOT / "profiles" / "llama-3.1-8b-instruct.toml")
+    engine = EngineManager(Settings(data_dir=tmp_path), {PROFILE.id: PROFILE, gpu_profile.id: gpu_profile},
+                           PROFILE, NO_GPU)
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(engine=engine,  # type: ignore[arg-type]
+                               auth=SimpleNamespace(user_by_name=user_by_name)))
+    handlers = ModelHandlers(holder)
+
+    korean, _ = await handlers.profiles_table(gr.Request(headers=KOREAN, username="root"))
+    english, _ = await handlers.profiles_table(gr.Request(username="root"))
+
+    fit = profile_columns("ko")[-1]
+    assert dict(zip(korean[profile_columns("ko")[1]], korean[fit], strict=True)) == {
+        PROFILE.id: "맞음: llama.cpp는 CPU에서 실행되므로 GPU가 필요 없습니다",
+        gpu_profile.id: "맞지 않음: GPU 없음 — 이 장비에서는 llama.cpp (CPU) 프로필을 사용하세요",
+    }
+    assert list(english["Fit on this machine"]) == [
+        "fits: llama.cpp runs on the CPU: no GPU needed",
+        "does not fit: no GPU — use a llama.cpp (CPU) profile on this machine",
+    ]

@@ -262,8 +262,28 @@ async def test_a_korean_caller_gets_the_tab_in_korean(holder: ServicesHolder) ->
     assert model_dd.choices[0] == ("모든 모델", ALL) and user_dd.choices[0] == ("모든 사용자", ALL)
     assert "모든 사용자 · 모든 모델" in summary and "요청 **3**건" in summary
     assert requests_plot.layout.title.text == "시간당 요청"
+    assert [trace.name for trace in out[7].data] == ["지연 시간", "첫 토큰까지 시간"]
     assert list(slowest.columns)[:2] == ["요청 ID", "사용자"]
     assert heaviest.value["headers"][:2] == ["사용자", "요청"]
+
+
+
+def test_chart_legends_are_in_the_callers_language() -> None:
+    by_model = pd.DataFrame({"model": ["B"], "requests": [3], "input_tokens": [157],
+                             "output_tokens": [3], "tokens": [160]})
+    percentiles = Percentiles(6, 250.0, 850.0, 970.0, 25.0, 47.5, 49.5)
+
+    def legends(lang: str) -> list[list[str]]:
+        figures = [charts.requests_figure(series(), "hour", lang),
+                   charts.tokens_over_time_figure(series(), "hour", lang),
+                   charts.tokens_by_model_figure(by_model, lang),
+                   charts.latency_figure(percentiles, lang)]
+        return [[trace.name for trace in fig.data] for fig in figures]
+
+    assert legends("ko") == [["완료", "취소", "실패"], ["입력", "출력"], ["입력", "출력"],
+                             ["지연 시간", "첫 토큰까지 시간"]]
+    assert legends("en") == [["completed", "cancelled", "failed"], ["input", "output"],
+                             ["input", "output"], ["latency", "time to first token"]]
 
 
 async def test_the_gradio_api_returns_the_rest_summary_scoped_to_the_caller(
