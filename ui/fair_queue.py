@@ -74,9 +74,9 @@ class PerUserQueue(Queue):
 
 def install_queue(demo: gr.Blocks, settings: Settings) -> PerUserQueue:
     """Turn on the queue for `demo`, bounded per user and sized from the settings. Set
-    `demo.max_threads` first: it is the queue's number of workers."""
-    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY_LIMIT,
-               max_size=settings.resolved_queue_max_size)
+    `demo.max_threads` first: it is the queue's number of workers. Not through demo.queue(),
+    which builds gradio's own queue and a whole throwaway app to go with it (a tenth of a
+    second per start)."""
     queue = PerUserQueue(demo, per_user=settings.resolved_queue_per_user,
                          max_size=settings.resolved_queue_max_size)
     demo._queue = queue  # nothing has used gradio's own queue yet: the app has not started
