@@ -6,8 +6,10 @@ from typing import Any
 
 import gradio as gr
 
+from errors import PermissionDenied
 from services import ServicesHolder
 from settings import Settings
+from ui.base import ui_errors
 from ui.chat import build_chat_tab
 from ui.fair_queue import install_queue
 from ui.gpu import build_gpu_tab, stop_refreshing_on
@@ -61,12 +63,13 @@ def _chain_loaders(loaders: list[tuple[Any, list[Any]]]) -> tuple[Any, None, lis
     """One event that fills the admin tab, skipped (not refused) for other users."""
     outputs = [component for _, components in loaders for component in components]
 
+    @ui_errors  # the loaders it calls raise their refusals to it
     async def load_all(request: gr.Request) -> tuple[Any, ...]:
         results: list[Any] = []
         for loader, components in loaders:
             try:
                 value = await loader(request)
-            except gr.Error:
+            except PermissionDenied:
                 value = tuple(gr.skip() for _ in components)
             results.extend(value)
         return tuple(results)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any, ParamSpec, TypeVar, overload
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
 
 import gradio as gr
 
@@ -14,10 +15,12 @@ from auth.service import AuthService
 from errors import AppError, PermissionDenied
 from services import Services, ServicesHolder
 from storage.users import User
-from ui.errors import as_gradio_error
+from ui.errors import as_gradio_error, show_refusal
 
-P = ParamSpec("P")
-T = TypeVar("T")
+H = TypeVar("H", bound=Callable[..., Any])
+# Set while a decorated handler runs (one event's task): a decorated handler it calls, such as
+# a table refreshed after a change, lets the refusal rise to the event's own handler.
+_in_handler: ContextVar[bool] = ContextVar("in_ui_handler", default=False)
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
@@ -25,40 +28,63 @@ def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | N
     return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
 
 
-@overload
-def ui_errors(handler: Callable[P, AsyncIterator[T]]) -> Callable[P, AsyncIterator[T]]: ...
-
-
-@overload
-def ui_errors(
-    handler: Callable[P, Coroutine[Any, Any, T]]
-) -> Callable[P, Coroutine[Any, Any, T]]: ...
-
-
-def ui_errors(handler: Callable[P, Any]) -> Callable[P, Any]:
-    """Turn a domain refusal into a Gradio error in the caller's language.
+def _refusals(show: Callable[[AppError, gr.Request | None], Any]) -> Callable[[Any], Any]:
+    """A decorator for handlers (plain or streaming) that hands a domain refusal to `show`
+    with the caller's request: what `show` returns replaces the handler's result.
 
     functools.wraps keeps the signature and annotations visible (through __wrapped__): Gradio
     reads them to inject the gr.Request, and to tell a stream from a single answer."""
-    if inspect.isasyncgenfunction(handler):
-        @functools.wraps(handler)
-        async def stream(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
-            try:
-                # aclosing: a page that goes away closes the handler's stream at once.
-                async with aclosing(handler(*args, **kwargs)) as updates:
-                    async for update in updates:
-                        yield update
-            except AppError as exc:
-                raise as_gradio_error(exc, _request_in(args, kwargs)) from exc
-        return stream
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isasyncgenfunction(handler):
+            @functools.wraps(handler)
+            async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                try:
+                    # aclosing: a page that goes away closes the handler's stream at once.
+                    async with aclosing(handler(*args, **kwargs)) as updates:
+                        async for update in updates:
+                            yield update
+                except AppError as exc:
+                    yield show(exc, _request_in(args, kwargs))
+            return stream
 
-    @functools.wraps(handler)
-    async def call(*args: P.args, **kwargs: P.kwargs) -> Any:
-        try:
-            return await handler(*args, **kwargs)
-        except AppError as exc:
-            raise as_gradio_error(exc, _request_in(args, kwargs)) from exc
-    return call
+        @functools.wraps(handler)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if _in_handler.get():  # called by another handler, which shows the refusal
+                return await handler(*args, **kwargs)
+            token = _in_handler.set(True)
+            try:
+                return await handler(*args, **kwargs)
+            except AppError as exc:
+                return show(exc, _request_in(args, kwargs))
+            finally:
+                _in_handler.reset(token)
+        return call
+    return decorate
+
+
+def _toast(exc: AppError, request: gr.Request | None) -> Any:
+    show_refusal(exc, request)
+    return gr.skip()  # every output keeps what it shows
+
+
+def _raise(exc: AppError, request: gr.Request | None) -> Any:
+    raise as_gradio_error(exc, request) from exc
+
+
+_toasting = _refusals(_toast)
+_raising = _refusals(_raise)
+
+
+def ui_errors(handler: H) -> H:
+    """For a page's events: a domain refusal becomes a toast in the caller's language, and the
+    outputs keep what they showed."""
+    return cast(H, _toasting(handler))
+
+
+def api_errors(handler: H) -> H:
+    """For Gradio API endpoints: a domain refusal becomes the event's error (gradio_client
+    raises it), in the caller's language."""
+    return cast(H, _raising(handler))
 
 
 class Handlers:
@@ -74,12 +100,11 @@ class Handlers:
     def auth(self) -> AuthService:
         return self.services.auth
 
-    @ui_errors
     async def user(self, request: gr.Request) -> User:
-        """The signed-in caller, looked up on the server for every event."""
+        """The signed-in caller, looked up on the server for every event. Helpers like this
+        one raise; the event's handler (decorated) decides how a refusal is shown."""
         return await self.auth.user_by_name(request.username)
 
-    @ui_errors
     async def admin(self, request: gr.Request) -> User:
         """The caller, who must be an admin: hiding a tab is not the protection."""
         user = await self.user(request)

@@ -16,9 +16,11 @@ from chat.messages import flatten_content
 from chat.service import ChatService
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineManager, EngineState
+from errors import AppError
 from settings import Settings
-from ui.base import Handlers, ui_errors
+from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, shown_text
+from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, state_text
 from ui.i18n import text as tr
 from ui.sidebar import conversation_entries
@@ -45,7 +47,6 @@ class ChatHandlers(Handlers):
     def settings(self) -> Settings:
         return self.services.settings
 
-    @ui_errors
     async def answer(
         self,
         message: str,
@@ -97,6 +98,7 @@ class ChatHandlers(Handlers):
                     yield turn.conversation_id, turn.answer, turn.thinking
         yield turn.conversation_id, turn.answer, turn.thinking
 
+    @ui_errors
     async def regenerate(
         self, conversation_id: int | None, system_prompt: str, temperature: float,
         max_tokens: float, model: str | None, request: gr.Request,
@@ -105,25 +107,25 @@ class ChatHandlers(Handlers):
                                          max_tokens, model, request):
             yield update
 
+    @ui_errors
     async def edit(
         self, history: History, conversation_id: int | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
         if not can_edit(history, edit.index):
-            raise gr.Error(tr("only_last_edit", request_language(request)), print_exception=False)
+            raise Refusal("only_last_edit")
         async for update in self._resend(conversation_id, flatten_content(edit.value),
                                          system_prompt, temperature, max_tokens, model, request):
             yield update
 
-    @ui_errors
     async def _resend(
         self, conversation_id: int | None, edited: str | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
         lang = request_language(request)
         if not conversation_id:
-            raise gr.Error(tr("nothing_to_regenerate", lang), print_exception=False)
+            raise Refusal("nothing_to_regenerate")
         user = await self.user(request)
         options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
                               temperature=temperature, max_tokens=int(max_tokens))
@@ -143,6 +145,7 @@ class ChatHandlers(Handlers):
             return tr("waiting_switch", lang)
         return ""
 
+    @ui_errors
     async def respond(
         self,
         message: str,
@@ -165,14 +168,15 @@ class ChatHandlers(Handlers):
                 started = True
                 yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],
                        conv_id, gr.skip(), gr.skip())
-        except gr.Error as exc:
+        except AppError as exc:
+            show_refusal(exc, request)
             if started:  # keep what arrived, marked, as it is stored
-                failed = f"{text}\n\n⚠️ {exc.message}".strip()
+                failed = f"{text}\n\n⚠️ {refusal_text(exc, lang)}".strip()
                 yield ([*asked, *assistant_messages(failed, thinking, lang=lang)], conv_id,
-                       gr.skip(), gr.skip())
+                       await self.conversation_choices(request, conv_id), gr.skip())
             else:  # refused before anything was stored: the text goes back to be fixed or resent
                 yield gr.skip(), gr.skip(), gr.skip(), message
-            raise
+            return
         yield (
             [*asked, *assistant_messages(text, thinking, lang=lang)],
             conv_id,
@@ -180,6 +184,7 @@ class ChatHandlers(Handlers):
             gr.skip(),
         )
 
+    @api_errors
     async def chat_api(
         self,
         message: str,
@@ -204,13 +209,13 @@ class ChatHandlers(Handlers):
         choices = conversation_entries(rows, self.live.running_for(user))
         return gr.Radio(choices=choices, value=selected)
 
+    @ui_errors
     async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
         """Stop this conversation's answer, wherever it was started from."""
         if conversation_id:
             await self.live.stop(await self.user(request), int(conversation_id))
         return await self.conversation_choices(request, conversation_id)
 
-    @ui_errors
     async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
         user = await self.user(request)
         conv = await self.conversations.get(user, int(conversation_id))
@@ -244,6 +249,7 @@ class ChatHandlers(Handlers):
             yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done,
                                                   lang=lang)], conv.id, gr.skip())
 
+    @ui_errors
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
         user = await self.user(request)
         engine = self.engine

@@ -36,7 +36,7 @@ EN: dict[str, str] = {
     "change_password": "Change my password", "current_password": "Current password",
     "state_active": "active", "state_disabled": "disabled", "user_added": "Added **{name}** ({role}).",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "Deleted **{name}**.",
-    "choose_user_first": "Choose a user first.",
+    "choose_user_first": "Choose a user first.", "refused_title": "Not done",
     # Role words (the roles themselves stay identifiers): English shows the role as it is.
     "role_user": "user", "role_admin": "admin",
     "only_last_edit": "Only your last message can be edited and sent again.",
@@ -142,7 +142,7 @@ KO: dict[str, str] = {
     "change_password": "내 비밀번호 변경", "current_password": "현재 비밀번호",
     "state_active": "활성", "state_disabled": "비활성", "user_added": "**{name}** ({role}) 추가됨.",
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "**{name}** 삭제됨.",
-    "choose_user_first": "먼저 사용자를 선택하세요.",
+    "choose_user_first": "먼저 사용자를 선택하세요.", "refused_title": "처리하지 못했습니다",
     "role_user": "일반 사용자", "role_admin": "관리자",
     "only_last_edit": "마지막 메시지만 수정해서 다시 보낼 수 있습니다.",
     "nothing_to_regenerate": "다시 작성할 답변이 아직 없습니다.",

@@ -9,7 +9,8 @@ import gradio as gr
 from auth.accounts import AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
-from ui.i18n import request_language, t, text
+from ui.errors import Refusal
+from ui.i18n import t
 
 KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
 
@@ -19,6 +20,7 @@ class KeyHandlers(Handlers):
     def accounts(self) -> AccountService:
         return self.services.accounts
 
+    @ui_errors
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         keys = await self.auth.list_keys(await self.user(request))
         rows = [[k["id"], k["name"], f"{k['prefix']}…", f"{k['created_at']:%Y-%m-%d %H:%M}",
@@ -35,7 +37,7 @@ class KeyHandlers(Handlers):
     @ui_errors
     async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[list[list[Any]], Any]:
         if key_id is None:
-            raise gr.Error(text("choose_key", request_language(request)), print_exception=False)
+            raise Refusal("choose_key")
         await self.auth.revoke_key(await self.user(request), int(key_id))
         return await self.table(request)
 

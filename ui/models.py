@@ -38,6 +38,7 @@ class ModelHandlers(Handlers):
     def engine(self) -> EngineManager:
         return self.services.engine
 
+    @ui_errors
     async def profiles_table(self, request: gr.Request) -> tuple[pd.DataFrame, Any]:
         await self.admin(request)
         lang = request_language(request)
@@ -53,6 +54,7 @@ class ModelHandlers(Handlers):
         return (pd.DataFrame(rows, columns=profile_columns(lang)),
                 gr.Dropdown(choices=choices, value=engine.profile.id))
 
+    @ui_errors
     async def status(self, request: gr.Request) -> tuple[str, str]:
         await self.admin(request)
         engine = self.engine

@@ -8,6 +8,7 @@ import gradio as gr
 
 from chat.presets import PresetService
 from ui.base import Handlers, ui_errors
+from ui.errors import Refusal
 from ui.i18n import request_language, text
 
 
@@ -16,6 +17,7 @@ class PresetHandlers(Handlers):
     def presets(self) -> PresetService:
         return self.services.presets
 
+    @ui_errors
     async def load(self, request: gr.Request) -> tuple[Any, str]:
         """The presets menu and the user's default system prompt."""
         user = await self.user(request)
@@ -23,13 +25,14 @@ class PresetHandlers(Handlers):
         default = await self.presets.default_prompt(user) or ""
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=None), default
 
+    @ui_errors
     async def apply(self, preset_id: int | None, request: gr.Request) -> tuple[Any, Any, Any]:
         if preset_id is None:
             return gr.skip(), gr.skip(), gr.skip()
         rows = await self.presets.list(await self.user(request))
         preset = next((r for r in rows if r["id"] == preset_id), None)
         if preset is None:
-            raise gr.Error(text("preset_gone", request_language(request)), print_exception=False)
+            raise Refusal("preset_gone")
         return (preset["system_prompt"] or "",
                 preset["temperature"] if preset["temperature"] is not None else gr.skip(),
                 preset["max_tokens"] if preset["max_tokens"] is not None else gr.skip())
@@ -48,5 +51,6 @@ class PresetHandlers(Handlers):
         await self.presets.set_default_prompt(await self.user(request), system_prompt)
         gr.Info(text("default_saved", request_language(request)))
 
+    @ui_errors
     async def default_prompt(self, request: gr.Request) -> str:
         return await self.presets.default_prompt(await self.user(request)) or ""

@@ -10,7 +10,7 @@ import gradio as gr
 from chat.conversations import ConversationService
 from chat.live import LiveAnswers
 from ui.base import Handlers, ui_errors
-from ui.i18n import request_language, text
+from ui.errors import Refusal
 
 
 def conversation_entries(rows: list[dict[str, Any]], running: set[int]) -> list[tuple[str, int]]:
@@ -29,6 +29,7 @@ class SidebarHandlers(Handlers):
     def live(self) -> LiveAnswers:
         return self.services.live
 
+    @ui_errors
     async def search(self, query: str, selected: int | None, request: gr.Request) -> Any:
         user = await self.user(request)
         rows = await self.conversations.search(user, query or "")
@@ -39,8 +40,7 @@ class SidebarHandlers(Handlers):
     async def rename(self, conversation_id: int | None, title: str, query: str,
                      request: gr.Request) -> tuple[Any, str]:
         if not conversation_id:
-            raise gr.Error(text("open_conversation_first", request_language(request)),
-                           print_exception=False)
+            raise Refusal("open_conversation_first")
         await self.conversations.rename(
             await self.user(request), int(conversation_id), title or "")
         return await self.search(query, conversation_id, request), ""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from services import ServicesHolder
 from ui import usage_charts as charts
-from ui.base import Handlers, ui_errors
+from ui.base import Handlers, api_errors, ui_errors
 from ui.i18n import request_language, t, text
 from ui.usage_export import export_button
 from usage import ALL, DEFAULT_RANGE, RANGES, UsageView
@@ -98,7 +98,7 @@ class UsageHandlers(Handlers):
         return export_button(self.services.usage.filter(caller, range_key, model, user,
                                                         lenient=True))
 
-    @ui_errors
+    @api_errors
     async def summary_api(self, range: str | None = DEFAULT_RANGE, model: str | None = None,
                           user: str | None = None,
                           request: gr.Request | None = None) -> dict[str, Any]:

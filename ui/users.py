@@ -10,6 +10,7 @@ import gradio as gr
 from auth.accounts import AccountChange, AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
+from ui.errors import Refusal
 from ui.i18n import request_language, role_text, t, text
 
 USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
@@ -24,6 +25,7 @@ class UserHandlers(Handlers):
     def accounts(self) -> AccountService:
         return self.services.accounts
 
+    @ui_errors
     async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
         admin = await self.admin(request)
         accounts = await self.accounts.list(admin)
@@ -70,7 +72,7 @@ class UserHandlers(Handlers):
 
 def _chosen(user_id: int | None, request: gr.Request) -> None:
     if user_id is None:
-        raise gr.Error(text("choose_user_first", request_language(request)), print_exception=False)
+        raise Refusal("choose_user_first")
 
 
 def build_users_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
@@ -117,12 +119,14 @@ def _wire(handlers: UserHandlers, tab: gr.Tab, table: Any, result: Any, chosen: 
     changes = ((make_admin, AccountChange(role="admin")), (make_user, AccountChange(role="user")),
                (disable, AccountChange(disabled=True)), (enable, AccountChange(disabled=False)))
     for button, change in changes:
+        @ui_errors
         async def apply(user_id: int | None, request: gr.Request,
                         change: AccountChange = change) -> tuple[str, list[list[Any]], Any]:
             return await handlers.change(user_id, change, request)
 
         button.click(apply, [chosen], [result, table, chosen], **private)
 
+    @ui_errors
     async def reset_password(user_id: int | None, password: str,
                              request: gr.Request) -> tuple[str, str, list[list[Any]], Any]:
         message, rows, choices = await handlers.change(

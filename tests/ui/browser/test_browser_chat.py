@@ -60,17 +60,33 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
 def test_a_refused_message_comes_back_to_the_box_with_the_reason(
     page: Page, app_server: AppServer,
 ) -> None:
+    """A refusal is a toast: the conversation on screen stays, no component turns into a red
+    "Error" pill, and the refused text goes back into the box (issue 12, defect 2)."""
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
     page.wait_for_selector("#message textarea", timeout=30_000)
+    page.fill("#message textarea", "Say hi.")
+    page.keyboard.press("Enter")
+    shown = watch_answer(page, stored=newest_answer_stored(app_server))[-1]
+    assert page.locator(".toast-body").count() == 0, "a user's page loads without refusals"
+
     too_long = "hello there " * 1400  # more tokens than the CPU profile's context
     page.fill("#message textarea", too_long)
     page.keyboard.press("Enter")
-    page.wait_for_selector("text=The message is too long for the model", timeout=30_000)
+    page.wait_for_selector(".toast-body >> text=The message is too long for the model",
+                           timeout=30_000)
     page.wait_for_function(
         f"document.querySelector('#message textarea')?.value.length === {len(too_long)}",
         timeout=10_000)
-    assert page.locator("#chatbot [data-testid='bot']").count() == 0
+    page.fill("#message textarea", "")
+    page.click("#send")  # an empty message: refused too
+    page.wait_for_selector(".toast-body >> text=The message is empty", timeout=10_000)
+    page.wait_for_timeout(500)  # what a refused event leaves on its outputs lands with the toast
+    page.screenshot(path=str(ARTIFACTS / "browser-refused.png"))
+    assert page.locator("#chatbot [data-testid='bot']").count() == 1
+    assert last_answer(page) == shown, "the conversation on screen stays"
+    pills = page.locator("#chatbot .error, #conversation-list .error, #message .error")
+    assert pills.count() == 0, "a refusal turned a component into an error pill"
 
 
 def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
