@@ -98,7 +98,8 @@ def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:
         _wire_presets(chat)
         chat.conversation_list.input(
             chat.handlers.open_conversation, [chat.conversation_list],
-            [chat.chatbot, chat.conversation_id, chat.system_prompt], api_visibility="private")
+            [chat.chatbot, chat.conversation_id, chat.system_prompt, chat.conversation_list],
+            api_visibility="private")
     return chat
 
 

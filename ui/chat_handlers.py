@@ -234,20 +234,28 @@ class ChatHandlers(Handlers):
     async def open_conversation(
         self, conversation_id: int | None, request: gr.Request
     ) -> AsyncIterator[tuple[Any, ...]]:
-        """Its messages; an answer still being written streams on from where it is."""
+        """Its messages; an answer still being written streams on from where it is, and the
+        list loses its ⏳ when it ends."""
         if not conversation_id:
-            yield [], None, gr.skip()
+            yield [], None, gr.skip(), gr.skip()
             return
         history, conv = await self._display(conversation_id, request)
-        yield history, conv.id, conv.system_prompt or ""
+        yield history, conv.id, conv.system_prompt or "", gr.skip()
         live = self.live.running(await self.user(request), conv.id)
         if live is None:
             return
         interval = self.settings.stream_flush_interval_s
         lang = request_language(request)
-        async for turn in live.follow(interval):
-            yield ([*history, *assistant_messages(turn.answer, turn.thinking, done=live.done,
-                                                  lang=lang)], conv.id, gr.skip())
+        try:
+            async for turn in live.follow(interval):
+                yield ([*history, *assistant_messages(turn.answer, turn.thinking,
+                                                      done=live.done, lang=lang)],
+                       conv.id, gr.skip(), gr.skip())
+        except AppError:
+            pass  # the answer failed: its stored text says so, shown below
+        history, conv = await self._display(conv.id, request)
+        yield (history, conv.id, gr.skip(),
+               await self.conversation_choices(request, conv.id))
 
     @ui_errors
     async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
