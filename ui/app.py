@@ -13,6 +13,7 @@ from ui.base import ui_errors
 from ui.chat import build_chat_tab
 from ui.fair_queue import install_queue
 from ui.gpu import build_gpu_tab, stop_refreshing_on
+from ui.i18n import t
 from ui.keys import build_keys_tab
 from ui.models import build_models_tab
 from ui.usage import build_usage_tab
@@ -26,9 +27,13 @@ CSS = """
 
 def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="vLLM Chat") as demo:
-        with gr.Row():
+        with gr.Row(equal_height=True):
             gr.Markdown("## vLLM Chat")
             header = gr.Markdown(elem_id="user-header")
+            # A link button in this tab: the header's Markdown opened links in a new one,
+            # which left this tab looking signed in.
+            gr.Button(t("sign_out"), link="logout", link_target="_self", size="sm",
+                      variant="secondary", scale=0, min_width=100, elem_id="sign-out")
         with gr.Tabs(elem_id="tabs"):
             chat = build_chat_tab(holder, settings)
             models_tab, models_timer, admin_loaders = build_models_tab(holder)

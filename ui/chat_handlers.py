@@ -21,7 +21,7 @@ from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, shown_text
 from ui.errors import Refusal, refusal_text, show_refusal
-from ui.i18n import request_language, state_text
+from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
 from ui.sidebar import conversation_entries
 
@@ -265,8 +265,7 @@ class ChatHandlers(Handlers):
         state = state_text(engine.state.value, lang)
         header = (
             f"{tr('model', lang)} **{engine.profile.served_model_name}** ({state}) · "
-            f"{tr('signed_in_as', lang)} **{user.username}** ({user.role}) · "
-            f"[{tr('sign_out', lang)}](/logout)"
+            f"{tr('signed_in_as', lang)} **{user.username}** ({role_text(user.role, lang)})"
         )
         names = engine.profile.model_names
         sampling = engine.profile.sampling  # the model's own defaults start each page

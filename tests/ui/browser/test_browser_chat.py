@@ -56,6 +56,14 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
         "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 1")
     assert last_answer(page).strip()[:20] == seen[-1].strip()[:20]
 
+    # Sign out happens in this tab, not in a new one that leaves this one looking signed in
+    # (issue 12, defect 3).
+    page.get_by_text("Sign out", exact=True).click()
+    page.wait_for_url("**/login**", timeout=10_000)
+    assert len(page.context.pages) == 1, "signing out opened another tab"
+    page.goto(app_server.url)
+    assert "/login" in page.url, "the session ended"
+
 
 def test_a_refused_message_comes_back_to_the_box_with_the_reason(
     page: Page, app_server: AppServer,
