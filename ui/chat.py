@@ -116,6 +116,9 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
               api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
         for trigger in (chat.message.submit, chat.send.click)
     ]
+    for event in chat_events:  # after a profile switch, the picker names the active model
+        event.then(handlers.model_choice, [chat.model], [chat.model], api_visibility="private",
+                   show_progress="hidden")
     settings_inputs = [chat.system_prompt, chat.temperature, chat.max_tokens, chat.model]
     chat_events.append(chat.chatbot.retry(
         handlers.regenerate, [chat.conversation_id, *settings_inputs], outputs,

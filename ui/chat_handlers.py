@@ -127,7 +127,7 @@ class ChatHandlers(Handlers):
         if not conversation_id:
             raise Refusal("nothing_to_regenerate")
         user = await self.user(request)
-        options = ChatOptions(model=model or None, system_prompt=system_prompt or None,
+        options = ChatOptions(model=self._served(model), system_prompt=system_prompt or None,
                               temperature=temperature, max_tokens=int(max_tokens))
         turn = await self.chat.start_resend(user, int(conversation_id), options, edited)
         shown, _ = await self._display(turn.conversation_id, request)
@@ -137,6 +137,17 @@ class ChatHandlers(Handlers):
                    turn.conversation_id, gr.skip())
         yield ([*shown, *assistant_messages(text, thinking, lang=lang)], turn.conversation_id,
                await self.conversation_choices(request, turn.conversation_id))
+
+    def _served(self, model: str | None) -> str | None:
+        """The page's model choice if the active profile serves it, else the active model: a
+        page opened before an admin switched profile still names the old one."""
+        return model if model in self.engine.profile.model_names else None
+
+    @ui_errors
+    async def model_choice(self, model: str | None) -> Any:
+        """The model picker, brought up to date after a switch (else left alone)."""
+        names = self.engine.profile.model_names
+        return gr.skip() if model in names else gr.Dropdown(choices=names, value=names[0])
 
     def _waiting_note(self, lang: str) -> str:
         """Shown in place of the answer while a model switch holds new chats."""
@@ -162,8 +173,8 @@ class ChatHandlers(Handlers):
         lang = request_language(request)
         try:
             async for conv_id, text, thinking in self.answer(
-                message, conversation_id, system_prompt, temperature, int(max_tokens), model,
-                request, detached=True,
+                message, conversation_id, system_prompt, temperature, int(max_tokens),
+                self._served(model), request, detached=True,
             ):
                 started = True
                 yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],

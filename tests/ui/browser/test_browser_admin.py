@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from browsing import (
     ARTIFACTS,
+    newest_answer_stored,
     open_models_tab,
     sign_in,
     wait_for_models_text,
+    watch_answer,
 )
 from conftest import ROOT, AppFactory, AppServer, free_port
 from helpers import http
@@ -43,6 +45,17 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
     wait_for_models_text(admin, "#engine-status", "smollm2-135m-cpu-precise")
     admin.context.close()
+
+    # The user's tab, opened before the switch, keeps chatting with the active model
+    # (issue 12, defect 1): its model choice named the old one.
+    page.fill("#message textarea", "Say hello.")
+    page.keyboard.press("Enter")
+    assert watch_answer(page, stored=newest_answer_stored(app_server)), "no answer"
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    page.get_by_role("button", name="Settings ▼").click()
+    model = page.locator("#model-choice input")
+    model.wait_for()
+    assert model.input_value() == "smollm2-135m-precise", "the model choice follows the switch"
 
 
 def test_an_admin_sees_why_the_engine_failed_and_restarts_it(
