@@ -3,11 +3,14 @@ it lists every conversation (the chat page) or the ones a search found (the side
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 
+from chat.live import LiveAnswers
 from services import ServicesHolder
 from ui.chat_handlers import ChatHandlers
 from ui.sidebar import SidebarHandlers
@@ -50,3 +53,56 @@ async def test_the_full_list_and_a_search_show_the_same_entries() -> None:
     listed = await ChatHandlers(holder).conversation_choices(request(), None)
     found = await SidebarHandlers(holder).search("", None, request())
     assert listed.choices == found.choices == EXPECTED
+
+
+class SlowAnswer:
+    """Test double of ChatService.stream: an answer that ends when the test says so."""
+
+    def __init__(self) -> None:
+        self.end = asyncio.Event()
+
+    async def stream(self, turn: Any) -> AsyncIterator[None]:
+        turn.answer = "Once upon a time"
+        yield None
+        await self.end.wait()
+        turn.answer += " the end."
+        yield None
+
+
+async def test_a_followed_answer_that_ends_takes_its_mark_off_the_list() -> None:
+    """Opened while its answer runs (after a reload, say), a conversation streams the answer;
+    when it ends the list loses the ⏳ (issue 12, defect 6: it stayed)."""
+    user = SimpleNamespace(id=7, is_admin=False)
+    answer = SlowAnswer()
+    live = LiveAnswers(answer)  # type: ignore[arg-type]
+    live.start(SimpleNamespace(conversation_id=1, user=user, answer="", thinking="",  # type: ignore[arg-type]
+                               request_id="r1"))
+    stored = [{"role": "user", "content": "Tell a story"},
+              {"role": "assistant", "content": "Once upon a time the end.", "status": "completed"}]
+
+    async def user_by_name(name: str) -> Any:
+        return user
+
+    async def get(_user: Any, conv_id: int) -> Any:
+        return SimpleNamespace(id=conv_id, system_prompt="")
+
+    async def messages(_user: Any, _conv_id: int) -> list[dict[str, Any]]:
+        return stored if not live.running_for(user) else stored[:1]
+
+    async def recent(*_args: Any) -> list[dict[str, Any]]:
+        return ROWS
+
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(  # type: ignore[arg-type]
+        auth=SimpleNamespace(user_by_name=user_by_name), live=live,
+        conversations=SimpleNamespace(get=get, messages=messages, recent=recent),
+        settings=SimpleNamespace(stream_flush_interval_s=0.0)))
+    updates = ChatHandlers(holder).open_conversation(1, request())
+    first = await anext(updates)
+    assert first[3] == gr.skip()
+    answer.end.set()
+    rest = [update async for update in updates]
+    listed = rest[-1][3]
+    assert isinstance(listed, gr.Radio)
+    assert listed.choices == [("Running", 1), ("Conversation 2", 2)], "no ⏳ once it ended"
+    assert rest[-1][0][-1]["content"] == "Once upon a time the end."

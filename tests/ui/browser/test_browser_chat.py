@@ -209,26 +209,6 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     settled_answer(page)
 
 
-def test_the_running_mark_goes_when_a_followed_answer_ends(page: Page, app_server: AppServer) -> None:
-    """Reopened after a reload, a running answer streams to its end; then the sidebar's ⏳ goes
-    (issue 12, defect 6)."""
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
-    page.fill("#message textarea", "Write a story about a fox who finds a lantern.")
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 5",
-        timeout=30_000)
-    page.reload()
-    live = page.locator("#conversation-list label", has_text="⏳")
-    live.wait_for(timeout=30_000)
-    live.click()
-    watch_answer(page, stored=newest_answer_stored(app_server))
-    page.wait_for_function(
-        "!document.querySelector('#conversation-list')?.innerText.includes('⏳')", timeout=5_000)
-
-
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
     context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900},
                                   extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"})
