@@ -57,7 +57,8 @@ def user_choices(users: list[tuple[int, str]], selected: str | None,
 
 
 def tab_outputs(view: UsageView, admin: bool, model: str, user: str, lang: str) -> tuple[Any, ...]:
-    """The tab's outputs for one view, in build_usage_tab's `outputs` order."""
+    """The tab's outputs for one view, in build_usage_tab's `outputs` order; the download link
+    is for exactly the rows the view shows."""
     bucket = view.flt.bucket
     by_user = (charts.tokens_by_user_figure(view.by_user, lang=lang)
                if view.by_user is not None else None)
@@ -76,6 +77,7 @@ def tab_outputs(view: UsageView, admin: bool, model: str, user: str, lang: str) 
         charts.outcomes_figure(view.outcomes, lang),
         gr.Dataframe(value=heaviest, visible=admin),
         charts.slowest_table(view.slowest, lang),
+        export_button(view.flt),
     )
 
 
@@ -88,15 +90,6 @@ class UsageHandlers(Handlers):
         admin = caller.is_admin
         return tab_outputs(view, admin, model or ALL, user if admin and user else ALL,
                            request_language(request))
-
-    @ui_errors
-    async def download(self, range_key: str | None, model: str | None, user: str | None,
-                       request: gr.Request) -> Any:
-        """A link to the rows the tab shows as CSV (UTF-8 with BOM, for Excel); the route
-        behind it checks the caller again at the download."""
-        caller = await self.user(request)
-        return export_button(self.services.usage.filter(caller, range_key, model, user,
-                                                        lenient=True))
 
     @api_errors
     async def summary_api(self, range: str | None = DEFAULT_RANGE, model: str | None = None,
@@ -159,7 +152,8 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
                                value=ALL, allow_custom_value=True, visible=False,
                                elem_id="usage-user", scale=2)
             refresh = gr.Button(t("refresh"), elem_id="usage-refresh", scale=1)
-            export = gr.Button(t("export_csv"), elem_id="usage-export", scale=1)
+            # One click: a link to the CSV of what the tab shows (UTF-8 with BOM, for Excel),
+            # made with every refresh; the route behind it checks the caller again.
             download = gr.Button(t("download_csv"), elem_id="usage-download", visible=False,
                                  scale=1)
         figures = _figures()
@@ -169,10 +163,10 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
                concurrency_id="usage")
     inputs = [range_choice, model, user]
     gr.on([tab.select, refresh.click, range_choice.input, model.input, user.input],
-          handlers.refresh, inputs, [model, user, *figures], api_visibility="private",
+          handlers.refresh, inputs, [model, user, *figures, download], api_visibility="private",
           trigger_mode="always_last", concurrency_limit=2, concurrency_id="usage")
-    export.click(handlers.download, inputs, download, api_visibility="private")
-    # A link made for other filters would download other rows than the tab shows.
+    # A link made for other filters would download other rows than the tab shows: hidden
+    # until the refresh for the new ones lands.
     gr.on([range_choice.input, model.input, user.input], lambda: gr.Button(visible=False),
           None, download, queue=False, api_visibility="private")
     return tab

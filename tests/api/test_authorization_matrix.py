@@ -67,7 +67,7 @@ _ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "creat
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
              "default_prompt", "apply", "save", "make_default", "open_conversation", "refresh",
-             "download", "refresh_1", "refresh_2", "refresh_3", "change_password", "table",
+             "refresh_1", "refresh_2", "refresh_3", "change_password", "table",
              "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat",
              "usage_summary", "model_choice", "model_choice_1"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},

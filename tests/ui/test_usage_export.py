@@ -61,12 +61,12 @@ def exporting(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iter
 
 
 def run_export(server: AppServer, headers: dict[str, str], values: dict[str, str]) -> list[Any]:
-    """Click "Export CSV" as the page does: the event gets the values of the inputs it
-    declares (by elem_id), through the queue; returns the event's outputs."""
+    """Refresh the tab as the page does (which makes its download link): the event gets the
+    values of the inputs it declares (by elem_id), through the queue; returns its outputs."""
     config = http.get(f"{server.url}/config", headers=headers).json()
     elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
     dep = next(d for d in config["dependencies"]
-               if any(elem_ids.get(t[0]) == "usage-export" for t in d["targets"]))
+               if any(elem_ids.get(t[0]) == "usage-refresh" for t in d["targets"]))
     session = uuid.uuid4().hex
     body = {"data": [values[elem_ids[i]] for i in dep["inputs"]], "fn_index": dep["id"],
             "session_hash": session}
@@ -79,7 +79,7 @@ def run_export(server: AppServer, headers: dict[str, str], values: dict[str, str
             if message.get("msg") == "process_completed":
                 assert message["success"], message
                 return list(message["output"]["data"])
-    raise AssertionError("the export event never completed")
+    raise AssertionError("the refresh event never completed")
 
 
 def handed_out_urls(outputs: Any) -> list[str]:

@@ -181,7 +181,7 @@ async def test_a_user_sees_only_their_own_requests_and_no_user_figures(
     assert bob is not None
     out = await UsageHandlers(holder).refresh("24h", ALL, str(bob.id),
                                              gr.Request(username="alice"))
-    model_dd, user_dd, summary, *_, by_user_plot, latency, outcomes, heaviest, slowest = out
+    model_dd, user_dd, summary, *_, by_user_plot, latency, outcomes, heaviest, slowest, _ = out
     assert list(slowest["Request"]) == ["a1"]
     assert latency.layout.title.text == "Latency, 1 completed requests"
     assert "**1** requests · **3** tokens" in summary and "your requests" in summary
@@ -207,11 +207,18 @@ async def test_an_admin_sees_everyone_and_can_narrow_to_one_user(holder: Service
 
 
 async def test_the_download_links_to_the_rows_the_tab_shows(holder: ServicesHolder) -> None:
-    """Range, model and (for admins) user, through the app's own export route: no file."""
+    """Each refresh makes the tab's one-click download link: range, model and (for admins)
+    user, through the app's own export route, no file (issue 12, defect 5)."""
     bob = holder.get().db.call(lambda c: users.get_by_username(c, "bob"))
     assert bob is not None
     handlers = UsageHandlers(holder)
-    button = await handlers.download("7d", "B", str(bob.id), gr.Request(username="root"))
+
+    async def link(range_key: str | None, model: str, user: str, caller: str) -> gr.Button:
+        button = (await handlers.refresh(range_key, model, user, gr.Request(username=caller)))[-1]
+        assert isinstance(button, gr.Button)
+        return button
+
+    button = await link("7d", "B", str(bob.id), "root")
     path, _, query = str(button.link).partition("?")
     params = parse_qs(query)
     assert path == "api/usage/export" and button.visible is True
@@ -219,7 +226,7 @@ async def test_the_download_links_to_the_rows_the_tab_shows(holder: ServicesHold
     start, end = (datetime.fromisoformat(params[k][0]) for k in ("from", "to"))
     assert end - start == timedelta(days=7) and start.tzinfo is not None
 
-    theirs = await handlers.download(None, ALL, str(bob.id), gr.Request(username="alice"))
+    theirs = await link(None, ALL, str(bob.id), "alice")
     assert "user" not in parse_qs(str(theirs.link).partition("?")[2]), "the route scopes alice"
     assert "model" not in parse_qs(str(theirs.link).partition("?")[2])
 
