@@ -86,10 +86,9 @@ def test_a_refused_message_comes_back_to_the_box_with_the_reason(
     page.wait_for_function(
         f"document.querySelector('#message textarea')?.value.length === {len(too_long)}",
         timeout=10_000)
-    page.fill("#message textarea", "")
-    page.click("#send")  # an empty message: refused too
-    page.wait_for_selector(".toast-body >> text=The message is empty", timeout=10_000)
-    page.wait_for_timeout(500)  # what a refused event leaves on its outputs lands with the toast
+    # (An empty message is refused the same way: the Korean test sends one.) Nothing is typed
+    # after the refusal: the event's last update may land a moment after the toast.
+    page.wait_for_timeout(500)  # proves what does not happen: no pill after the refusal
     page.screenshot(path=str(ARTIFACTS / "browser-refused.png"))
     assert page.locator("#chatbot [data-testid='bot']").count() == 1
     assert last_answer(page) == shown, "the conversation on screen stays"
