@@ -18,6 +18,21 @@ def sign_in(page: Page, server: AppServer, username: str, password: str) -> None
     page.click("#sign-in")
 
 
+def open_chat(page: Page, server: AppServer, username: str = "test",
+              password: str = "test") -> None:
+    """Sign in on a fresh page and wait until the message box is there."""
+    page.goto(server.url)
+    sign_in(page, server, username, password)
+    page.wait_for_selector("#message textarea", timeout=30_000)
+
+
+def answer_longer_than(page: Page, chars: int, timeout: float = 30_000) -> None:
+    """Until the first answer on screen shows more than `chars` characters."""
+    page.wait_for_function(
+        "n => (document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length"
+        " > n", arg=chars, timeout=timeout)
+
+
 def open_models_tab(page: Page, server: AppServer) -> None:
     page.goto(server.url)
     sign_in(page, server, "admin", "admin123")
@@ -76,14 +91,10 @@ def newest_answer_stored(server: AppServer, answers: int = 1) -> Callable[[], bo
 def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str:
     """The last answer once it has not changed for `quiet_s`; one still changing after
     `limit_s` fails the test (after Stop nothing more may arrive)."""
-    text, since = last_answer(page), time.monotonic()
-    deadline = since + limit_s
-    while time.monotonic() - since < quiet_s:
-        assert time.monotonic() < deadline, f"the answer kept changing for {limit_s} s"
-        page.wait_for_timeout(50)
-        if (now := last_answer(page)) != text:
-            text, since = now, time.monotonic()
-    return text
+    started = time.monotonic()
+    seen = watch_answer(page, quiet_s, limit_s)
+    assert seen and time.monotonic() - started < limit_s, f"the answer kept changing for {limit_s} s"
+    return seen[-1]
 
 
 def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:

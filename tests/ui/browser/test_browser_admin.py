@@ -11,6 +11,7 @@ import pytest
 from browsing import (
     ARTIFACTS,
     newest_answer_stored,
+    open_chat,
     open_models_tab,
     sign_in,
     wait_for_models_text,
@@ -25,9 +26,7 @@ pytestmark = pytest.mark.browser
 
 def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Browser,
                                                         app_server: AppServer) -> None:
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.get_by_role("tab", name="GPU & engine").wait_for()  # the tab bar is drawn as a whole
     assert page.get_by_role("tab", name="Models").count() == 0
 
@@ -225,9 +224,7 @@ def test_a_page_on_another_port_cannot_use_the_signed_in_ui(
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     config = http.get(f"{app_server.url}/config", headers=app_server.auth()).json()
     create_key = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "create")
     (tmp_path / "attacker.html").write_text(

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from browsing import (
     ARTIFACTS,
+    answer_longer_than,
     last_answer,
     newest_answer_stored,
+    open_chat,
     save_preset,
     settled_answer,
     sign_in,
@@ -70,9 +72,7 @@ def test_a_refused_message_comes_back_to_the_box_with_the_reason(
 ) -> None:
     """A refusal is a toast: the conversation on screen stays, no component turns into a red
     "Error" pill, and the refused text goes back into the box (issue 12, defect 2)."""
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.fill("#message textarea", "Say hi.")
     page.keyboard.press("Enter")
     shown = watch_answer(page, stored=newest_answer_stored(app_server))[-1]
@@ -97,14 +97,10 @@ def test_a_refused_message_comes_back_to_the_box_with_the_reason(
 
 
 def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.fill("#message textarea", "Tell me a very long story about a dragon and a knight.")
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 40",
-        timeout=30_000)
+    answer_longer_than(page, 40)
     page.click("#stop")
     headers = app_server.auth()
     conv_id = page.locator("#conversation-list input:checked").get_attribute("value", timeout=10_000)
@@ -123,9 +119,7 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
 
 
 def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server: AppServer) -> None:
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.fill("#message textarea", "Name one ocean with a rare word: quetzalcoatl.")
     page.keyboard.press("Enter")
     headers = app_server.auth()
@@ -177,22 +171,17 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
 def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     page: Page, browser: Browser, app_server: AppServer
 ) -> None:
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.fill("#message textarea", "Tell me a very long story about a lighthouse keeper.")
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 30",
-        timeout=30_000)
+    answer_longer_than(page, 30)
     page.reload()  # the browser's connection goes away; the answer must not
 
     page.wait_for_selector("#conversation-list label", timeout=30_000)
     live = page.locator("#conversation-list label", has_text="⏳")
     assert live.count() == 1, "the sidebar marks the conversation whose answer is still running"
     live.click()
-    page.wait_for_function(
-        "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length > 30")
+    answer_longer_than(page, 30)
     before = last_answer(page)
     page.wait_for_function(  # the answer goes on streaming after the reload
         "(document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText || '').length"
@@ -230,9 +219,7 @@ def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppSe
 
 
 def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_server: AppServer) -> None:
-    page.goto(app_server.url)
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
+    open_chat(page, app_server)
     page.fill("#message textarea", '<img src="x" onerror="window.__pwned = 1"> hello')
     page.keyboard.press("Enter")
     watch_answer(page, stored=newest_answer_stored(app_server))
