@@ -18,8 +18,10 @@ from storage.users import User
 from ui.errors import as_gradio_error, show_refusal
 
 H = TypeVar("H", bound=Callable[..., Any])
-# Set while a decorated handler runs (one event's task): a decorated handler it calls, such as
-# a table refreshed after a change, lets the refusal rise to the event's own handler.
+# Set while a decorated coroutine handler runs (one event's task): a decorated handler it
+# calls, such as a table refreshed after a change, lets the refusal rise to the event's own
+# handler. Streaming handlers call only undecorated helpers: Gradio may step them in copies
+# of the context, where a value set here would not be seen.
 _in_handler: ContextVar[bool] = ContextVar("in_ui_handler", default=False)
 
 

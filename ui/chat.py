@@ -117,8 +117,9 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
         for trigger in (chat.message.submit, chat.send.click)
     ]
     for event in chat_events:  # after a profile switch, the picker names the active model
-        event.then(handlers.model_choice, [chat.model], [chat.model], api_visibility="private",
-                   show_progress="hidden")
+        # Not queued: a plain request after each answer, no queue slot or event stream.
+        event.then(handlers.model_choice, [chat.model], [chat.model], queue=False,
+                   api_visibility="private", show_progress="hidden")
     settings_inputs = [chat.system_prompt, chat.temperature, chat.max_tokens, chat.model]
     chat_events.append(chat.chatbot.retry(
         handlers.regenerate, [chat.conversation_id, *settings_inputs], outputs,
