@@ -126,9 +126,9 @@ class ChatService:
 
     async def stream(self, turn: ChatTurn) -> AsyncGenerator[Delta, None]:
         """Yield the answer as it arrives. Closing this generator closes the engine's stream,
-        which makes vLLM and llama.cpp stop generating. A completed answer is committed before
-        this generator ends, so whatever a caller sends after it ([DONE], the UI's last update)
-        is a promise kept even if the app dies the next moment."""
+        which makes vLLM and llama.cpp stop generating. The answer, however it ended, is
+        committed before this generator ends, so whatever a caller sends after it ([DONE], the
+        UI's last update) is a promise kept even if the app dies the next moment."""
         self.load.started()
         self._titles.answer_started()
         limit = self._settings.engine_first_token_timeout_s
@@ -155,7 +155,9 @@ class ChatService:
             self.load.ended()
             self._recorder.schedule(turn)
             self._titles.answer_ended()
-        await self._recorder.wait(turn.conversation_id)
+            # However it ended (stopped and failed answers too): whoever shows the
+            # conversation next reads it from storage.
+            await self._recorder.wait(turn.conversation_id)
 
     def _describe(self, exc: Exception, turn: ChatTurn) -> str:
         reason = describe_engine_error(exc, mid_answer=bool(turn.content))

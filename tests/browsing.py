@@ -93,7 +93,9 @@ def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str
     `limit_s` fails the test (after Stop nothing more may arrive)."""
     started = time.monotonic()
     seen = watch_answer(page, quiet_s, limit_s)
-    assert seen and time.monotonic() - started < limit_s, f"the answer kept changing for {limit_s} s"
+    assert seen, f"no answer on the page for {limit_s} s"
+    assert time.monotonic() - started < limit_s, (
+        f"the answer kept changing for {limit_s} s ({len(seen)} texts, last {seen[-1][-80:]!r})")
     return seen[-1]
 
 

@@ -183,6 +183,34 @@ async def test_the_slot_is_freed_when_the_answer_task_is_cancelled(chat: Chat) -
     assert turn.status == "cancelled"
 
 
+def stored_answer(chat: Chat, turn: ChatTurn) -> str | None:
+    """The status of the turn's answer as stored, or None while nothing is."""
+    row = chat.db.call(lambda c: c.execute(
+        "SELECT status FROM messages WHERE conv_id = ? AND role = 'assistant'",
+        [turn.conversation_id]).fetchone())
+    return None if row is None else str(row[0])
+
+
+async def test_a_stopped_answer_is_stored_by_the_time_its_stream_has_ended(chat: Chat) -> None:
+    """Whoever follows an answer shows the stored one once it ends (a reloaded chat page did,
+    and found no answer when Stop ended it: the store was only scheduled)."""
+    chat.engine.mode = "endless"
+    cancelled = await stream_some(chat, chat.alice, chunks=2)
+    assert stored_answer(chat, cancelled) == "cancelled", "closed by its reader"
+    turn = await chat.service.start_turn(chat.alice, says("go"), ChatOptions())
+
+    async def follow() -> None:
+        async with aclosing(chat.service.stream(turn)) as deltas:
+            async for _ in deltas:
+                pass
+    task = asyncio.create_task(follow())
+    while not turn.answer:
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert stored_answer(chat, turn) == "cancelled", "its task cancelled, as Stop does"
+
+
 @pytest.mark.parametrize("fault", ["crash", "refuse"])
 async def test_the_slot_is_freed_when_the_answer_fails(chat: Chat, fault: str) -> None:
     """Mid-answer (crash), or the engine's error before the first token (refuse)."""

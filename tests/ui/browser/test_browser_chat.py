@@ -194,7 +194,7 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     stored = stored_conversation(app_server.url, headers, conv_id, 2)
     assert stored["messages"][1]["status"] == "cancelled"
     assert len(stored["messages"][1]["content"]) >= len(before)
-    settled_answer(page)
+    assert settled_answer(page).endswith("(stopped)"), "the page shows the stored answer"
 
 
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
