@@ -12,6 +12,8 @@ import openai
 from openai import AsyncOpenAI, AsyncStream, Timeout
 from openai.types.chat import ChatCompletionChunk
 
+from engine.http import engine_http, openai_http
+
 T = TypeVar("T")
 
 
@@ -47,7 +49,7 @@ class EngineClient:
         self.base_url = base_url.rstrip("/")
         # For the engine's own endpoints (tokenizer); the openai client brings its own. Short:
         # llama.cpp answers them only between generations, and a count is worth little waiting.
-        self._http = httpx.AsyncClient(
+        self._http = engine_http(
             timeout=httpx.Timeout(tokenize_timeout_s, connect=min(tokenize_timeout_s, 5.0)),
             headers={"Authorization": f"Bearer {api_key}"})
         # No retries: a retry would hide an engine that is down and double the wait.
@@ -56,6 +58,7 @@ class EngineClient:
             api_key=api_key,
             max_retries=0,
             timeout=Timeout(request_timeout_s, connect=5.0),
+            http_client=openai_http(),
         )
 
     async def stream_chat(

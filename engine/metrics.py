@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.http import engine_http
+
 # Newer vLLM names first; older releases used the names after them.
 WANTED: dict[str, tuple[str, ...]] = {
     "requests_running": ("vllm:num_requests_running",),
@@ -32,7 +34,7 @@ def parse_engine_metrics(text: str) -> dict[str, float]:
 
 async def fetch_engine_metrics(base_url: str, wait_s: float = 2.0) -> dict[str, Any] | None:
     try:
-        async with httpx.AsyncClient(timeout=wait_s) as client:
+        async with engine_http(timeout=wait_s) as client:
             response = await client.get(f"{base_url}/metrics")
     except httpx.HTTPError:
         return None

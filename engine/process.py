@@ -21,6 +21,7 @@ from typing import IO
 import httpx
 
 from engine.commands import LaunchSpec
+from engine.http import engine_http
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ async def probe_status(base_url: str, api_key: str | None = None, wait_s: float 
     """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     try:
-        async with httpx.AsyncClient(timeout=wait_s) as client:
+        async with engine_http(timeout=wait_s) as client:
             response = await client.get(f"{base_url}/v1/models", headers=headers)
     except httpx.ReadTimeout:
         return Probe.SLOW
@@ -93,7 +94,7 @@ async def first_token(base_url: str, api_key: str | None, model: str, timeout_s:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1,
             "temperature": 0}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=5.0)) as client:
+    async with engine_http(timeout=httpx.Timeout(timeout_s, connect=5.0)) as client:
         response = await client.post(f"{base_url}/v1/chat/completions", json=body,
                                      headers=headers)
     if response.status_code != 200:

@@ -26,7 +26,9 @@ CSS = """
 
 
 def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
-    with gr.Blocks(title="vLLM Chat") as demo:
+    # No analytics: Gradio's default version check and telemetry would reach Hugging Face's
+    # servers from a team's private network at every start.
+    with gr.Blocks(title="vLLM Chat", analytics_enabled=False) as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("## vLLM Chat")
             header = gr.Markdown(elem_id="user-header")

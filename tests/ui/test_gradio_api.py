@@ -91,3 +91,17 @@ def test_chat_events_are_not_limited_to_one_user_at_a_time() -> None:
     assert {fn.api_name for fn in chat_fns} == {"chat", "respond", "respond_1"}
     assert all(fn.concurrency_limit == 7 for fn in chat_fns)
     assert blocks.max_threads >= 14
+
+
+def test_the_app_phones_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Self-hosted: Gradio's version check and usage telemetry (both on by default) would call
+    Hugging Face's servers each time the app starts, from a team's private network."""
+    import gradio.analytics
+
+    calls: list[str] = []
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    monkeypatch.setattr(gradio.analytics, "version_check", lambda: calls.append("version"))
+    monkeypatch.setattr(gradio.analytics, "initiated_analytics",
+                        lambda data: calls.append("telemetry"))
+    blocks = build_blocks(ServicesHolder(), Settings())
+    assert calls == [] and not blocks.analytics_enabled

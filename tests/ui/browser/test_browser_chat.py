@@ -129,6 +129,8 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
         and a busy engine may start a retried answer only seconds after the click)."""
         def check() -> list[dict[str, Any]] | None:
             listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
+            if not listed["conversations"]:  # the message may not have reached the server yet
+                return None
             conv = conversation(app_server.url, headers, listed["conversations"][0]["id"])
             messages = conv["messages"]
             ended = bool(messages) and messages[-1].get("status") == "completed"
