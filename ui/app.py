@@ -22,6 +22,10 @@ from ui.users import build_users_tab
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
 #conversation-list label { width: 100%; }
+/* Only the last user message can be edited and sent again (ui/chat_view.can_edit): the pencil
+   on earlier ones, whose buttons come before a later user message, is hidden. A user message's
+   buttons are Copy, then Edit, whatever the page's language names them. */
+#chatbot .message-buttons-right:has(~ .user-row) button:not(:first-child) { display: none; }
 """
 
 

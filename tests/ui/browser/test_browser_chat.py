@@ -144,11 +144,20 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     stored_when(lambda m: len(m) == 2 and m[1]["id"] != answer_id)  # replaced, not appended
     watch_answer(page, until_stable_s=0.5)
 
-    page.get_by_role("button", name="Edit").click()
+    page.fill("#message textarea", "Name one river.")
+    page.keyboard.press("Enter")
+    stored_when(lambda m: len(m) == 4)
+    watch_answer(page, until_stable_s=0.5)
+    # Only the last message can be sent again (issue 12, defect 4): only it shows a pencil.
+    pencils = page.locator("#chatbot button[aria-label='Edit']:visible")
+    assert pencils.count() == 1
+    last_user_row = page.locator("#chatbot .message-buttons-right").last
+    assert last_user_row.locator("button[aria-label='Edit']").is_visible()
+    pencils.click()
     page.locator("#chatbot textarea").fill("Name one desert with a rare word: quetzalcoatl.")
     page.locator("#chatbot").get_by_role("button", name="Submit").click()
-    stored_when(lambda m: len(m) == 2
-                and m[0]["content"] == "Name one desert with a rare word: quetzalcoatl.")
+    stored_when(lambda m: len(m) == 4
+                and m[2]["content"] == "Name one desert with a rare word: quetzalcoatl.")
     watch_answer(page, until_stable_s=0.5)
 
     page.click("#new-chat")
