@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -18,6 +19,9 @@ from ui.keys import build_keys_tab
 from ui.models import build_models_tab
 from ui.usage import build_usage_tab
 from ui.users import build_users_tab
+
+# Run once on each page: how the chat follows a streaming answer (see the file).
+JS = (Path(__file__).parent / "chat_scroll.js").read_text(encoding="utf-8")
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }

@@ -118,6 +118,53 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
         "document.querySelector('#chatbot [data-testid=\"bot\"]')?.innerText.includes('(stopped)')")
 
 
+SCROLLER = "#chatbot .bubble-wrap"
+
+
+def scroll_gap(page: Page) -> float:
+    """How far the chat is scrolled up from its bottom, in pixels."""
+    return float(page.evaluate(
+        f"(() => {{ const e = document.querySelector({SCROLLER!r});"
+        " return e.scrollHeight - e.scrollTop - e.clientHeight; })()"))
+
+
+def test_scrolling_up_stops_following_and_a_new_message_is_shown(
+    page: Page, app_server: AppServer
+) -> None:
+    """Issue 12, defect 7: scrolling up while an answer streams snapped back within 0.2 s, and a
+    message sent while scrolled up stayed out of sight."""
+    open_chat(page, app_server)
+    # A message taller than the chat, then a request this model answers at length every time.
+    tall = "\n".join(["."] * 40)
+    page.fill("#message textarea", f"{tall}\nTell me a very long story about a dragon and a knight.")
+    page.keyboard.press("Enter")
+    answer_longer_than(page, 20)
+    assert scroll_gap(page) < 60, "the chat follows the answer while nobody scrolls"
+
+    page.hover("#chatbot")
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(  # the wheel's scroll is animated
+        f"(() => {{ const e = document.querySelector({SCROLLER!r});"
+        " return e.scrollHeight - e.scrollTop - e.clientHeight > 200; })()", timeout=5_000)
+    up = scroll_gap(page)
+    text = last_answer(page)
+    answer_longer_than(page, len(text) + 40)  # several updates later
+    page.wait_for_timeout(500)
+    assert scroll_gap(page) >= up - 5, "scrolled up, the chat stays where the reader is"
+
+    page.click("#stop")
+    settled_answer(page)
+    page.fill("#message textarea", "Say hi.")
+    page.keyboard.press("Enter")
+    page.wait_for_function(  # the user's own new message comes into view
+        f"(() => {{ const box = document.querySelector({SCROLLER!r}).getBoundingClientRect();"
+        " const rows = document.querySelectorAll('#chatbot .user-row');"
+        " const mine = rows[rows.length - 1]?.getBoundingClientRect();"
+        " return rows.length === 2 && mine.top >= box.top && mine.bottom <= box.bottom + 1; })()",
+        timeout=10_000)
+    watch_answer(page, stored=newest_answer_stored(app_server, 2))
+
+
 def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server: AppServer) -> None:
     open_chat(page, app_server)
     page.fill("#message textarea", "Name one ocean with a rare word: quetzalcoatl.")

@@ -1,0 +1,50 @@
+() => {
+  // The chat follows a streaming answer only while the reader is at its bottom: scrolling up
+  // stops following at once, scrolling back to the bottom resumes it, and sending a message or
+  // opening a conversation always shows its end. Gradio's own autoscroll (off in ui/chat.py)
+  // scrolled down 300 ms after every update, pulling back a reader who had just scrolled up.
+  const NEAR_PX = 40;
+  let following = true;
+  let scroller = null;
+  let lastTop = 0;
+
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= NEAR_PX;
+  const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; lastTop = scroller.scrollTop; };
+  const follow = () => { following = true; if (scroller) toBottom(); };
+  const stopFollowing = () => { following = false; };
+
+  function onScroll() {
+    const movedUp = scroller.scrollTop < lastTop - 1;
+    lastTop = scroller.scrollTop;
+    if (movedUp && !atBottom()) stopFollowing();
+    else if (!movedUp && atBottom()) following = true;
+  }
+  function onWheel(event) { if (event.deltaY < 0) stopFollowing(); }
+  function onKey(event) {
+    if (["PageUp", "ArrowUp", "Home"].includes(event.key)) stopFollowing();
+  }
+
+  function attach() {
+    const found = document.querySelector("#chatbot .bubble-wrap");
+    if (found === scroller) return;
+    scroller = found;
+    if (!scroller) return;
+    scroller.addEventListener("scroll", onScroll, { passive: true });
+    scroller.addEventListener("wheel", onWheel, { passive: true });
+    scroller.addEventListener("keydown", onKey);
+    follow();
+  }
+
+  new MutationObserver(() => {
+    attach();
+    if (following && scroller) toBottom();
+  }).observe(document.body, { childList: true, subtree: true, characterData: true });
+
+  // Sending (Enter in the message box, the Send button) and opening a conversation.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && event.target.closest?.("#message")) follow();
+  }, true);
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.("#send, #new-chat, #conversation-list")) follow();
+  }, true);
+}
