@@ -19,11 +19,20 @@ def sign_in(page: Page, server: AppServer, username: str, password: str) -> None
 
 
 def open_chat(page: Page, server: AppServer, username: str = "test",
-              password: str = "test") -> None:
-    """Sign in on a fresh page and wait until the message box is there."""
+              password: str = "test", new_chat: bool = True) -> None:
+    """Sign in on a fresh page and wait until the message box is there. A page opens on the
+    user's latest conversation; with `new_chat` (what most tests want) it then starts a new
+    one, once the latest has been shown."""
     page.goto(server.url)
     sign_in(page, server, username, password)
     page.wait_for_selector("#message textarea", timeout=30_000)
+    listed = http.get(f"{server.url}/api/conversations",
+                      headers=server.auth(username, password)).json()["conversations"]
+    if new_chat and listed:
+        page.wait_for_selector("#chatbot .user-row", timeout=15_000)
+        page.click("#new-chat")
+        page.wait_for_function("!document.querySelector('#chatbot .user-row')"
+                               " && !location.search.includes('c=')")
 
 
 def answer_longer_than(page: Page, chars: int, timeout: float = 30_000) -> None:

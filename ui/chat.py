@@ -12,6 +12,13 @@ from ui.i18n import t
 from ui.presets import PresetHandlers
 from ui.sidebar import SidebarHandlers
 
+# The address names the open conversation (?c=<id>): a reload or a shared link reopens it.
+ADDRESS_JS = """(id) => {
+  const url = new URL(window.location.href);
+  if (id) url.searchParams.set("c", id); else url.searchParams.delete("c");
+  window.history.replaceState(window.history.state, "", url);
+}"""
+
 
 class ChatTab:
     """The tab's components, laid out where it is built, and the handlers the page around it
@@ -81,12 +88,21 @@ class ChatTab:
                                           scale=1)
 
     def load_on(self, demo: gr.Blocks, header: gr.Markdown) -> None:
-        """Fill the page header and the tab for the caller when the page loads."""
-        demo.load(self.handlers.on_load, None,
-                  [header, self.conversation_list, self.model, self.temperature,
-                   self.max_tokens], api_visibility="private")
-        demo.load(self.presets.load, None, [self.preset, self.system_prompt],
-                  api_visibility="private")
+        """Fill the page header and the tab for the caller when the page loads, then open the
+        conversation the address names, else the latest. One after the other: the list and the
+        system prompt are each set by two of them."""
+        landing = demo.load(
+            self.handlers.on_load, None,
+            [header, self.conversation_list, self.model, self.temperature, self.max_tokens],
+            api_visibility="private",
+        ).then(
+            self.presets.load, None, [self.preset, self.system_prompt], api_visibility="private",
+        ).then(
+            self.handlers.open_landing, None,
+            [self.chatbot, self.conversation_id, self.system_prompt, self.conversation_list],
+            api_visibility="private")
+        # A new chat asked for while the landing conversation still streams in stays new.
+        self.new_chat.click(None, cancels=[landing], api_visibility="private")
 
 
 def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:
@@ -135,6 +151,8 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
 
 
 def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
+    chat.conversation_list.change(None, [chat.conversation_list], None, js=ADDRESS_JS,
+                                  api_visibility="private")
     chat.search.change(sidebar.search, [chat.search, chat.conversation_id],
                        [chat.conversation_list], api_visibility="private",
                        trigger_mode="always_last", show_progress="hidden")

@@ -16,7 +16,7 @@ from chat.messages import flatten_content
 from chat.service import ChatService
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineManager, EngineState
-from errors import AppError
+from errors import AppError, NotFound
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, shown_text
@@ -176,9 +176,11 @@ class ChatHandlers(Handlers):
                 message, conversation_id, system_prompt, temperature, int(max_tokens),
                 self._served(model), request, detached=True,
             ):
+                # The conversation is listed (and the address names it) once it exists.
+                listed = gr.skip() if started else await self.conversation_choices(request, conv_id)
                 started = True
                 yield ([*asked, *assistant_messages(text, thinking, done=False, lang=lang)],
-                       conv_id, gr.skip(), gr.skip())
+                       conv_id, listed, gr.skip())
         except AppError as exc:
             show_refusal(exc, request)
             if started:  # keep what arrived, marked, as it is stored
@@ -250,6 +252,37 @@ class ChatHandlers(Handlers):
         if not conversation_id:
             yield [], None, gr.skip(), gr.skip()
             return
+        async for update in self._open(int(conversation_id), request):
+            yield update
+
+    @ui_errors
+    async def open_landing(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+        """What a page opens on: the conversation its address names, else the latest one."""
+        asked = _asked_conversation(request)
+        if asked is not None:  # someone else's, deleted, or mistyped: refused in a toast
+            await self.conversations.get(await self.user(request), asked)
+        landing = await self._landing(request)
+        if landing is None:
+            return
+        yield gr.skip(), gr.skip(), gr.skip(), await self.conversation_choices(request, landing)
+        async for update in self._open(landing, request):
+            yield update
+
+    async def _landing(self, request: gr.Request) -> int | None:
+        """The conversation a page opens on (its ?c=<id>, else the user's latest); None for a
+        new chat, as for an address that names no conversation the user may read."""
+        user = await self.user(request)
+        asked = _asked_conversation(request)
+        if asked is not None:
+            try:
+                return (await self.conversations.get(user, asked)).id
+            except NotFound:
+                return None
+        latest = await self.conversations.recent(user, limit=1)
+        return int(latest[0]["id"]) if latest else None
+
+    async def _open(self, conversation_id: int, request: gr.Request,
+                    ) -> AsyncIterator[tuple[Any, ...]]:
         history, conv = await self._display(conversation_id, request)
         yield history, conv.id, conv.system_prompt or "", gr.skip()
         live = self.live.running(await self.user(request), conv.id)
@@ -284,3 +317,8 @@ class ChatHandlers(Handlers):
         return (header, await self.conversation_choices(request, None),
                 gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
 
+
+def _asked_conversation(request: gr.Request) -> int | None:
+    """The conversation the page's address names (?c=<id>), if it names one."""
+    asked = str(request.query_params.get("c") or "")
+    return int(asked) if asked.isdigit() else None

@@ -62,12 +62,14 @@ ROUTES: dict[tuple[str, str], Access] = {
 
 # Gradio functions by api_name (private ones too). "user": any signed-in user; "admin": the
 # handler refuses others. Every one of them needs a signed-in caller (Gradio's auth_dependency).
-_UI_ONLY = {"lambda", "unnamed", "js_fn", *(f"lambda_{i}" for i in range(1, 19))}
+_UI_ONLY = {"lambda", "unnamed", "unnamed_1", "unnamed_2", "js_fn", "js_fn_1",
+            *(f"lambda_{i}" for i in range(1, 19))}
 _ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
-             "default_prompt", "apply", "save", "make_default", "open_conversation", "refresh",
-             "refresh_1", "refresh_2", "refresh_3", "change_password", "table",
+             "default_prompt", "apply", "save", "make_default", "open_conversation",
+             "open_landing", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
+             "table",
              "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat",
              "usage_summary", "model_choice", "model_choice_1"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},

@@ -235,10 +235,10 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     answer_longer_than(page, 30)
     page.reload()  # the browser's connection goes away; the answer must not
 
-    page.wait_for_selector("#conversation-list label", timeout=30_000)
-    live = page.locator("#conversation-list label", has_text="⏳")
-    assert live.count() == 1, "the sidebar marks the conversation whose answer is still running"
-    live.click()
+    page.wait_for_url("**/?c=*", timeout=30_000)  # the page reopens its conversation
+    # The sidebar marks it (selected) as the one whose answer is still running.
+    page.locator("#conversation-list label", has_text="⏳").locator("input:checked").wait_for(
+        timeout=10_000)
     answer_longer_than(page, 30)
     before = last_answer(page)
     page.wait_for_function(  # the answer goes on streaming after the reload
@@ -253,6 +253,48 @@ def test_an_answer_survives_a_reload_and_stops_from_the_new_page(
     assert stored["messages"][1]["status"] == "cancelled"
     assert len(stored["messages"][1]["content"]) >= len(before)
     assert settled_answer(page).endswith("(stopped)"), "the page shows the stored answer"
+
+
+def test_each_conversation_has_an_address_that_reopens_it(
+    page: Page, browser: Browser, app_server: AppServer
+) -> None:
+    """Issue 12: a URL per conversation; a reload or a shared link reopens it (its running
+    answer streaming on), and a page without one reopens the latest conversation."""
+    open_chat(page, app_server)
+    page.fill("#message textarea", "Say hi to Marguerite.")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?c=*", timeout=10_000)  # as soon as the conversation exists
+    first = page.url.split("?c=")[1]
+    watch_answer(page, stored=newest_answer_stored(app_server))
+    page.reload()
+    page.wait_for_function(
+        "document.querySelector('#chatbot')?.innerText.includes('Marguerite')", timeout=15_000)
+    assert page.locator("#conversation-list input:checked").get_attribute("value") == first
+
+    page.click("#new-chat")
+    page.wait_for_url(app_server.url + "/", timeout=5_000)
+    page.fill("#message textarea", "Tell me a very long story about a dragon and a knight.")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "?c=" in url and not url.endswith(f"?c={first}"), timeout=10_000)
+    second = page.url.split("?c=")[1]
+    answer_longer_than(page, 20)
+
+    shared = browser.new_context(storage_state=page.context.storage_state()).new_page()
+    shared.goto(f"{app_server.url}/?c={first}")  # a link to the first, opened elsewhere
+    shared.wait_for_function(
+        "document.querySelector('#chatbot')?.innerText.includes('Marguerite')", timeout=15_000)
+    shared.goto(app_server.url)  # no address: the latest conversation, its answer streaming on
+    shared.wait_for_url(f"**/?c={second}", timeout=15_000)
+    answer_longer_than(shared, 20)
+    before = last_answer(shared)
+    answer_longer_than(shared, len(before))
+    shared.goto(f"{app_server.url}/?c=999999")  # no such conversation: an empty chat, a toast
+    shared.wait_for_selector(".toast-body", timeout=10_000)
+    assert not shared.locator('#chatbot [data-testid="bot"]').count()
+    shared.context.close()
+
+    page.click("#stop")
+    watch_answer(page, stored=newest_answer_stored(app_server))
 
 
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
