@@ -34,13 +34,13 @@ class LiveAnswer:
         changed.set()
 
     async def follow(self, interval_s: float) -> AsyncIterator[ChatTurn]:
-        """The turn each time it changed (at most once per interval), until the answer ends;
-        raises the answer's error, if it failed, at the end."""
-        while True:
+        """The turn each time it changed (at most once per interval) while the answer runs;
+        raises the answer's error, if it failed, at the end. Once ended, the answer is read from
+        storage (ChatService.stream stores it first): a last update from here could land after
+        what a Stop on the page showed, and it lacks the stored answer's note."""
+        while not self.done:
             changed = self._changed
             yield self.turn
-            if self.done:
-                break
             await changed.wait()
             await asyncio.sleep(interval_s)
         if self.error is not None:

@@ -146,7 +146,7 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
     chat_events.append(chat.chatbot.edit(
         handlers.edit, [chat.chatbot, chat.conversation_id, *settings_inputs], outputs,
         api_visibility="private", concurrency_limit=limit, concurrency_id="chat"))
-    chat.stop.click(handlers.stop, [chat.conversation_id], [chat.conversation_list],
+    chat.stop.click(handlers.stop, [chat.conversation_id], [chat.chatbot, chat.conversation_list],
                     cancels=chat_events, api_visibility="private")
 
 

@@ -131,11 +131,11 @@ class ChatHandlers(Handlers):
                               temperature=temperature, max_tokens=int(max_tokens))
         turn = await self.chat.start_resend(user, int(conversation_id), options, edited)
         shown, _ = await self._display(turn.conversation_id, request)
-        text, thinking = "", ""
         async for _, text, thinking in self._follow(turn, detached=True, lang=lang):
             yield ([*shown, *assistant_messages(text, thinking, done=False, lang=lang)],
                    turn.conversation_id, gr.skip())
-        yield ([*shown, *assistant_messages(text, thinking, lang=lang)], turn.conversation_id,
+        history, _ = await self._display(turn.conversation_id, request)  # as stored, as respond
+        yield (history, turn.conversation_id,
                await self.conversation_choices(request, turn.conversation_id))
 
     def _served(self, model: str | None) -> str | None:
@@ -190,12 +190,12 @@ class ChatHandlers(Handlers):
             else:  # refused before anything was stored: the text goes back to be fixed or resent
                 yield gr.skip(), gr.skip(), gr.skip(), message
             return
-        yield (
-            [*asked, *assistant_messages(text, thinking, lang=lang)],
-            conv_id,
-            await self.conversation_choices(request, conv_id),
-            gr.skip(),
-        )
+        # As stored: a Stop from this page or another ends the answer here too, and both
+        # then show the same (the stopped answer with its note), whichever update lands last.
+        if conv_id is None:
+            return
+        history, _ = await self._display(conv_id, request)
+        yield history, conv_id, await self.conversation_choices(request, conv_id), gr.skip()
 
     @api_errors
     async def chat_api(
@@ -223,11 +223,14 @@ class ChatHandlers(Handlers):
         return gr.Radio(choices=choices, value=selected)
 
     @ui_errors
-    async def stop(self, conversation_id: int | None, request: gr.Request) -> Any:
-        """Stop this conversation's answer, wherever it was started from."""
-        if conversation_id:
-            await self.live.stop(await self.user(request), int(conversation_id))
-        return await self.conversation_choices(request, conversation_id)
+    async def stop(self, conversation_id: int | None, request: gr.Request) -> tuple[Any, Any]:
+        """Stop this conversation's answer, wherever it was started from; the chat shows it
+        at once as stored, marked as stopped (the answering event was cancelled mid-way)."""
+        if not conversation_id:
+            return gr.skip(), await self.conversation_choices(request, None)
+        await self.live.stop(await self.user(request), int(conversation_id))
+        history, _ = await self._display(int(conversation_id), request)
+        return history, await self.conversation_choices(request, conversation_id)
 
     async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
         user = await self.user(request)
