@@ -27,16 +27,30 @@ PROMPT = (
 )
 
 
+# What small models write before the title itself: "Sure! Here's a possible title:",
+# "Title:", a chat role ("Sender:", "Assistant:"), "Subject:", "제목:".
+LEAD_IN = re.compile(
+    r"^(?:(?:sure|okay|ok)[!.,]?\s*)?"
+    r"(?:here(?:'s| is) (?:a |the |my )?(?:possible |suggested |short |concise )?title"
+    r"(?: for (?:the|this) (?:conversation|message|chat))?"
+    r"|title|sender|assistant|user|subject|제목)\s*[:：\-–—]\s*",
+    re.IGNORECASE)
+
+
 def clean_title(text: str) -> str | None:
-    """The first line, without thinking, quotes, markdown or a trailing period; None if empty."""
+    """The title a model wrote, without thinking, lead-ins, quotes, markdown or a trailing
+    period; None if nothing is left."""
     splitter = ThinkSplitter()
     _, answer = splitter.feed(text)
     answer += splitter.flush()[1]
-    lines = [line.strip() for line in answer.splitlines() if line.strip()]
+    lines = [re.sub(r"[*`]+", "", line).strip() for line in answer.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and lines[0].endswith((":", "：")):  # "Here is a title:" above the title
+        lines = lines[1:]
     if not lines:
         return None
-    title = re.sub(r"^(title|제목)\s*[:：]\s*", "", lines[0], flags=re.IGNORECASE)
-    title = title.strip(" \"'“”‘’`*#").rstrip(".。")
+    title = LEAD_IN.sub("", lines[0], count=1)
+    title = title.strip(" \"'“”‘’#").rstrip(".。")
     if not title:
         return None
     return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
