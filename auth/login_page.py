@@ -45,9 +45,9 @@ PAGE = """<!doctype html>
 {error}
 <input type="hidden" name="next" value="{next}">
 <label for="username">{username}</label>
-<input id="username" name="username" autocomplete="username" required autofocus>
+<input id="username" name="username" value="{typed}" autocomplete="username" required{focus_user}>
 <label for="password">{password}</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <button type="submit" id="sign-in">{sign_in}</button>
 </form></body></html>"""
 
@@ -64,13 +64,18 @@ WORDS = {
 
 
 def _page(request: Request, error: str | None = None, next_path: str = "/",
-          status_code: int = 200) -> HTMLResponse:
+          status_code: int = 200, typed: str = "") -> HTMLResponse:
+    """The form; after a failed try it keeps the username typed, with the cursor in the
+    password box."""
     lang = language(request.headers.get("accept-language"))
     words = WORDS[lang]
     block = f'<p class="error" role="alert">{html.escape(words[error])}</p>' if error else ""
+    focus = " autofocus"
     return HTMLResponse(PAGE.format(error=block, next=html.escape(next_path), lang=lang,
                                     sign_in=words["sign_in"], username=words["username"],
-                                    password=words["password"]), status_code)
+                                    password=words["password"], typed=html.escape(typed),
+                                    focus_user="" if typed else focus,
+                                    focus_password=focus if typed else ""), status_code)
 
 
 def _safe_next(next_path: str) -> str:
@@ -107,14 +112,14 @@ class LoginPage:
     ) -> Response:
         auth = self._auth()
         if not username or not password:
-            return _page(request, "missing", _safe_next(next), 400)
+            return _page(request, "missing", _safe_next(next), 400, username)
         try:
             client = request.client.host if request.client else ""
             _, token = await auth.login(username, password, client)
         except AuthenticationFailed:
-            return _page(request, "wrong", _safe_next(next), 401)
+            return _page(request, "wrong", _safe_next(next), 401, username)
         except RateLimited as exc:
-            page = _page(request, "too_many", _safe_next(next), 429)
+            page = _page(request, "too_many", _safe_next(next), 429, username)
             page.headers["Retry-After"] = str(exc.retry_after_s)
             return page
         response = RedirectResponse(_safe_next(next), status_code=303)
