@@ -30,6 +30,9 @@ CSS = """
    on earlier ones, whose buttons come before a later user message, is hidden. A user message's
    buttons are Copy, then Edit, whatever the page's language names them. */
 #chatbot .message-buttons-right:has(~ .user-row) button:not(:first-child) { display: none; }
+/* Gradio's trash icon above the chat emptied the screen but left the conversation selected;
+   New chat is the way to a new chat. */
+#chatbot .top-panel { display: none; }
 """
 
 

@@ -163,7 +163,6 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
     chat.confirm_delete.click(sidebar.delete, [chat.conversation_id, chat.search],
                               [chat.conversation_list, chat.chatbot, chat.conversation_id,
                                chat.confirm_delete], api_visibility="private")
-    chat.chatbot.clear(lambda: None, None, chat.conversation_id, api_visibility="private")
     # Not queued: an emptied chat arriving after the conversation clicked next would hide it.
     chat.new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
                         [chat.chatbot, chat.conversation_id, chat.conversation_list],

@@ -43,6 +43,10 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     seen = watch_answer(page, stored=newest_answer_stored(app_server))
     assert len(seen) >= 3, f"the answer should grow in steps, saw {seen!r}"
     assert all(len(a) <= len(b) for a, b in pairwise(seen))
+    # New chat is the way to a new chat: Gradio's trash icon above the chat, which emptied the
+    # screen but left the conversation selected, is gone (issue 12).
+    page.hover("#chatbot")
+    assert page.locator("#chatbot .top-panel button:visible").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
     assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
