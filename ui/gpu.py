@@ -20,6 +20,7 @@ from ui.i18n import request_language, state_text, t, text
 
 GIB = 1024**3
 RANGES = {"5 min": 300, "15 min": 900, "1 h": 3600}
+RANGE_KEYS = {"5 min": "gpu_range_5m", "15 min": "gpu_range_15m", "1 h": "gpu_range_1h"}
 DEFAULT_RANGE = "15 min"
 MAX_POINTS = 600  # per line: an hour at 1 s would send 3600 points per trace every 2 s
 TAB_ID = "gpu-tab"
@@ -147,7 +148,9 @@ def build_gpu_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer]:
     handlers = GpuHandlers(holder)
     with gr.Tab(t("gpu"), id=TAB_ID) as tab:
         status = gr.Markdown(elem_id="gpu-status")
-        span = gr.Radio(list(RANGES), value=DEFAULT_RANGE, label=t("range"), elem_id="gpu-range")
+        # Labels are translated in the browser; values are no i18n keys (test_i18n_keys).
+        span = gr.Radio([(t(RANGE_KEYS[name]), name) for name in RANGES], value=DEFAULT_RANGE,
+                        label=t("range"), elem_id="gpu-range")
         with gr.Row():
             gpu_plots = [gr.Plot(show_label=False) for _ in GPU_METRICS]
         with gr.Row():

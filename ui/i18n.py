@@ -3,7 +3,7 @@ language (the footer's Settings has a switch); text the server writes uses Accep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import gradio as gr
 from fastapi import Request
@@ -81,6 +81,9 @@ EN: dict[str, str] = {
     "usage_trace_completed": "completed", "usage_trace_cancelled": "cancelled",
     "usage_trace_failed": "failed", "usage_trace_input": "input", "usage_trace_output": "output",
     "usage_trace_latency": "latency", "usage_trace_ttft": "time to first token",
+    "usage_axis_time": "UTC", "usage_axis_requests": "requests", "usage_axis_tokens": "tokens",
+    "usage_axis_share": "% of requests", "usage_rate_error": "error rate",
+    "usage_rate_cancel": "cancel rate", "usage_rate_5xx": "5xx rate", "usage_others": "others ({n})",
     # The engine's state words (EngineState values); the values themselves stay identifiers.
     "state_stopped": "stopped", "state_starting": "starting", "state_waiting": "waiting",
     "state_ready": "ready", "state_draining": "draining", "state_switching": "switching",
@@ -97,6 +100,8 @@ EN: dict[str, str] = {
     "gpu_chart_rate": "Requests per minute", "gpu_unit_rate": "requests/min",
     "gpu_no_gpu": "**No GPU**: {reason}. App-side charts below. Engine: {state}.",
     "gpu_no_reading": "no reading yet", "gpu_status": "**{gpus}** · engine: {state}",
+    # Its range Radio shows gpu_range_*; its values ("5 min", ...) are not keys.
+    "gpu_range_5m": "5 min", "gpu_range_15m": "15 min", "gpu_range_1h": "1 h",
     # The Models tab, written by the server.
     "models_col_active": "Active", "models_col_profile": "Profile", "models_col_name": "Name",
     "models_col_engine": "Engine", "models_col_tp": "TP", "models_col_max_len": "Max len",
@@ -116,6 +121,12 @@ EN: dict[str, str] = {
     "models_replica_cooling": ", cooling down {seconds} s",
     "models_replica_up": "up", "models_replica_down": "down",
     "models_no_gpus": "**GPUs:** none usable ({error}); only CPU profiles can run.",
+    # The Users and API keys tabs' tables, written by the server.
+    "users_col_id": "Id", "users_col_username": "Username", "users_col_role": "Role",
+    "users_col_status": "Status", "users_col_created": "Created",
+    "users_col_last_answer": "Last answer",
+    "keys_col_id": "Id", "keys_col_name": "Name", "keys_col_prefix": "Starts with",
+    "keys_col_created": "Created", "keys_col_revoked": "Revoked",
 }
 
 KO: dict[str, str] = {
@@ -185,6 +196,9 @@ KO: dict[str, str] = {
     "usage_trace_completed": "완료", "usage_trace_cancelled": "취소",
     "usage_trace_failed": "실패", "usage_trace_input": "입력", "usage_trace_output": "출력",
     "usage_trace_latency": "지연 시간", "usage_trace_ttft": "첫 토큰까지 시간",
+    "usage_axis_time": "시각 (UTC)", "usage_axis_requests": "요청 수", "usage_axis_tokens": "토큰",
+    "usage_axis_share": "전체 요청 대비 (%)", "usage_rate_error": "오류율",
+    "usage_rate_cancel": "취소율", "usage_rate_5xx": "5xx 비율", "usage_others": "기타 ({n}명)",
     "state_stopped": "중지됨", "state_starting": "시작 중", "state_waiting": "응답 대기 중",
     "state_ready": "준비됨", "state_draining": "마무리 중", "state_switching": "전환 중",
     "state_failed": "실패",
@@ -199,6 +213,7 @@ KO: dict[str, str] = {
     "gpu_chart_rate": "분당 요청 수", "gpu_unit_rate": "요청/분",
     "gpu_no_gpu": "**GPU 없음**: {reason}. 아래에 앱 측 차트를 표시합니다. 엔진: {state}.",
     "gpu_no_reading": "아직 측정값이 없음", "gpu_status": "**{gpus}** · 엔진: {state}",
+    "gpu_range_5m": "5분", "gpu_range_15m": "15분", "gpu_range_1h": "1시간",
     "models_col_active": "사용 중", "models_col_profile": "프로필", "models_col_name": "이름",
     "models_col_engine": "엔진", "models_col_tp": "TP", "models_col_max_len": "최대 길이",
     "models_col_fit": "이 장비에서 실행 가능 여부",
@@ -217,6 +232,11 @@ KO: dict[str, str] = {
     "models_replica_cooling": ", 재시도 대기 {seconds}초",
     "models_replica_up": "정상", "models_replica_down": "응답 없음",
     "models_no_gpus": "**GPU:** 사용할 수 있는 GPU가 없습니다 ({error}). CPU 프로필만 실행할 수 있습니다.",
+    "users_col_id": "ID", "users_col_username": "아이디", "users_col_role": "역할",
+    "users_col_status": "상태", "users_col_created": "생성일",
+    "users_col_last_answer": "마지막 답변",
+    "keys_col_id": "ID", "keys_col_name": "이름", "keys_col_prefix": "키 앞부분",
+    "keys_col_created": "만든 시각", "keys_col_revoked": "폐기 시각",
 }
 
 # Errors by their stable code; anything not listed keeps the English message.
@@ -345,6 +365,16 @@ def state_text(state: str, lang: str) -> str:
 def role_text(role: str, lang: str) -> str:
     """A role ("user", "admin") in the caller's language."""
     return _word("role", role, lang)
+
+
+def outcome_text(status: str, lang: str) -> str:
+    """A request's status ("completed", "cancelled", "failed") in the caller's language."""
+    return _word("usage_trace", status, lang)
+
+
+def headers(keys: Iterable[str], lang: str) -> list[str]:
+    """A table's column headers, from their keys, in the caller's language."""
+    return [text(key, lang) for key in keys]
 
 
 def fit_templates(lang: str) -> Mapping[str, str]:

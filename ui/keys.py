@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from auth.accounts import AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
-from ui.i18n import t
+from ui.i18n import headers, request_language, t
 
-KEY_COLUMNS = ["Id", "Name", "Starts with", "Created", "Revoked"]
+KEY_COLUMN_KEYS = ["keys_col_id", "keys_col_name", "keys_col_prefix", "keys_col_created",
+                   "keys_col_revoked"]
+KEY_COLUMNS = headers(KEY_COLUMN_KEYS, "en")  # as the table starts before its first load
 
 
 class KeyHandlers(Handlers):
@@ -21,21 +24,23 @@ class KeyHandlers(Handlers):
         return self.services.accounts
 
     @ui_errors
-    async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+    async def table(self, request: gr.Request) -> tuple[pd.DataFrame, Any]:
+        """The caller's keys, with headers in the caller's language."""
         keys = await self.auth.list_keys(await self.user(request))
         rows = [[k["id"], k["name"], f"{k['prefix']}…", f"{k['created_at']:%Y-%m-%d %H:%M}",
                  f"{k['revoked_at']:%Y-%m-%d %H:%M}" if k["revoked_at"] else ""] for k in keys]
         active = [(f"{k['name']} ({k['prefix']}…)", k["id"]) for k in keys if not k["revoked_at"]]
-        return rows, gr.Dropdown(choices=active, value=None)
+        return (pd.DataFrame(rows, columns=headers(KEY_COLUMN_KEYS, request_language(request))),
+                gr.Dropdown(choices=active, value=None))
 
     @ui_errors
-    async def create(self, name: str, request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+    async def create(self, name: str, request: gr.Request) -> tuple[str, pd.DataFrame, Any]:
         _, key = await self.auth.create_key(await self.user(request), name or "")
         rows, choices = await self.table(request)
         return key, rows, choices
 
     @ui_errors
-    async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[list[list[Any]], Any]:
+    async def revoke(self, key_id: int | None, request: gr.Request) -> tuple[pd.DataFrame, Any]:
         if key_id is None:
             raise Refusal("choose_key")
         await self.auth.revoke_key(await self.user(request), int(key_id))

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.i18n import text
+from ui.i18n import outcome_text, text
 from usage import Bucket, Outcomes, Percentiles
 
 TOP_USERS_IN_CHART = 15
@@ -59,8 +59,8 @@ def requests_figure(series: pd.DataFrame, bucket: Bucket, lang: str = "en") -> g
     for status in ("completed", "cancelled", "failed"):
         fig.add_bar(name=text(f"usage_trace_{status}", lang), x=x, y=list(series[status]),
                     marker_color=STATUS_COLORS[status])
-    _layout(fig, text(f"usage_requests_per_{bucket}", lang), barmode="stack", xaxis_title="UTC",
-            yaxis_title="requests")
+    _layout(fig, text(f"usage_requests_per_{bucket}", lang), barmode="stack",
+            xaxis_title=text("usage_axis_time", lang), yaxis_title=text("usage_axis_requests", lang))
     return fig if int(series["requests"].sum()) else _empty(fig, lang)
 
 
@@ -78,8 +78,8 @@ def tokens_over_time_figure(series: pd.DataFrame, bucket: Bucket, lang: str = "e
     """Input and output tokens per bucket, stacked."""
     fig = go.Figure()
     _add_token_bars(fig, series, _naive_utc(series["bucket"]), lang)
-    _layout(fig, text(f"usage_tokens_per_{bucket}", lang), barmode="stack", xaxis_title="UTC",
-            yaxis_title="tokens")
+    _layout(fig, text(f"usage_tokens_per_{bucket}", lang), barmode="stack",
+            xaxis_title=text("usage_axis_time", lang), yaxis_title=text("usage_axis_tokens", lang))
     return fig if int(series["tokens"].sum()) else _empty(fig, lang)
 
 
@@ -87,7 +87,7 @@ def _tokens_bars(labels: list[str], frame: pd.DataFrame, title: str, lang: str) 
     fig = go.Figure()
     _add_token_bars(fig, frame, labels, lang, horizontal=True)
     # Largest at the top: horizontal bars are drawn bottom-up.
-    _layout(fig, title, barmode="stack", xaxis_title="tokens",
+    _layout(fig, title, barmode="stack", xaxis_title=text("usage_axis_tokens", lang),
             yaxis={"categoryorder": "array", "categoryarray": list(reversed(labels))})
     return fig if len(frame) else _empty(fig, lang)
 
@@ -97,7 +97,8 @@ def tokens_by_model_figure(by_model: pd.DataFrame, lang: str = "en") -> go.Figur
                         text("tokens_by_model", lang), lang)
 
 
-def top_users(by_user: pd.DataFrame, top: int = TOP_USERS_IN_CHART) -> pd.DataFrame:
+def top_users(by_user: pd.DataFrame, top: int = TOP_USERS_IN_CHART,
+              lang: str = "en") -> pd.DataFrame:
     """The `top` users with most tokens, the rest summed into one "others (n)" row."""
     ordered = by_user.sort_values(["tokens", "username"], ascending=[False, True], kind="stable")
     head = ordered.head(top)
@@ -106,7 +107,7 @@ def top_users(by_user: pd.DataFrame, top: int = TOP_USERS_IN_CHART) -> pd.DataFr
              "output_tokens": int(r.output_tokens), "tokens": int(r.tokens)}
             for r in head.itertuples()]
     if len(rest):
-        rows.append({"username": f"others ({len(rest)})",
+        rows.append({"username": text("usage_others", lang, n=len(rest)),
                      "input_tokens": int(rest["input_tokens"].sum()),
                      "output_tokens": int(rest["output_tokens"].sum()),
                      "tokens": int(rest["tokens"].sum())})
@@ -115,7 +116,7 @@ def top_users(by_user: pd.DataFrame, top: int = TOP_USERS_IN_CHART) -> pd.DataFr
 
 def tokens_by_user_figure(by_user: pd.DataFrame, top: int = TOP_USERS_IN_CHART,
                           lang: str = "en") -> go.Figure:
-    shown = top_users(by_user, top)
+    shown = top_users(by_user, top, lang)
     return _tokens_bars(list(shown["username"]), shown, text("tokens_by_user", lang), lang)
 
 
@@ -134,14 +135,14 @@ def latency_figure(percentiles: Percentiles, lang: str = "en") -> go.Figure:
 
 def outcomes_figure(outcomes: Outcomes, lang: str = "en") -> go.Figure:
     """Error rate (failed / all), cancel rate (cancelled / all) and 5xx rate, in percent."""
-    labels = ["error rate", "cancel rate", "5xx rate"]
+    labels = [text(f"usage_rate_{rate}", lang) for rate in ("error", "cancel", "5xx")]
     values = [round(100 * outcomes.error_rate, 2), round(100 * outcomes.cancel_rate, 2),
               round(100 * outcomes.server_error_rate, 2)]
     fig = go.Figure()
     fig.add_bar(x=labels, y=values, marker_color=["#d62728", "#ff7f0e", "#8c564b"],
                 text=[f"{v:g} %" for v in values], textposition="outside", showlegend=False)
     _layout(fig, text("usage_outcomes_title", lang, n=outcomes.total),
-            yaxis_title="% of requests", yaxis_rangemode="tozero")
+            yaxis_title=text("usage_axis_share", lang), yaxis_rangemode="tozero")
     return fig if outcomes.total else _empty(fig, lang)
 
 
@@ -157,6 +158,7 @@ def slowest_table(slowest: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_convert("UTC")
     table["created_at"] = stamps.dt.strftime("%Y-%m-%d %H:%M:%S")
+    table["status"] = [outcome_text(str(status), lang) for status in table["status"]]
     for column in ("latency_ms", "ttft_ms", "input_tokens", "output_tokens", "tokens"):
         table[column] = table[column].astype("Int64")
     table.columns = pd.Index(headers(SLOWEST_KEYS, lang))

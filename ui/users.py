@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from auth.accounts import AccountChange, AccountService
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
-from ui.i18n import request_language, role_text, t, text
+from ui.i18n import headers, request_language, role_text, t, text
 
-USER_COLUMNS = ["Id", "Username", "Role", "Status", "Created", "Last answer"]
+USER_COLUMN_KEYS = ["users_col_id", "users_col_username", "users_col_role", "users_col_status",
+                    "users_col_created", "users_col_last_answer"]
+USER_COLUMNS = headers(USER_COLUMN_KEYS, "en")  # as the table starts before its first load
 
 
 def _state(disabled: bool, lang: str) -> str:
@@ -26,20 +29,22 @@ class UserHandlers(Handlers):
         return self.services.accounts
 
     @ui_errors
-    async def table(self, request: gr.Request) -> tuple[list[list[Any]], Any]:
+    async def table(self, request: gr.Request) -> tuple[pd.DataFrame, Any]:
+        """The accounts, with headers, roles and states in the caller's language."""
         admin = await self.admin(request)
         accounts = await self.accounts.list(admin)
         lang = request_language(request)
-        rows = [[a["id"], a["username"], a["role"], _state(a["disabled"], lang),
+        rows = [[a["id"], a["username"], role_text(a["role"], lang), _state(a["disabled"], lang),
                  f"{a['created_at']:%Y-%m-%d}",
                  f"{a['last_active_at']:%Y-%m-%d %H:%M}" if a["last_active_at"] else ""]
                 for a in accounts]
         choices = [(f"{a['username']} ({role_text(a['role'], lang)})", a["id"]) for a in accounts]
-        return rows, gr.Dropdown(choices=choices, value=None)
+        return (pd.DataFrame(rows, columns=headers(USER_COLUMN_KEYS, lang)),
+                gr.Dropdown(choices=choices, value=None))
 
     @ui_errors
     async def create(self, username: str, password: str, role: str,
-                     request: gr.Request) -> tuple[str, str, str, list[list[Any]], Any]:
+                     request: gr.Request) -> tuple[str, str, str, pd.DataFrame, Any]:
         admin = await self.admin(request)
         user = await self.accounts.create(admin, username or "", password or "", role)
         rows, choices = await self.table(request)
@@ -49,7 +54,7 @@ class UserHandlers(Handlers):
 
     @ui_errors
     async def change(self, user_id: int | None, change: AccountChange,
-                     request: gr.Request) -> tuple[str, list[list[Any]], Any]:
+                     request: gr.Request) -> tuple[str, pd.DataFrame, Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
         user = await self.accounts.update(admin, int(user_id or 0), change)
@@ -61,7 +66,7 @@ class UserHandlers(Handlers):
 
     @ui_errors
     async def delete(self, user_id: int | None,
-                     request: gr.Request) -> tuple[str, list[list[Any]], Any, Any]:
+                     request: gr.Request) -> tuple[str, pd.DataFrame, Any, Any]:
         admin = await self.admin(request)
         _chosen(user_id, request)
         name = await self.accounts.delete(admin, int(user_id or 0))
@@ -85,7 +90,9 @@ def build_users_tab(holder: ServicesHolder) -> tuple[gr.Tab, list[Any]]:
             username = gr.Textbox(label=t("username"), elem_id="new-username", scale=2)
             password = gr.Textbox(label=t("password"), type="password",
                                   elem_id="new-user-password", scale=2)
-            role = gr.Dropdown(label=t("role"), choices=["user", "admin"], value="user",
+            # Words translated in the browser; the values stay roles (test_i18n_keys).
+            role = gr.Dropdown(label=t("role"), value="user",
+                               choices=[(t("role_user"), "user"), (t("role_admin"), "admin")],
                                elem_id="new-user-role", scale=1)
             add = gr.Button(t("add_user"), variant="primary", elem_id="add-user", scale=1)
         with gr.Row(equal_height=True):
@@ -121,14 +128,14 @@ def _wire(handlers: UserHandlers, tab: gr.Tab, table: Any, result: Any, chosen: 
     for button, change in changes:
         @ui_errors
         async def apply(user_id: int | None, request: gr.Request,
-                        change: AccountChange = change) -> tuple[str, list[list[Any]], Any]:
+                        change: AccountChange = change) -> tuple[str, pd.DataFrame, Any]:
             return await handlers.change(user_id, change, request)
 
         button.click(apply, [chosen], [result, table, chosen], **private)
 
     @ui_errors
     async def reset_password(user_id: int | None, password: str,
-                             request: gr.Request) -> tuple[str, str, list[list[Any]], Any]:
+                             request: gr.Request) -> tuple[str, str, pd.DataFrame, Any]:
         message, rows, choices = await handlers.change(
             user_id, AccountChange(password=password or ""), request)
         return message, "", rows, choices

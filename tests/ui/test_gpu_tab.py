@@ -25,6 +25,7 @@ from ui.gpu import (
     stop_refreshing_on,
     thin,
 )
+from ui.i18n import EN, KO
 
 GIB = 1024**3
 ENGINE_LOAD = {"requests_running": 2.0, "requests_waiting": 1.0, "kv_cache_usage": 0.25,
@@ -210,3 +211,14 @@ def test_refresh_answers_in_the_language_of_the_request_gradio_injects() -> None
     assert plots[-1].layout.title.text == "분당 요청 수"
     english, *_ = handlers.refresh("5 min", gr.Request(headers={"accept-language": "en-US"}))
     assert english.startswith("**No GPU**: ")
+
+
+def test_the_range_radio_shows_translated_labels_for_stable_values() -> None:
+    with gr.Blocks() as demo, gr.Tabs():
+        build_gpu_tab(ServicesHolder())
+    span = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "gpu-range")
+    assert [value for _, value in span.choices] == ["5 min", "15 min", "1 h"]
+    assert [label.key for label, _ in span.choices] == ["gpu_range_5m", "gpu_range_15m",
+                                                        "gpu_range_1h"]
+    assert [(EN[label.key], KO[label.key]) for label, _ in span.choices] == [
+        ("5 min", "5분"), ("15 min", "15분"), ("1 h", "1시간")]

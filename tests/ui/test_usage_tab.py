@@ -3,6 +3,7 @@ build, and its Korean. (The scope rules themselves are tested in tests/usage/.)"
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -306,3 +307,51 @@ async def test_the_gradio_api_returns_the_rest_summary_scoped_to_the_caller(
         await handlers.summary_api("24h", None, "all", gr.Request(username="alice"))
     with pytest.raises(gr.Error, match="range"):
         await handlers.summary_api("1y", None, None, gr.Request(username="root"))
+
+
+def test_axis_titles_rates_and_others_are_in_korean_for_a_korean_caller() -> None:
+    """Issue 12, "Korean everywhere": what the charts write besides titles and legends."""
+    by_model = pd.DataFrame({"model": ["B"], "requests": [3], "input_tokens": [157],
+                             "output_tokens": [3], "tokens": [160]})
+    requests_fig = charts.requests_figure(series(), "hour", "ko")
+    tokens_fig = charts.tokens_over_time_figure(series(), "hour", "ko")
+    assert (requests_fig.layout.xaxis.title.text, requests_fig.layout.yaxis.title.text) == (
+        "시각 (UTC)", "요청 수")
+    assert (tokens_fig.layout.xaxis.title.text, tokens_fig.layout.yaxis.title.text) == (
+        "시각 (UTC)", "토큰")
+    assert charts.tokens_by_model_figure(by_model, "ko").layout.xaxis.title.text == "토큰"
+    outcomes = charts.outcomes_figure(Outcomes(8, 6, 1, 1, 1), "ko")
+    assert list(outcomes.data[0].x) == ["오류율", "취소율", "5xx 비율"]
+    assert outcomes.layout.yaxis.title.text == "전체 요청 대비 (%)"
+    by_user = pd.DataFrame({"username": ["a", "b", "c"], "input_tokens": [3, 2, 1],
+                            "output_tokens": [0, 0, 0], "tokens": [3, 2, 1]})
+    assert list(charts.tokens_by_user_figure(by_user, top=1, lang="ko").data[0].y) == [
+        "a", "기타 (2명)"]
+
+
+def test_axis_titles_rates_and_others_in_english_stay_as_they_were() -> None:
+    requests_fig = charts.requests_figure(series(), "hour")
+    assert (requests_fig.layout.xaxis.title.text, requests_fig.layout.yaxis.title.text) == (
+        "UTC", "requests")
+    assert charts.tokens_over_time_figure(series(), "hour").layout.yaxis.title.text == "tokens"
+    outcomes = charts.outcomes_figure(Outcomes(8, 6, 1, 1, 1))
+    assert outcomes.layout.yaxis.title.text == "% of requests"
+    by_user = pd.DataFrame({"username": ["a", "b", "c"], "input_tokens": [3, 2, 1],
+                            "output_tokens": [0, 0, 0], "tokens": [3, 2, 1]})
+    assert list(charts.tokens_by_user_figure(by_user, top=1).data[0].y) == ["a", "others (2)"]
+
+
+async def test_a_korean_admin_reads_axis_titles_rates_and_statuses_in_korean(
+        holder: ServicesHolder) -> None:
+    out = await UsageHandlers(holder).refresh("24h", ALL, ALL,
+                                             gr.Request(headers=KOREAN, username="root"))
+    requests_plot, tokens_plot, by_model_plot, by_user_plot = out[3], out[4], out[5], out[6]
+    outcomes, slowest = out[8], out[10]
+    assert requests_plot.layout.yaxis.title.text == "요청 수"
+    assert tokens_plot.layout.xaxis.title.text == "시각 (UTC)"
+    assert by_model_plot.layout.xaxis.title.text == "토큰"
+    by_user = json.loads(by_user_plot.value["plot"])  # a gr.Plot update holds it as JSON
+    assert by_user["layout"]["xaxis"]["title"]["text"] == "토큰"
+    assert list(outcomes.data[0].x) == ["오류율", "취소율", "5xx 비율"]
+    assert dict(zip(slowest["요청 ID"], slowest["상태"], strict=True)) == {
+        "b1": "완료", "a1": "완료", "b2": "실패"}
