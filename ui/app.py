@@ -20,8 +20,8 @@ from ui.models import build_models_tab
 from ui.usage import build_usage_tab
 from ui.users import build_users_tab
 
-# Run once on each page: how the chat follows a streaming answer (see the file).
-JS = (Path(__file__).parent / "chat_scroll.js").read_text(encoding="utf-8")
+# Run once on each page: following answers, Enter in the edit box (see the file).
+JS = (Path(__file__).parent / "chat_page.js").read_text(encoding="utf-8")
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
@@ -33,6 +33,10 @@ CSS = """
 /* Gradio's trash icon above the chat emptied the screen but left the conversation selected;
    New chat is the way to a new chat. */
 #chatbot .top-panel { display: none; }
+/* Gradio sizes a message's edit box to the message (a short one gave 160 x 64 px). */
+#chatbot .message-row:has(.edit-textarea) { width: min(40rem, calc(100% - 60px)); }
+#chatbot .message-row:has(.edit-textarea) :is(.flex-wrap, .message) { width: 100%; }
+#chatbot .edit-textarea { width: 100% !important; min-height: 6rem !important; }
 """
 
 

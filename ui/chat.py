@@ -56,7 +56,7 @@ class ChatTab:
     def _conversation(self) -> None:
         self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
                                   show_label=False, editable="user",
-                                  # ui/chat_scroll.js follows answers instead: Gradio's
+                                  # ui/chat_page.js follows answers instead: Gradio's
                                   # autoscroll pulled a reader who scrolled up back down.
                                   autoscroll=False,
                                   sanitize_html=True, allow_tags=False,

@@ -206,8 +206,11 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     last_user_row = page.locator("#chatbot .message-buttons-right").last
     assert last_user_row.locator("button[aria-label='Edit']").is_visible()
     pencils.click()
-    page.locator("#chatbot textarea").fill("Name one desert with a rare word: quetzalcoatl.")
-    page.locator("#chatbot").get_by_role("button", name="Submit").click()
+    editor = page.locator("#chatbot textarea")
+    size = editor.bounding_box()
+    assert size and size["width"] >= 300 and size["height"] >= 80, f"a cramped edit box: {size}"
+    editor.fill("Name one desert with a rare word: quetzalcoatl.")
+    editor.press("Enter")  # sends, as in the message box (Shift+Enter for a new line)
     stored_when(lambda m: len(m) == 4
                 and m[2]["content"] == "Name one desert with a rare word: quetzalcoatl.")
     watch_answer(page, until_stable_s=0.5)

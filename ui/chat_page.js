@@ -1,4 +1,6 @@
 () => {
+  // What the chat page does in the browser, beyond Gradio.
+  //
   // The chat follows a streaming answer only while the reader is at its bottom: scrolling up
   // stops following at once, scrolling back to the bottom resumes it, and sending a message or
   // opening a conversation always shows its end. Gradio's own autoscroll (off in ui/chat.py)
@@ -46,5 +48,16 @@
   }, true);
   document.addEventListener("click", (event) => {
     if (event.target.closest?.("#send, #new-chat, #conversation-list")) follow();
+  }, true);
+
+  // In a message's edit box, Enter sends (the Submit button after it) and Shift+Enter starts a
+  // new line, as in the message box; not while an input method is composing (Korean).
+  document.addEventListener("keydown", (event) => {
+    const box = event.target.closest?.("#chatbot .edit-textarea");
+    if (!box || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    const submit = box.closest(".message-row")?.nextElementSibling?.querySelector("button");
+    if (!submit) return;
+    event.preventDefault();
+    submit.click();
   }, true);
 }
