@@ -76,7 +76,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     blocks = build_blocks(holder, settings)
     # Gradio pages and Gradio API calls are authenticated like REST calls.
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_auth_dependency(auth),
-                               footer_links=["api", "settings"], css=CSS, js=JS, i18n=I18N,
+                               footer_links=["api"], css=CSS, js=JS, i18n=I18N,
                                # No part of the UI takes files; Gradio's upload route still
                                # exists, unbounded by default.
                                max_file_size=MAX_UPLOAD,

@@ -47,6 +47,10 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     # screen but left the conversation selected, is gone (issue 12).
     page.hover("#chatbot")
     assert page.locator("#chatbot .top-panel button:visible").count() == 0
+    # One "Settings" on the page, the chat's: Gradio's footer link to its own settings (theme,
+    # language) had the same name and another meaning (issue 12).
+    assert page.locator("footer").get_by_text("Settings").count() == 0
+    assert page.locator("footer").get_by_text("Use via API").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
     assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
