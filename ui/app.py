@@ -37,6 +37,17 @@ CSS = """
 #chatbot .message-row:has(.edit-textarea) { width: min(40rem, calc(100% - 60px)); }
 #chatbot .message-row:has(.edit-textarea) :is(.flex-wrap, .message) { width: 100%; }
 #chatbot .edit-textarea { width: 100% !important; min-height: 6rem !important; }
+/* On a phone: the chat and its message box first and on one screen, the conversations under
+   them, a one-line header. */
+@media (max-width: 640px) {
+  #app-title { display: none; }
+  #app-header { flex-wrap: nowrap; gap: 8px; }
+  #user-header { font-size: 0.8rem; min-width: 0; }
+  #user-header p { margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  #chat-main { order: 1; }
+  #chat-sidebar { order: 2; }
+  #chatbot { height: calc(100dvh - 250px) !important; min-height: 300px; }
+}
 """
 
 
@@ -44,8 +55,8 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
     # No analytics: Gradio's default version check and telemetry would reach Hugging Face's
     # servers from a team's private network at every start.
     with gr.Blocks(title="vLLM Chat", analytics_enabled=False) as demo:
-        with gr.Row(equal_height=True):
-            gr.Markdown("## vLLM Chat")
+        with gr.Row(equal_height=True, elem_id="app-header"):
+            gr.Markdown("## vLLM Chat", elem_id="app-title")
             header = gr.Markdown(elem_id="user-header")
             # A link button in this tab: the header's Markdown opened links in a new one,
             # which left this tab looking signed in.

@@ -31,9 +31,9 @@ class ChatTab:
         self.conversation_id = gr.State(None)
         self.pending = gr.State("")
         with gr.Row():
-            with gr.Column(scale=1, min_width=220):
+            with gr.Column(scale=1, min_width=220, elem_id="chat-sidebar"):
                 self._sidebar()
-            with gr.Column(scale=4):
+            with gr.Column(scale=4, elem_id="chat-main"):
                 self._conversation()
                 with gr.Accordion(t("settings"), open=False):
                     self._settings(settings)

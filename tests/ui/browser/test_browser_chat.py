@@ -309,6 +309,28 @@ def test_each_conversation_has_an_address_that_reopens_it(
     watch_answer(page, stored=newest_answer_stored(app_server))
 
 
+def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
+    browser: Browser, app_server: AppServer
+) -> None:
+    """Issue 12, mobile: at 390 x 844 the message box was below the fold, under the
+    conversation list, and the header took three lines."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    open_chat(page, app_server)
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#message textarea").bounding_box()
+    assert box and box["y"] + box["height"] <= 844, f"the message box is below the fold: {box}"
+    chat = page.locator("#chatbot").bounding_box()
+    listed = page.locator("#conversation-list").bounding_box()
+    assert chat and listed and chat["y"] < listed["y"], "the chat comes before the list"
+    assert chat["height"] >= 300, f"a chat too small to read: {chat}"
+    header = page.locator("#user-header").bounding_box()
+    assert header and header["height"] <= 50, f"the header wraps: {header}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone.png"))
+    context.close()
+
+
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
     context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900},
                                   extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"})
