@@ -93,11 +93,18 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
     page.goto(app_server.url)
     sign_in(page, app_server, "test", "test")
     page.get_by_role("tab", name="API keys").click(timeout=30_000)
+    # How to use a key, with this app's address as the browser reached it (issue 12).
+    page.wait_for_function(
+        "document.querySelector('#key-usage')?.innerText.includes('curl ')")
+    usage = page.locator("#key-usage").inner_text()
+    assert f"curl {app_server.url}/v1/chat/completions" in usage, usage
+    assert "Authorization: Bearer" in usage and f'OpenAI(base_url="{app_server.url}/v1"' in usage
     page.fill("#key-name textarea, #key-name input", "browser key")
     page.click("#create-key")
     page.wait_for_function(
         "(document.querySelector('#new-key textarea, #new-key input')?.value || '').startsWith('vck_')")
     key = page.locator("#new-key textarea, #new-key input").first.input_value()
+    assert page.locator("#key-name textarea, #key-name input").first.input_value() == ""
     client = openai.OpenAI(base_url=f"{app_server.url}/v1", api_key=key, max_retries=0)
     assert client.models.list().data
     page.wait_for_function("document.querySelector('#keys-table')?.innerText.includes('browser key')")
@@ -105,6 +112,11 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
     page.locator("#revoke-choice input").click()
     page.get_by_role("option", name="browser key", exact=False).click()
     page.click("#revoke-key")
+    confirm = page.locator("#confirm-revoke-key")
+    confirm.wait_for(state="visible")  # Revoke only asks
+    assert client.models.list().data, "the key works until the revocation is confirmed"
+    page.screenshot(path=str(ARTIFACTS / "browser-keys-confirm.png"), full_page=True)
+    confirm.click()
     # Done when the table shows the key's revocation time after its creation time (the
     # choice's text is an input's value, not innerText: a wait on it passed at once).
     page.wait_for_function(
@@ -112,6 +124,10 @@ def test_a_user_creates_and_revokes_an_api_key_in_the_browser(page: Page, app_se
         ".test(document.querySelector('#keys-table')?.innerText || '')")
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
+    # The revoked secret is no longer on screen, and the confirmation is put away.
+    page.wait_for_function(
+        "(document.querySelector('#new-key textarea, #new-key input')?.value ?? 'x') === ''")
+    confirm.wait_for(state="hidden")
     page.screenshot(path=str(ARTIFACTS / "browser-keys.png"), full_page=True)
 
 
