@@ -93,7 +93,8 @@ class ChatTab:
         system prompt are each set by two of them."""
         landing = demo.load(
             self.handlers.on_load, None,
-            [header, self.conversation_list, self.model, self.temperature, self.max_tokens],
+            [header, self.conversation_list, self.model, self.temperature, self.max_tokens,
+             self.chatbot],
             api_visibility="private",
         ).then(
             self.presets.load, None, [self.preset, self.system_prompt], api_visibility="private",
@@ -128,12 +129,20 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
     inputs = [chat.pending, chat.chatbot, chat.conversation_id, chat.system_prompt,
               chat.temperature, chat.max_tokens, chat.model]
     outputs = [chat.chatbot, chat.conversation_id, chat.conversation_list]
+    # The text moves from the box to `pending` at once (the box is free for the next one),
+    # typed and sent, or a suggestion of the empty chat clicked.
+    sending = [
+        chat.message.submit(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
+                            queue=False, api_visibility="private"),
+        chat.send.click(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
+                        queue=False, api_visibility="private"),
+        chat.chatbot.example_select(handlers.suggestion, None, [chat.message, chat.pending],
+                                    queue=False, api_visibility="private"),
+    ]
     chat_events = [
-        trigger(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
-                queue=False, api_visibility="private")
-        .then(handlers.respond, inputs, [*outputs, chat.message], show_progress_on=outputs,
-              api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
-        for trigger in (chat.message.submit, chat.send.click)
+        sent.then(handlers.respond, inputs, [*outputs, chat.message], show_progress_on=outputs,
+                  api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
+        for sent in sending
     ]
     for event in chat_events:  # after a profile switch, the picker names the active model
         # Not queued: a plain request after each answer, no queue slot or event stream.

@@ -19,7 +19,7 @@ from engine.manager import EngineManager, EngineState
 from errors import AppError, NotFound
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
-from ui.chat_view import History, assistant_messages, can_edit, shown_text
+from ui.chat_view import History, assistant_messages, can_edit, shown_text, welcome
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
@@ -305,7 +305,12 @@ class ChatHandlers(Handlers):
                await self.conversation_choices(request, conv.id))
 
     @ui_errors
-    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int]:
+    async def suggestion(self, chosen: gr.SelectData) -> tuple[str, str]:
+        """A suggestion of the empty chat, sent as if typed (the box stays empty)."""
+        return "", str(chosen.value["text"])
+
+    @ui_errors
+    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int, Any]:
         user = await self.user(request)
         engine = self.engine
         lang = request_language(request)
@@ -318,7 +323,8 @@ class ChatHandlers(Handlers):
         sampling = engine.profile.sampling  # the model's own defaults start each page
         max_tokens = min(sampling.max_tokens, self.settings.max_tokens_limit)
         return (header, await self.conversation_choices(request, None),
-                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens)
+                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens,
+                welcome(lang))
 
 
 def _asked_conversation(request: gr.Request) -> int | None:

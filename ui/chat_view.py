@@ -47,3 +47,14 @@ def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
     if text_so_far or not shown:
         shown.append({"role": "assistant", "content": text_so_far})
     return shown
+
+
+SUGGESTIONS = ("suggest_explain", "suggest_email", "suggest_ideas")
+
+
+def welcome(lang: str) -> Any:
+    """The empty chat: a greeting and a few questions to start with, in the page's language."""
+    import gradio as gr  # only here: the rest of this module is plain data
+
+    return gr.Chatbot(placeholder=f"### {text('welcome_title', lang)}",
+                      examples=[{"text": text(key, lang)} for key in SUGGESTIONS])

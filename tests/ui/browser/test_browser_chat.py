@@ -309,6 +309,24 @@ def test_each_conversation_has_an_address_that_reopens_it(
     watch_answer(page, stored=newest_answer_stored(app_server))
 
 
+def test_a_new_chat_welcomes_with_suggestions_that_send_themselves(
+    page: Page, app_server: AppServer
+) -> None:
+    """Issue 12: an empty chat was a blank box; it greets and offers a few questions."""
+    open_chat(page, app_server)
+    page.wait_for_function(
+        "document.querySelector('#chatbot')?.innerText.includes('What can I help with?')")
+    suggestions = page.locator("#chatbot .example")
+    assert suggestions.count() == 3
+    asked = suggestions.first.inner_text().strip()
+    suggestions.first.click()
+    page.wait_for_function(  # sent as if typed
+        "text => document.querySelector('#chatbot .user-row')?.innerText.includes(text)",
+        arg=asked[:30], timeout=10_000)
+    watch_answer(page, stored=newest_answer_stored(app_server))
+    assert "What can I help with?" not in page.locator("#chatbot").inner_text()
+
+
 def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
     browser: Browser, app_server: AppServer
 ) -> None:
@@ -348,6 +366,8 @@ def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppSe
     page.fill("#message textarea", "   ")
     page.click("#send")
     page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)
+    page.click("#new-chat")  # the page opened on the latest conversation
+    page.wait_for_selector("#chatbot >> text=무엇을 도와드릴까요?", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "browser-korean.png"))
     context.close()
 
