@@ -16,7 +16,7 @@ from chat.messages import flatten_content
 from chat.service import ChatService
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineManager, EngineState
-from errors import AppError, NotFound
+from errors import AppError
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, shown_text, welcome
@@ -261,28 +261,18 @@ class ChatHandlers(Handlers):
     @ui_errors
     async def open_landing(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """What a page opens on: the conversation its address names, else the latest one."""
+        user = await self.user(request)
         asked = _asked_conversation(request)
-        if asked is not None:  # someone else's, deleted, or mistyped: refused in a toast
-            await self.conversations.get(await self.user(request), asked)
-        landing = await self._landing(request)
-        if landing is None:
-            return
+        if asked is not None:  # someone else's, deleted or mistyped: refused in a toast
+            landing = (await self.conversations.get(user, asked)).id
+        else:
+            latest = await self.conversations.recent(user, limit=1)
+            if not latest:
+                return  # a new user: the welcome of an empty chat
+            landing = int(latest[0]["id"])
         yield gr.skip(), gr.skip(), gr.skip(), await self.conversation_choices(request, landing)
         async for update in self._open(landing, request):
             yield update
-
-    async def _landing(self, request: gr.Request) -> int | None:
-        """The conversation a page opens on (its ?c=<id>, else the user's latest); None for a
-        new chat, as for an address that names no conversation the user may read."""
-        user = await self.user(request)
-        asked = _asked_conversation(request)
-        if asked is not None:
-            try:
-                return (await self.conversations.get(user, asked)).id
-            except NotFound:
-                return None
-        latest = await self.conversations.recent(user, limit=1)
-        return int(latest[0]["id"]) if latest else None
 
     async def _open(self, conversation_id: int, request: gr.Request,
                     ) -> AsyncIterator[tuple[Any, ...]]:

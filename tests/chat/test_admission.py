@@ -168,6 +168,13 @@ async def test_the_slot_is_freed_when_the_answer_is_stopped(chat: Chat) -> None:
 async def test_the_slot_is_freed_when_the_answer_task_is_cancelled(chat: Chat) -> None:
     """As the chat page's Stop does to the task that writes its answer (chat/live.py)."""
     chat.engine.mode = "endless"
+    turn = await cancel_mid_answer(chat)
+    await stream_some(chat, chat.alice, chunks=1)
+    assert turn.status == "cancelled"
+
+
+async def cancel_mid_answer(chat: Chat) -> ChatTurn:
+    """Start an answer in a task of its own, and cancel the task once text has arrived."""
     turn = await chat.service.start_turn(chat.alice, says("go"), ChatOptions())
 
     async def follow() -> None:
@@ -175,12 +182,11 @@ async def test_the_slot_is_freed_when_the_answer_task_is_cancelled(chat: Chat) -
             async for _ in deltas:
                 pass
     task = asyncio.create_task(follow())
-    while chat.engine.chunks_sent < 2:
+    while not turn.answer:
         await asyncio.sleep(0.02)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    await stream_some(chat, chat.alice, chunks=1)
-    assert turn.status == "cancelled"
+    return turn
 
 
 def stored_answer(chat: Chat, turn: ChatTurn) -> str | None:
@@ -197,17 +203,7 @@ async def test_a_stopped_answer_is_stored_by_the_time_its_stream_has_ended(chat:
     chat.engine.mode = "endless"
     cancelled = await stream_some(chat, chat.alice, chunks=2)
     assert stored_answer(chat, cancelled) == "cancelled", "closed by its reader"
-    turn = await chat.service.start_turn(chat.alice, says("go"), ChatOptions())
-
-    async def follow() -> None:
-        async with aclosing(chat.service.stream(turn)) as deltas:
-            async for _ in deltas:
-                pass
-    task = asyncio.create_task(follow())
-    while not turn.answer:
-        await asyncio.sleep(0.02)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    turn = await cancel_mid_answer(chat)
     assert stored_answer(chat, turn) == "cancelled", "its task cancelled, as Stop does"
 
 
