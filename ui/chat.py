@@ -162,6 +162,9 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
 def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
     chat.conversation_list.change(None, [chat.conversation_list], None, js=ADDRESS_JS,
                                   api_visibility="private")
+    chat.conversation_list.change(sidebar.current_title, [chat.conversation_list],
+                                  [chat.new_title], api_visibility="private",
+                                  show_progress="hidden")
     chat.search.change(sidebar.search, [chat.search, chat.conversation_id],
                        [chat.conversation_list], api_visibility="private",
                        trigger_mode="always_last", show_progress="hidden")

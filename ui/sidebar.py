@@ -11,6 +11,7 @@ from chat.conversations import ConversationService
 from chat.live import LiveAnswers
 from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
+from ui.i18n import request_language, text
 
 
 def conversation_entries(rows: list[dict[str, Any]], running: set[int]) -> list[tuple[str, int]]:
@@ -31,10 +32,26 @@ class SidebarHandlers(Handlers):
 
     @ui_errors
     async def search(self, query: str, selected: int | None, request: gr.Request) -> Any:
+        """The conversations the search finds (all, for an empty one), under a label that
+        says how many, or that none matches."""
         user = await self.user(request)
-        rows = await self.conversations.search(user, query or "")
+        query = (query or "").strip()
+        rows = await self.conversations.search(user, query)
         choices = conversation_entries(rows, self.live.running_for(user))
-        return gr.Radio(choices=choices, value=selected if selected in dict(choices).values() else None)
+        lang = request_language(request)
+        label = (text("recent", lang) if not query
+                 else text("search_found", lang, n=len(choices)) if choices
+                 else text("search_none", lang, query=query))
+        return gr.Radio(choices=choices, label=label,
+                        value=selected if selected in dict(choices).values() else None)
+
+    @ui_errors
+    async def current_title(self, conversation_id: int | None, request: gr.Request) -> str:
+        """The open conversation's title, ready to be edited in the rename box."""
+        if not conversation_id:
+            return ""
+        conv = await self.conversations.get(await self.user(request), int(conversation_id))
+        return conv.title or ""
 
     @ui_errors
     async def rename(self, conversation_id: int | None, title: str, query: str,
@@ -43,7 +60,8 @@ class SidebarHandlers(Handlers):
             raise Refusal("open_conversation_first")
         await self.conversations.rename(
             await self.user(request), int(conversation_id), title or "")
-        return await self.search(query, conversation_id, request), ""
+        return (await self.search(query, conversation_id, request),
+                await self.current_title(conversation_id, request))
 
     @ui_errors
     async def delete(self, conversation_id: int | None, query: str,

@@ -106,3 +106,38 @@ async def test_a_followed_answer_that_ends_takes_its_mark_off_the_list() -> None
     assert isinstance(listed, gr.Radio)
     assert listed.choices == [("Running", 1), ("Conversation 2", 2)], "no ⏳ once it ended"
     assert rest[-1][0][-1]["content"] == "Once upon a time the end."
+
+
+def korean_request() -> Any:
+    return SimpleNamespace(username="test", headers={"accept-language": "ko-KR,ko;q=0.9"})
+
+
+async def test_a_search_says_what_it_found_and_when_nothing_matches() -> None:
+    """Issue 12: a search without results left a bare, empty list."""
+    holder = holder_with_a_running_answer()
+    sidebar = SidebarHandlers(holder)
+    found = await sidebar.search("Run", None, request())
+    assert found.label == "2 found"
+    everything = await sidebar.search("  ", None, korean_request())
+    assert everything.label == "최근 대화"
+
+    async def nothing(*args: Any) -> list[dict[str, Any]]:
+        return []
+
+    holder.get().conversations.search = nothing  # type: ignore[attr-defined]
+    empty = await sidebar.search("zebra", None, request())
+    assert (empty.choices, empty.label) == ([], "No conversation matches “zebra”")
+    empty_ko = await sidebar.search("얼룩말", None, korean_request())
+    assert empty_ko.label == "“얼룩말”와 일치하는 대화가 없습니다"
+
+
+async def test_opening_a_conversation_fills_the_rename_box_with_its_title() -> None:
+    holder = holder_with_a_running_answer()
+
+    async def get(_user: Any, conv_id: int) -> Any:
+        return SimpleNamespace(id=conv_id, title="Running")
+
+    holder.get().conversations.get = get  # type: ignore[attr-defined]
+    sidebar = SidebarHandlers(holder)
+    assert await sidebar.current_title(1, request()) == "Running"
+    assert await sidebar.current_title(None, request()) == ""

@@ -229,10 +229,16 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
         "document.querySelector('#chatbot')?.innerText.includes('desert with a rare word')")
 
     page.get_by_text("Rename or delete").click()
+    page.wait_for_function(  # the rename box holds the open conversation's title
+        "(document.querySelector('#new-title input, #new-title textarea')?.value || '')"
+        ".includes('quetzalcoatl')", timeout=10_000)
     page.click("#delete-conversation")
     page.click("#confirm-delete")
     page.wait_for_function(
         "document.querySelectorAll('#conversation-list label').length === 0", timeout=10_000)
+    # A search without results says so (it was a bare, empty list).
+    page.locator("#conversation-list").get_by_text("No conversation matches “QUETZALCOATL”") \
+        .wait_for(timeout=10_000)
     listed = http.get(f"{app_server.url}/api/conversations", headers=headers,
                       params={"q": "quetzalcoatl"}).json()["conversations"]
     assert listed == []
