@@ -71,7 +71,11 @@ class ChatTab:
 
     def _settings(self, settings: Settings) -> None:
         self.model = gr.Dropdown(label=t("model"), choices=[], elem_id="model-choice")
-        self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice")
+        with gr.Row(equal_height=True):
+            self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice",
+                                      scale=4)
+            self.delete_preset = gr.Button(t("delete_preset"), size="sm", variant="stop",
+                                           elem_id="delete-preset", scale=1)
         self.system_prompt = gr.Textbox(label=t("system_prompt"), lines=3,
                                         elem_id="system-prompt")
         self.temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
@@ -193,3 +197,5 @@ def _wire_presets(chat: ChatTab) -> None:
                            api_visibility="private")
     chat.make_default.click(presets.make_default, [chat.system_prompt], None,
                             api_visibility="private")
+    chat.delete_preset.click(presets.delete_preset, [chat.preset], [chat.preset],
+                             api_visibility="private")

@@ -48,6 +48,8 @@ EN: dict[str, str] = {
     "nothing_to_regenerate": "There is no answer to write again yet.",
     "open_conversation_first": "Open a conversation first.",
     "preset_gone": "That preset no longer exists.", "preset_saved": "Saved preset “{name}”.",
+    "delete_preset": "Delete preset", "preset_deleted": "Preset deleted.",
+    "choose_preset": "Choose a preset first.",
     "default_saved": "This system prompt now starts every new chat.",
     "keys_intro": ("Keys let programs use `/v1` (the OpenAI API) and the REST API as you. "
                    "A new key is shown **once**: copy it now."),
@@ -174,6 +176,8 @@ KO: dict[str, str] = {
     "nothing_to_regenerate": "다시 작성할 답변이 아직 없습니다.",
     "open_conversation_first": "먼저 대화를 여세요.",
     "preset_gone": "그 프리셋은 더 이상 없습니다.", "preset_saved": "프리셋 “{name}” 저장됨.",
+    "delete_preset": "프리셋 삭제", "preset_deleted": "프리셋을 삭제했습니다.",
+    "choose_preset": "먼저 프리셋을 고르세요.",
     "default_saved": "이제 새 대화는 이 시스템 프롬프트로 시작합니다.",
     "keys_intro": ("키로 프로그램이 나 대신 `/v1` (OpenAI API)과 REST API를 쓸 수 있습니다. "
                    "새 키는 **한 번만** 보여 주니 지금 복사하세요."),

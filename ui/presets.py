@@ -47,6 +47,17 @@ class PresetHandlers(Handlers):
         return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=saved["id"]), ""
 
     @ui_errors
+    async def delete_preset(self, preset_id: int | None, request: gr.Request) -> Any:
+        """Delete the chosen preset: the menu loses it (the settings on screen stay)."""
+        if preset_id is None:
+            raise Refusal("choose_preset")
+        user = await self.user(request)
+        await self.presets.delete(user, int(preset_id))
+        rows = await self.presets.list(user)
+        gr.Info(text("preset_deleted", request_language(request)))
+        return gr.Dropdown(choices=[(r["name"], r["id"]) for r in rows], value=None)
+
+    @ui_errors
     async def make_default(self, system_prompt: str, request: gr.Request) -> None:
         await self.presets.set_default_prompt(await self.user(request), system_prompt)
         gr.Info(text("default_saved", request_language(request)))

@@ -404,3 +404,11 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
         shown = page.evaluate("[document.querySelector('#preset-choice input')?.value,"
                               " document.querySelector('#system-prompt textarea')?.value]")
         raise AssertionError(f"menu shows {shown[0]!r}, prompt box {shown[1]!r}") from exc
+
+    page.click("#delete-preset")  # the preset chosen (Pirate) goes; the settings shown stay
+    page.wait_for_function("!document.querySelector('#preset-choice input')?.value")
+    left = [p["name"] for p in http.get(f"{app_server.url}/api/presets",
+                                         headers=app_server.auth()).json()["presets"]]
+    assert "Pirate" not in left and "Terse" in left
+    page.locator("#preset-choice input").click()
+    assert page.get_by_role("option", name="Pirate").count() == 0

@@ -1,0 +1,49 @@
+"""The chat settings' presets on the page: a preset can be deleted (issue 12)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from services import ServicesHolder
+from ui.presets import PresetHandlers
+
+
+def holder_with_presets(rows: list[dict[str, Any]]) -> ServicesHolder:
+    user = SimpleNamespace(id=7, is_admin=False)
+
+    async def user_by_name(name: str) -> Any:
+        return user
+
+    async def listed(_user: Any) -> list[dict[str, Any]]:
+        return rows
+
+    async def delete(_user: Any, preset_id: int) -> None:
+        rows[:] = [r for r in rows if r["id"] != preset_id]
+
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(  # type: ignore[arg-type]
+        auth=SimpleNamespace(user_by_name=user_by_name),
+        presets=SimpleNamespace(list=listed, delete=delete)))
+    return holder
+
+
+def request() -> Any:
+    return SimpleNamespace(username="test")
+
+
+async def test_a_deleted_preset_leaves_the_menu() -> None:
+    rows = [{"id": 1, "name": "Terse"}, {"id": 2, "name": "Pirate"}]
+    menu = await PresetHandlers(holder_with_presets(rows)).delete_preset(2, request())
+    assert isinstance(menu, gr.Dropdown)
+    assert menu.choices == [("Terse", 1)] and menu.value is None
+
+
+async def test_deleting_with_no_preset_chosen_says_so_and_changes_nothing() -> None:
+    rows = [{"id": 1, "name": "Terse"}]
+    with pytest.warns(UserWarning, match="^Choose a preset first.$"):  # a toast, outside an event
+        menu = await PresetHandlers(holder_with_presets(rows)).delete_preset(None, request())
+    assert menu == gr.skip() and len(rows) == 1
