@@ -183,7 +183,9 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
     chat.new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
                         [chat.chatbot, chat.conversation_id, chat.conversation_list],
                         queue=False, api_visibility="private").then(
-        chat.presets.default_prompt, None, chat.system_prompt, api_visibility="private")
+        chat.presets.fresh_settings, None,
+        [chat.system_prompt, chat.temperature, chat.max_tokens, chat.preset],
+        api_visibility="private")
 
 
 def _wire_presets(chat: ChatTab) -> None:

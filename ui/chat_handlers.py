@@ -23,6 +23,7 @@ from ui.chat_view import History, assistant_messages, can_edit, shown_text, welc
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
+from ui.presets import starting_sampling
 from ui.sidebar import conversation_entries
 
 
@@ -310,10 +311,9 @@ class ChatHandlers(Handlers):
             f"{tr('signed_in_as', lang)} **{user.username}** ({role_text(user.role, lang)})"
         )
         names = engine.profile.model_names
-        sampling = engine.profile.sampling  # the model's own defaults start each page
-        max_tokens = min(sampling.max_tokens, self.settings.max_tokens_limit)
+        temperature, max_tokens = starting_sampling(self.services)
         return (header, await self.conversation_choices(request, None),
-                gr.Dropdown(choices=names, value=names[0]), sampling.temperature, max_tokens,
+                gr.Dropdown(choices=names, value=names[0]), temperature, max_tokens,
                 welcome(lang))
 
 

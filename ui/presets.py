@@ -63,5 +63,16 @@ class PresetHandlers(Handlers):
         gr.Info(text("default_saved", request_language(request)))
 
     @ui_errors
-    async def default_prompt(self, request: gr.Request) -> str:
-        return await self.presets.default_prompt(await self.user(request)) or ""
+    async def fresh_settings(self, request: gr.Request) -> tuple[str, float, int, Any]:
+        """A new chat's settings: the user's default prompt, the model's own sampling
+        defaults, no preset picked."""
+        prompt = await self.presets.default_prompt(await self.user(request)) or ""
+        temperature, max_tokens = starting_sampling(self.services)
+        return prompt, temperature, max_tokens, gr.Dropdown(value=None)
+
+
+def starting_sampling(services: Any) -> tuple[float, int]:
+    """The temperature and max tokens a page and a new chat start from: the active profile's,
+    within the app's max tokens limit."""
+    sampling = services.engine.profile.sampling
+    return sampling.temperature, min(sampling.max_tokens, services.settings.max_tokens_limit)

@@ -67,7 +67,7 @@ _UI_ONLY = {"lambda", "unnamed", "unnamed_1", "unnamed_2", "js_fn", "js_fn_1",
 _ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
-             "default_prompt", "apply", "save", "make_default", "open_conversation",
+             "fresh_settings", "apply", "save", "make_default", "open_conversation",
              "open_landing", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
              "table", "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",

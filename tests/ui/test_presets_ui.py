@@ -47,3 +47,21 @@ async def test_deleting_with_no_preset_chosen_says_so_and_changes_nothing() -> N
     with pytest.warns(UserWarning, match="^Choose a preset first.$"):  # a toast, outside an event
         menu = await PresetHandlers(holder_with_presets(rows)).delete_preset(None, request())
     assert menu == gr.skip() and len(rows) == 1
+
+
+async def test_a_new_chat_starts_from_the_users_defaults() -> None:
+    """Issue 12: New chat reset the system prompt but kept the last chat's temperature and max
+    tokens; it starts from the user's default prompt and the model's own sampling defaults."""
+    holder = holder_with_presets([{"id": 1, "name": "Terse"}])
+
+    async def default_prompt(_user: Any) -> str:
+        return "Be brief."
+
+    services = holder.get()
+    services.presets.default_prompt = default_prompt  # type: ignore[attr-defined]
+    services.engine = SimpleNamespace(  # type: ignore[attr-defined]
+        profile=SimpleNamespace(sampling=SimpleNamespace(temperature=0.7, max_tokens=512)))
+    services.settings = SimpleNamespace(max_tokens_limit=256)  # type: ignore[attr-defined]
+    prompt, temperature, max_tokens, menu = await PresetHandlers(holder).fresh_settings(request())
+    assert (prompt, temperature, max_tokens) == ("Be brief.", 0.7, 256)
+    assert isinstance(menu, gr.Dropdown) and menu.value is None
