@@ -396,7 +396,7 @@ def outcome_text(status: str, lang: str) -> str:
     return _word("usage_trace", status, lang)
 
 
-def headers(keys: Iterable[str], lang: str) -> list[str]:
+def headers(keys: Iterable[str], lang: str = "en") -> list[str]:
     """A table's column headers, from their keys, in the caller's language."""
     return [text(key, lang) for key in keys]
 

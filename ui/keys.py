@@ -18,7 +18,7 @@ from ui.i18n import headers, request_language, t, text
 
 KEY_COLUMN_KEYS = ["keys_col_id", "keys_col_name", "keys_col_prefix", "keys_col_created",
                    "keys_col_revoked"]
-KEY_COLUMNS = headers(KEY_COLUMN_KEYS, "en")  # as the table starts before its first load
+KEY_COLUMNS = headers(KEY_COLUMN_KEYS)  # as the table starts before its first load
 KEY_VARIABLE = "VLLM_CHAT_KEY"  # where the examples read the key from: not in a script
 
 

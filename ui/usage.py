@@ -16,7 +16,7 @@ import pandas as pd
 from services import ServicesHolder
 from ui import usage_charts as charts
 from ui.base import Handlers, api_errors, ui_errors
-from ui.i18n import request_language, t, text
+from ui.i18n import headers, request_language, t, text
 from ui.usage_export import export_button
 from usage import ALL, DEFAULT_RANGE, RANGES, UsageView
 
@@ -63,7 +63,7 @@ def tab_outputs(view: UsageView, admin: bool, model: str, user: str, lang: str) 
     by_user = (charts.tokens_by_user_figure(view.by_user, lang=lang)
                if view.by_user is not None else None)
     heaviest = (charts.heaviest_table(view.heaviest, lang) if view.heaviest is not None
-                else pd.DataFrame(columns=charts.headers(charts.HEAVIEST_KEYS, lang)))
+                else pd.DataFrame(columns=headers(charts.HEAVIEST_KEYS.values(), lang)))
     return (
         gr.Dropdown(choices=model_choices(view.models, model, lang), value=model),
         gr.Dropdown(choices=user_choices(view.users or [], user, lang), value=user,
@@ -125,10 +125,10 @@ def _figures() -> list[Any]:
     with gr.Row():
         by_model_plot = gr.Plot(label=t("tokens_by_model"), elem_id="usage-by-model")
         by_user_plot = gr.Plot(label=t("tokens_by_user"), visible=False, elem_id="usage-by-user")
-    heaviest = gr.Dataframe(headers=charts.headers(charts.HEAVIEST_KEYS),
+    heaviest = gr.Dataframe(headers=headers(charts.HEAVIEST_KEYS.values()),
                             label=t("heaviest_users"), interactive=False, visible=False,
                             elem_id="usage-heaviest")
-    slowest = gr.Dataframe(headers=charts.headers(charts.SLOWEST_KEYS),
+    slowest = gr.Dataframe(headers=headers(charts.SLOWEST_KEYS.values()),
                            label=t("slowest_requests"), interactive=False,
                            elem_id="usage-slowest", wrap=True)
     return [summary, requests_plot, tokens_plot, by_model_plot, by_user_plot, latency_plot,

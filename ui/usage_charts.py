@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.i18n import outcome_text, text
+from ui.i18n import headers, outcome_text, text
 from usage import Bucket, Outcomes, Percentiles
 
 TOP_USERS_IN_CHART = 15
@@ -26,10 +26,6 @@ SLOWEST_KEYS = {"request_id": "usage_col_request", "username": "usage_col_user",
                 "latency_ms": "usage_col_latency", "ttft_ms": "usage_col_ttft",
                 "input_tokens": "usage_col_input", "output_tokens": "usage_col_output",
                 "tokens": "usage_col_tokens", "created_at": "usage_col_time"}
-
-
-def headers(keys: dict[str, str], lang: str = "en") -> list[str]:
-    return [text(key, lang) for key in keys.values()]
 
 
 def _naive_utc(values: pd.Series) -> list[Any]:
@@ -148,7 +144,7 @@ def outcomes_figure(outcomes: Outcomes, lang: str = "en") -> go.Figure:
 
 def heaviest_table(heaviest: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     table = heaviest[list(HEAVIEST_KEYS)].copy()
-    table.columns = pd.Index(headers(HEAVIEST_KEYS, lang))
+    table.columns = pd.Index(headers(HEAVIEST_KEYS.values(), lang))
     return table
 
 
@@ -161,5 +157,5 @@ def slowest_table(slowest: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     table["status"] = [outcome_text(str(status), lang) for status in table["status"]]
     for column in ("latency_ms", "ttft_ms", "input_tokens", "output_tokens", "tokens"):
         table[column] = table[column].astype("Int64")
-    table.columns = pd.Index(headers(SLOWEST_KEYS, lang))
+    table.columns = pd.Index(headers(SLOWEST_KEYS.values(), lang))
     return table

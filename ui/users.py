@@ -16,7 +16,7 @@ from ui.i18n import headers, request_language, role_text, t, text
 
 USER_COLUMN_KEYS = ["users_col_id", "users_col_username", "users_col_role", "users_col_status",
                     "users_col_created", "users_col_last_answer"]
-USER_COLUMNS = headers(USER_COLUMN_KEYS, "en")  # as the table starts before its first load
+USER_COLUMNS = headers(USER_COLUMN_KEYS)  # as the table starts before its first load
 
 
 def _state(disabled: bool, lang: str) -> str:

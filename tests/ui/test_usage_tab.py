@@ -24,7 +24,7 @@ from storage import users
 from storage.db import Database
 from ui import usage
 from ui import usage_charts as charts
-from ui.i18n import EN, KO
+from ui.i18n import EN, KO, headers
 from ui.usage import ALL, UsageHandlers, build_usage_tab
 from usage import Outcomes, Percentiles, UsageFilter, UsageService, UsageView
 
@@ -117,7 +117,7 @@ def test_tables_have_readable_columns_and_utc_times() -> None:
         "created_at": pd.to_datetime([datetime(2030, 1, 1, 12, 45, tzinfo=UTC)]).tz_convert("Asia/Seoul"),
     })
     table = charts.slowest_table(slowest)
-    assert list(table.columns) == charts.headers(charts.SLOWEST_KEYS)
+    assert list(table.columns) == headers(charts.SLOWEST_KEYS.values())
     row = table.iloc[0]
     assert (row["Request"], row["Latency (ms)"], row["Input tokens"], row["Time (UTC)"]) == (
         "r6", 5000, 50, "2030-01-01 12:45:00")
@@ -197,7 +197,7 @@ async def test_an_admin_sees_everyone_and_can_narrow_to_one_user(holder: Service
     out = await handlers.refresh("24h", ALL, ALL, gr.Request(username="root"))
     user_dd, by_user_plot, heaviest, slowest = out[1], out[6], out[9], out[10]
     assert list(slowest["Request"]) == ["b1", "a1", "b2"]
-    sent = gr.Dataframe(headers=charts.headers(charts.SLOWEST_KEYS)).postprocess(slowest)
+    sent = gr.Dataframe(headers=headers(charts.SLOWEST_KEYS.values())).postprocess(slowest)
     assert sent.data[2][:6] == ["b2", "bob", "B", "failed", 50, None]  # no TTFT: sent as null
     assert user_dd.visible is True and by_user_plot.visible is True and heaviest.visible is True
     assert [label for label, _ in user_dd.choices] == ["All users", "alice", "bob"]
