@@ -287,7 +287,7 @@ class ChatHandlers(Handlers):
         try:
             async for turn in live.follow(interval):
                 yield ([*history, *assistant_messages(turn.answer, turn.thinking,
-                                                      done=live.done, lang=lang)],
+                                                      done=False, lang=lang)],
                        conv.id, gr.skip(), gr.skip())
         except AppError:
             pass  # the answer failed: its stored text says so, shown below

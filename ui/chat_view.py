@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
+
 from ui.i18n import text
 
 History = list[dict[str, Any]]
@@ -54,7 +56,5 @@ SUGGESTIONS = ("suggest_explain", "suggest_email", "suggest_ideas")
 
 def welcome(lang: str) -> Any:
     """The empty chat: a greeting and a few questions to start with, in the page's language."""
-    import gradio as gr  # only here: the rest of this module is plain data
-
     return gr.Chatbot(placeholder=f"### {text('welcome_title', lang)}",
                       examples=[{"text": text(key, lang)} for key in SUGGESTIONS])

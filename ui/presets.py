@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from chat.presets import PresetService
+from services import Services
 from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
 from ui.i18n import request_language, text
@@ -71,7 +72,7 @@ class PresetHandlers(Handlers):
         return prompt, temperature, max_tokens, gr.Dropdown(value=None)
 
 
-def starting_sampling(services: Any) -> tuple[float, int]:
+def starting_sampling(services: Services) -> tuple[float, int]:
     """The temperature and max tokens a page and a new chat start from: the active profile's,
     within the app's max tokens limit."""
     sampling = services.engine.profile.sampling

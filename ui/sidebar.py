@@ -55,13 +55,12 @@ class SidebarHandlers(Handlers):
 
     @ui_errors
     async def rename(self, conversation_id: int | None, title: str, query: str,
-                     request: gr.Request) -> tuple[Any, str]:
+                     request: gr.Request) -> tuple[Any, Any]:
         if not conversation_id:
             raise Refusal("open_conversation_first")
         await self.conversations.rename(
             await self.user(request), int(conversation_id), title or "")
-        return (await self.search(query, conversation_id, request),
-                await self.current_title(conversation_id, request))
+        return await self.search(query, conversation_id, request), gr.skip()  # the new title
 
     @ui_errors
     async def delete(self, conversation_id: int | None, query: str,
