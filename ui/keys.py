@@ -25,11 +25,7 @@ KEY_VARIABLE = "VLLM_CHAT_KEY"  # where the examples read the key from: not in a
 def app_address(request: gr.Request) -> str:
     """This app's address as the browser reached it, without a trailing slash: its Host header
     and the scheme uvicorn believed (X-Forwarded-Proto only from FORWARDED_ALLOW_IPS)."""
-    try:
-        return str(request.base_url).rstrip("/")
-    except AttributeError:  # a request made in code has no URL
-        host = getattr(request, "headers", None) or {}
-        return f"http://{host.get('host', 'localhost')}"
+    return str(request.base_url).rstrip("/")
 
 
 def usage_markdown(base_url: str, model: str, lang: str) -> str:
