@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import gradio as gr
 
 from services import ServicesHolder
@@ -93,21 +96,24 @@ class ChatTab:
 
     def load_on(self, demo: gr.Blocks, header: gr.Markdown) -> None:
         """Fill the page header and the tab for the caller when the page loads, then open the
-        conversation the address names, else the latest. One after the other: the list and the
-        system prompt are each set by two of them."""
+        conversation the address names, else the latest."""
         landing = demo.load(
-            self.handlers.on_load, None,
+            self.open_page, None,
             [header, self.conversation_list, self.model, self.temperature, self.max_tokens,
-             self.chatbot],
-            api_visibility="private",
-        ).then(
-            self.presets.load, None, [self.preset, self.system_prompt], api_visibility="private",
-        ).then(
-            self.handlers.open_landing, None,
-            [self.chatbot, self.conversation_id, self.system_prompt, self.conversation_list],
+             self.chatbot, self.preset, self.system_prompt, self.conversation_id],
             api_visibility="private")
         # A new chat asked for while the landing conversation still streams in stays new.
         self.new_chat.click(None, cancels=[landing], api_visibility="private")
+
+    async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+        """One event, not a `.then` chain of three: each step cost a round trip, and one that
+        joins just after the page's event stream closed is held (ui/event_streams.py)."""
+        page = await self.handlers.on_load(request)
+        preset, prompt = await self.presets.load(request)
+        yield (*page, preset, prompt, gr.skip())
+        async for chatbot, conversation_id, prompt, listed in self.handlers.open_landing(request):
+            yield (gr.skip(), listed, gr.skip(), gr.skip(), gr.skip(), chatbot, gr.skip(), prompt,
+                   conversation_id)
 
 
 def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:

@@ -68,8 +68,8 @@ _ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "creat
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
              "fresh_settings", "apply", "save", "make_default", "open_conversation",
-             "open_landing", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
-             "table", "create", "revoke", "on_load", "load", "admin_view", "load_all", "chat",
+             "open_page", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
+             "table", "create", "revoke", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
              "model_choice_2", "suggestion", "respond_2", "current_title",
              "delete_preset"}
