@@ -9,9 +9,10 @@ had read the `close_stream` sent a moment earlier: the client kept waiting on a 
 and the event's updates stayed on the server until the person did something else (a page
 opened on an empty chat instead of its latest conversation).
 
-So a join that comes within HOLD_S of its page's stream closing is answered once HOLD_S has
+So a page's join that comes within HOLD_S of its stream closing is answered once HOLD_S has
 passed since the close, by when the page has read the close and opens a new stream for it.
-Joins of pages with a stream open, or closed a while ago, are not held.
+Joins of pages with a stream open, or closed a while ago, are not held, nor those of API
+clients (gradio_client says `x-gradio-user: api`), which would only be slowed down.
 
 Written against gradio 6.31: it relies on the SSE route asking `len()` of
 `Queue.pending_event_ids_session[session]` only to decide to close (when it is 0, right after
@@ -24,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import TYPE_CHECKING
+
+from fastapi import Request
 
 if TYPE_CHECKING:
     from gradio.queueing import Queue
@@ -45,6 +48,11 @@ class PageEventIds(set[str]):
 
     def __bool__(self) -> bool:  # what the queue's clean-up asks: no close
         return super().__len__() > 0
+
+
+def from_page(request: Request) -> bool:
+    """A join sent by the app's own page (Gradio's JS client, as the page uses it)."""
+    return request.headers.get("x-gradio-user") == "app"
 
 
 async def hold_join(queue: Queue, session: str) -> None:

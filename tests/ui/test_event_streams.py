@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import gradio
 import httpx
 from conftest import AppServer
 from gradio.data_classes import PredictBodyInternal
@@ -25,7 +27,8 @@ from ui.event_streams import HOLD_S, PageEventIds
 def join(server: AppServer, headers: dict[str, str], session: str, fn_index: int) -> str:
     body: dict[str, Any] = {"data": ["Say hi.", None, None, 0.0, 4, None],
                             "fn_index": fn_index, "session_hash": session}
-    response = http.post(f"{server.url}/gradio_api/queue/join", json=body, headers=headers)
+    response = http.post(f"{server.url}/gradio_api/queue/join", json=body,
+                         headers={**headers, "x-gradio-user": "app"})  # as the page sends it
     response.raise_for_status()
     return str(response.json()["event_id"])
 
@@ -89,3 +92,26 @@ async def test_a_join_is_held_until_hold_s_after_the_close_and_no_longer() -> No
     started = time.monotonic()
     assert (await queue.push(body.model_copy(), join_request(), "ann"))[0]
     assert time.monotonic() - started < HOLD_S, "with the stream open, a join is not held"
+
+
+async def test_an_api_clients_join_is_not_held() -> None:
+    """gradio_client opens a new stream itself when it needs one: holding its joins would only
+    slow down a script calling the API in a loop."""
+    queue, chat = queue_for(Settings())
+    body = PredictBodyInternal(data=["hi"], fn_index=chat, session_hash="script")
+    assert (await queue.push(body, join_request(sent_by="api"), "ann"))[0]
+    pending = queue.pending_event_ids_session["script"]
+    pending.remove(next(iter(pending)))
+    assert len(pending) == 0  # the route closes the stream here
+    started = time.monotonic()
+    assert (await queue.push(body.model_copy(), join_request(sent_by="api"), "ann"))[0]
+    assert time.monotonic() - started < HOLD_S
+
+
+def test_the_page_says_its_joins_are_the_apps() -> None:
+    """Joins are held only for the page, which Gradio's frontend marks with
+    `x-gradio-user: app`: if a Gradio upgrade stops sending it, the hold silently stops."""
+    assets = Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    sent = ["x-gradio-user\":`app`" in path.read_text(errors="replace")
+            for path in assets.glob("*.js")]
+    assert any(sent)
