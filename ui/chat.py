@@ -11,7 +11,8 @@ import gradio as gr
 from services import ServicesHolder
 from settings import Settings
 from ui.chat_handlers import ChatHandlers
-from ui.i18n import t
+from ui.chat_view import welcome
+from ui.i18n import request_language, t
 from ui.presets import PresetHandlers
 from ui.sidebar import SidebarHandlers
 
@@ -107,13 +108,21 @@ class ChatTab:
 
     async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """One event, not a `.then` chain of three: each step cost a round trip, and one that
-        joins just after the page's event stream closed is held (ui/event_streams.py)."""
-        page = await self.handlers.on_load(request)
+        joins just after the page's event stream closed is held (ui/event_streams.py). The
+        page is filled at once with the conversation it opens on (no welcome flashing first)."""
+        header, listed, model, temperature, max_tokens, shown = await self.handlers.on_load(
+            request)
         preset, prompt = await self.presets.load(request)
-        yield (*page, preset, prompt, gr.skip())
-        async for chatbot, conversation_id, prompt, listed in self.handlers.open_landing(request):
-            yield (gr.skip(), listed, gr.skip(), gr.skip(), gr.skip(), chatbot, gr.skip(), prompt,
-                   conversation_id)
+        opened: Any = gr.skip()
+        updates = self.handlers.open_landing(request)
+        landing = await anext(updates, None)
+        if landing is not None:  # the welcome stays set up for a new chat, out of sight
+            history, opened, prompt, listed = landing
+            shown = welcome(request_language(request), history)
+        yield header, listed, model, temperature, max_tokens, shown, preset, prompt, opened
+        async for shown, opened, prompt, listed in updates:
+            yield (gr.skip(), listed, gr.skip(), gr.skip(), gr.skip(), shown, gr.skip(), prompt,
+                   opened)
 
 
 def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:

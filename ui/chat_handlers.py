@@ -271,8 +271,12 @@ class ChatHandlers(Handlers):
             if not latest:
                 return  # a new user: the welcome of an empty chat
             landing = int(latest[0]["id"])
-        yield gr.skip(), gr.skip(), gr.skip(), await self.conversation_choices(request, landing)
-        async for update in self._open(landing, request):
+        updates = self._open(landing, request)
+        shown, opened, prompt, _ = await anext(updates)
+        # The list comes with the conversation, selected, in one update: sent apart, a quick
+        # second update of the list now and then left it empty on the page.
+        yield shown, opened, prompt, await self.conversation_choices(request, landing)
+        async for update in updates:
             yield update
 
     async def _open(self, conversation_id: int, request: gr.Request,

@@ -3,7 +3,7 @@ not finish, and which message may be edited. Kept apart so ui/chat.py only wires
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 
@@ -54,7 +54,11 @@ def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
 SUGGESTIONS = ("suggest_explain", "suggest_email", "suggest_ideas")
 
 
-def welcome(lang: str) -> Any:
-    """The empty chat: a greeting and a few questions to start with, in the page's language."""
-    return gr.Chatbot(placeholder=f"### {text('welcome_title', lang)}",
-                      examples=[{"text": text(key, lang)} for key in SUGGESTIONS])
+def welcome(lang: str, history: History | None = None) -> Any:
+    """The empty chat: a greeting and a few questions to start with, in the page's language
+    (shown whenever the chat is emptied); with `history`, the chat showing it meanwhile."""
+    placeholder = f"### {text('welcome_title', lang)}"
+    examples: list[Any] = [{"text": text(key, lang)} for key in SUGGESTIONS]
+    if history is None:  # the chat's value as it is
+        return gr.Chatbot(placeholder=placeholder, examples=examples)
+    return gr.Chatbot(cast(Any, history), placeholder=placeholder, examples=examples)
