@@ -37,6 +37,9 @@ CSS = """
 #chatbot .message-row:has(.edit-textarea) { width: min(40rem, calc(100% - 60px)); }
 #chatbot .message-row:has(.edit-textarea) :is(.flex-wrap, .message) { width: 100%; }
 #chatbot .edit-textarea { width: 100% !important; min-height: 6rem !important; }
+/* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
+   alone. */
+footer .divider { display: none; }
 /* On a phone: the chat and its message box first and on one screen, the conversations under
    them, a one-line header. */
 @media (max-width: 640px) {

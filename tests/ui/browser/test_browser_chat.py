@@ -51,6 +51,7 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     # language) had the same name and another meaning (issue 12).
     assert page.locator("footer").get_by_text("Settings").count() == 0
     assert page.locator("footer").get_by_text("Use via API").count() == 1
+    assert page.locator("footer").inner_text().strip() == "Use via API", "a stray separator"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
     assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
