@@ -273,8 +273,9 @@ class ChatHandlers(Handlers):
             landing = int(latest[0]["id"])
         updates = self._open(landing, request)
         shown, opened, prompt, _ = await anext(updates)
-        # The list comes with the conversation, selected, in one update: sent apart, a quick
-        # second update of the list now and then left it empty on the page.
+        # The list comes with the conversation, selected, in one update. Sent as two quick
+        # updates of the list, it was seen to end up empty on the page (about one reload in
+        # thirty, under load; where Gradio's frontend loses it was not found).
         yield shown, opened, prompt, await self.conversation_choices(request, landing)
         async for update in updates:
             yield update
