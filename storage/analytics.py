@@ -123,15 +123,15 @@ class Outcomes:
 
 
 def _where(
-    flt: UsageFilter, *, by_model: bool = True, by_user: bool = True
+    flt: UsageFilter, *, by_model: bool = True, by_user: bool = True, by_range: bool = True
 ) -> tuple[str, list[Any]]:
     """The WHERE clause over `requests r` and its parameters.
 
-    by_model / by_user=False leave out the model or user *choice* (for the dropdowns' own
-    lists); the caller's scope is never left out.
+    by_model / by_user / by_range=False leave out the model or user *choice* or the time range
+    (for the dropdowns' own lists); the caller's scope is never left out.
     """
-    clauses = ["r.created_at >= ?", "r.created_at < ?"]
-    params: list[Any] = [flt.start, flt.end]
+    clauses = ["r.created_at >= ?", "r.created_at < ?"] if by_range else ["TRUE"]
+    params: list[Any] = [flt.start, flt.end] if by_range else []
     if by_model and flt.model is not None:
         clauses.append("r.model = ?")
         params.append(flt.model)
@@ -323,8 +323,9 @@ def slowest_requests(
 
 
 def models_present(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> list[str]:
-    """Models with requests in the range (for the model dropdown), ignoring the model choice."""
-    where, params = _where(flt, by_model=False)
+    """Every model with requests at any time (for the model dropdown: a model can be picked in
+    a range where it has none, issue 12), ignoring the model choice but not the user's."""
+    where, params = _where(flt, by_model=False, by_range=False)
     sql = f"SELECT DISTINCT r.model FROM requests r WHERE {where} AND r.model IS NOT NULL ORDER BY 1"
     return [str(row[0]) for row in conn.execute(sql, params).fetchall()]
 

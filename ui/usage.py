@@ -41,7 +41,7 @@ def summary_markdown(view: UsageView, lang: str = "en") -> str:
 
 def model_choices(models: list[str], selected: str | None,
                   lang: str = "en") -> list[tuple[str, str]]:
-    """The models present, keeping a chosen model that has no requests in the new range."""
+    """The models seen (at any time), keeping a chosen one even if it never had requests."""
     names = list(models)
     if selected and selected != ALL and selected not in names:
         names.append(selected)
