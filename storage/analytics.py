@@ -27,9 +27,10 @@ BUCKET_WIDTHS: dict[Bucket, timedelta] = {
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
 }
-# The widest range each bucket size is used for: at most ~180 minute points, ~170 hour points.
+# The widest range each bucket size is used for: at most ~180 minute points, 24 hour points;
+# 7 and 30 days are per-day bars (issue 12: 168 hourly bars were too thin to read).
 _MINUTE_UP_TO = timedelta(hours=3)
-_HOUR_UP_TO = timedelta(days=7)
+_HOUR_UP_TO = timedelta(days=1)
 
 UNKNOWN_MODEL = "(unknown)"
 UNKNOWN_USER = "(unknown)"

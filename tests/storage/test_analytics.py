@@ -72,8 +72,9 @@ def records(frame: pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
 def test_bucket_size_follows_the_length_of_the_range() -> None:
     assert choose_bucket(START, START + timedelta(hours=3)) == "minute"
     assert choose_bucket(START, START + timedelta(hours=3, seconds=1)) == "hour"
-    assert choose_bucket(START, START + timedelta(days=7)) == "hour"
-    assert choose_bucket(START, START + timedelta(days=7, seconds=1)) == "day"
+    assert choose_bucket(START, START + timedelta(days=1)) == "hour"
+    assert choose_bucket(START, START + timedelta(days=1, seconds=1)) == "day"
+    assert choose_bucket(START, START + timedelta(days=7)) == "day"  # per-day bars (issue 12)
     assert choose_bucket(START, START + timedelta(days=30)) == "day"
 
 

@@ -79,7 +79,7 @@ async def test_an_admin_summary_covers_everyone_with_per_user_figures(
 async def test_non_admin_summary_is_scoped_to_self(
         service: UsageService, people: dict[str, User]) -> None:
     summary = await service.summary(people["alice"], "7d")
-    assert summary["user"] == people["alice"].id and summary["bucket"] == "hour"
+    assert summary["user"] == people["alice"].id and summary["bucket"] == "day"
     assert summary["totals"]["requests"] == 1 and summary["totals"]["tokens"] == 3
     assert [r["request_id"] for r in summary["slowest"]] == ["a1"]
     assert summary["by_user"] is None and summary["heaviest_users"] is None
