@@ -40,6 +40,8 @@ CSS = """
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }
+/* Table headers wrap between words, never inside one ("Toke" / "ns"). */
+th .header-content > span { word-break: normal !important; overflow-wrap: normal !important; }
 /* On a phone: the chat and its message box first and on one screen, the conversations under
    them, a one-line header. */
 @media (max-width: 640px) {

@@ -43,8 +43,9 @@ def _empty(fig: go.Figure, lang: str, key: str = "usage_no_requests") -> go.Figu
 
 
 def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
-    fig.update_layout(title=title, margin={"l": 40, "r": 20, "t": 50, "b": 40}, height=340,
-                      legend={"orientation": "h", "y": -0.2}, **kwargs)
+    # The legend under the axis's dates and title, not over them (issue 12).
+    fig.update_layout(title=title, margin={"l": 40, "r": 20, "t": 50, "b": 90}, height=370,
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.38}, **kwargs)
     return fig
 
 

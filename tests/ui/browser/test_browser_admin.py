@@ -168,6 +168,19 @@ def test_the_usage_tab_charts_and_downloads_csv(page: Page, app_server: AppServe
     # From the app's authenticated export route, not a file in Gradio's cache.
     assert "/api/usage/export?" in download.value.url
     page.screenshot(path=str(ARTIFACTS / "browser-usage.png"), full_page=True)
+    # Readable at a glance (issue 12): the legend under the axis title, not over it; table
+    # headers wrap between words, never inside one ("Toke" / "ns").
+    legend, axis_title = (page.locator(f"#usage-requests {part}").bounding_box()
+                          for part in (".legend", ".xtitle"))
+    assert legend and axis_title and legend["y"] >= axis_title["y"] + axis_title["height"], (
+        legend, axis_title)
+    page.set_viewport_size({"width": 900, "height": 900})  # narrow columns, as on a laptop
+    lines = page.evaluate(  # the lines each header's text takes
+        "Object.fromEntries([...document.querySelectorAll("
+        "'#usage-slowest th .header-content > span')].map(s => { const r = document.createRange();"
+        " r.selectNodeContents(s); return [s.innerText, new Set([...r.getClientRects()]"
+        ".map(c => Math.round(c.top))).size]; }))")
+    assert lines and all(n == 1 for word, n in lines.items() if " " not in word), lines
 
 
 def test_an_admin_adds_and_disables_a_colleague_in_the_users_tab(
