@@ -78,12 +78,16 @@ EN: dict[str, str] = {
     "usage_requests_per_day": "Requests per day", "usage_tokens_per_minute": "Tokens per minute",
     "usage_tokens_per_hour": "Tokens per hour", "usage_tokens_per_day": "Tokens per day",
     "usage_latency_title": "Latency, {n} completed requests",
+    "usage_latency_title_one": "Latency, 1 completed request",
     "usage_outcomes_title": "Outcomes of {n} requests",
+    "usage_outcomes_title_one": "Outcomes of 1 request",
     "usage_scope_self": "your requests", "usage_scope_one": "one user",
     "usage_scope_all": "all users", "usage_model_one": "model `{model}`",
     "usage_model_all": "all models",
     "usage_summary": ("**{requests}** requests · **{tokens}** tokens · error rate **{error}** · "
                       "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
+    "usage_summary_one": ("**1** request · **{tokens}** tokens · error rate **{error}** · "
+                              "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
     "usage_col_user": "User", "usage_col_requests": "Requests", "usage_col_tokens": "Tokens",
     "usage_col_input": "Input tokens", "usage_col_output": "Output tokens",
     "usage_col_failed": "Failed", "usage_col_cancelled": "Cancelled",
@@ -205,12 +209,16 @@ KO: dict[str, str] = {
     "usage_requests_per_day": "일별 요청", "usage_tokens_per_minute": "분당 토큰",
     "usage_tokens_per_hour": "시간당 토큰", "usage_tokens_per_day": "일별 토큰",
     "usage_latency_title": "지연 시간, 완료된 요청 {n}개",
+    "usage_latency_title_one": "지연 시간, 완료된 요청 1개",
     "usage_outcomes_title": "요청 {n}개의 결과",
+    "usage_outcomes_title_one": "요청 1개의 결과",
     "usage_scope_self": "내 요청", "usage_scope_one": "사용자 한 명",
     "usage_scope_all": "모든 사용자", "usage_model_one": "모델 `{model}`",
     "usage_model_all": "모든 모델",
     "usage_summary": ("요청 **{requests}**건 · 토큰 **{tokens}**개 · 오류율 **{error}** · "
                       "취소율 **{cancel}** · TTFT p50 **{ttft}** · 지연 시간 p95 **{latency}**"),
+    "usage_summary_one": ("요청 **1**건 · 토큰 **{tokens}**개 · 오류율 **{error}** · "
+                          "취소율 **{cancel}** · TTFT p50 **{ttft}** · 지연 시간 p95 **{latency}**"),
     "usage_col_user": "사용자", "usage_col_requests": "요청", "usage_col_tokens": "토큰",
     "usage_col_input": "입력 토큰", "usage_col_output": "출력 토큰",
     "usage_col_failed": "실패", "usage_col_cancelled": "취소",
@@ -373,6 +381,13 @@ def text(key: str, lang: str, **values: object) -> str:
     """Server-written text in the caller's language."""
     table = KO if lang == "ko" else EN
     return table.get(key, EN[key]).format(**values)
+
+
+def counted(key: str, count: int, lang: str, **values: object) -> str:
+    """`text` for a sentence about `count` things, in its `<key>_one` form for one of them
+    (English "1 request", not "1 requests")."""
+    singular = f"{key}_one"
+    return text(singular if count == 1 and singular in EN else key, lang, **values)
 
 
 def _word(prefix: str, word: str, lang: str) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 from services import ServicesHolder
 from ui import usage_charts as charts
 from ui.base import Handlers, api_errors, ui_errors
-from ui.i18n import headers, request_language, t, text
+from ui.i18n import counted, headers, request_language, t, text
 from ui.usage_export import export_button
 from usage import ALL, DEFAULT_RANGE, RANGES, UsageView
 
@@ -31,10 +31,11 @@ def summary_markdown(view: UsageView, lang: str = "en") -> str:
         "usage_scope_one" if flt.user_id is not None else "usage_scope_all")
     model = (text("usage_model_one", lang, model=flt.model) if flt.model
              else text("usage_model_all", lang))
-    numbers = text("usage_summary", lang, requests=f"{o.total:,}",
-                   tokens=f"{int(view.series['tokens'].sum()):,}",
-                   error=f"{100 * o.error_rate:.2f} %", cancel=f"{100 * o.cancel_rate:.2f} %",
-                   ttft=_ms(p.ttft_p50), latency=_ms(p.latency_p95))
+    numbers = counted("usage_summary", o.total, lang, requests=f"{o.total:,}",
+                      tokens=f"{int(view.series['tokens'].sum()):,}",
+                      error=f"{100 * o.error_rate:.2f} %",
+                      cancel=f"{100 * o.cancel_rate:.2f} %",
+                      ttft=_ms(p.ttft_p50), latency=_ms(p.latency_p95))
     return (f"{flt.start:%Y-%m-%d %H:%M} – {flt.end:%Y-%m-%d %H:%M} UTC · {text(scope, lang)}"
             f" · {model}\n\n{numbers}")
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.i18n import headers, outcome_text, text
+from ui.i18n import counted, headers, outcome_text, text
 from usage import Bucket, Outcomes, Percentiles
 
 TOP_USERS_IN_CHART = 15
@@ -125,7 +125,8 @@ def latency_figure(percentiles: Percentiles, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     fig.add_bar(name=text("usage_trace_latency", lang), x=labels, y=latency, marker_color="#1f77b4")
     fig.add_bar(name=text("usage_trace_ttft", lang), x=labels, y=ttft, marker_color="#17becf")
-    _layout(fig, text("usage_latency_title", lang, n=percentiles.completed), barmode="group",
+    done = percentiles.completed
+    _layout(fig, counted("usage_latency_title", done, lang, n=done), barmode="group",
             yaxis_title="ms")
     return fig if percentiles.completed else _empty(fig, lang, "usage_no_completed")
 
@@ -138,7 +139,7 @@ def outcomes_figure(outcomes: Outcomes, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=labels, y=values, marker_color=["#d62728", "#ff7f0e", "#8c564b"],
                 text=[f"{v:g} %" for v in values], textposition="outside", showlegend=False)
-    _layout(fig, text("usage_outcomes_title", lang, n=outcomes.total),
+    _layout(fig, counted("usage_outcomes_title", outcomes.total, lang, n=outcomes.total),
             yaxis_title=text("usage_axis_share", lang), yaxis_rangemode="tozero")
     return fig if outcomes.total else _empty(fig, lang)
 

@@ -184,8 +184,8 @@ async def test_a_user_sees_only_their_own_requests_and_no_user_figures(
                                              gr.Request(username="alice"))
     model_dd, user_dd, summary, *_, by_user_plot, latency, outcomes, heaviest, slowest, _ = out
     assert list(slowest["Request"]) == ["a1"]
-    assert latency.layout.title.text == "Latency, 1 completed requests"
-    assert "**1** requests · **3** tokens" in summary and "your requests" in summary
+    assert latency.layout.title.text == "Latency, 1 completed request"  # not "1 ... requests"
+    assert "**1** request · **3** tokens" in summary and "your requests" in summary
     assert user_dd.visible is False and by_user_plot.visible is False and heaviest.visible is False
     assert by_user_plot.value is None and heaviest.value["data"] == []
     assert model_dd.choices == [("All models", ALL), ("A", "A")]
