@@ -87,7 +87,7 @@ EN: dict[str, str] = {
     "usage_summary": ("**{requests}** requests · **{tokens}** tokens · error rate **{error}** · "
                       "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
     "usage_summary_one": ("**1** request · **{tokens}** tokens · error rate **{error}** · "
-                              "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
+                          "cancel rate **{cancel}** · TTFT p50 **{ttft}** · latency p95 **{latency}**"),
     "usage_col_user": "User", "usage_col_requests": "Requests", "usage_col_tokens": "Tokens",
     "usage_col_input": "Input tokens", "usage_col_output": "Output tokens",
     "usage_col_failed": "Failed", "usage_col_cancelled": "Cancelled",
