@@ -24,8 +24,6 @@ def queue_for(settings: Settings) -> tuple[PerUserQueue, int]:
     return blocks._queue, chat._id
 
 
-def join_request(language: str = "en", sent_by: str = "app") -> Request:
-    """A join as the app's page sends it (`sent_by="api"`: as gradio_client does)."""
+def join_request(language: str = "en") -> Request:
     return Request({"type": "http", "method": "POST", "path": "/gradio_api/queue/join",
-                    "headers": [(b"accept-language", language.encode()),
-                                (b"x-gradio-user", sent_by.encode())]})
+                    "headers": [(b"accept-language", language.encode())]})

@@ -107,9 +107,11 @@ class ChatTab:
         self.new_chat.click(None, cancels=[landing], api_visibility="private")
 
     async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
-        """One event, not a `.then` chain of three: each step cost a round trip, and one that
-        joins just after the page's event stream closed is held (ui/event_streams.py). The
-        page is filled at once with the conversation it opens on (no welcome flashing first)."""
+        """One event, not a `.then` chain of three. Gradio closes a page's event stream when
+        none of its events is pending, and its page opens a new one only if it thinks none is
+        open: under load a chained step's join was now and then answered before the page had
+        read the close, and the landing conversation never arrived. The page is filled at once
+        with the conversation it opens on (no welcome flashing first)."""
         header, listed, model, temperature, max_tokens, shown = await self.handlers.on_load(
             request)
         preset, prompt = await self.presets.load(request)

@@ -27,7 +27,6 @@ from gradio.queueing import Queue
 from errors import RateLimited
 from settings import Settings
 from ui.errors import as_http_exception
-from ui.event_streams import from_page, hold_join
 
 DEFAULT_CONCURRENCY_LIMIT = 4
 RETRY_AFTER_S = 5  # a hint only: how soon the user's earlier events end is not known here
@@ -65,8 +64,6 @@ class PerUserQueue(Queue):
             raise as_http_exception(refusal, request)
         self._joining[username] += 1
         try:
-            if body.session_hash and from_page(request):
-                await hold_join(self, body.session_hash)
             result: PushResult = await super().push(body, request, username)
             return result
         finally:
