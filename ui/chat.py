@@ -10,6 +10,7 @@ import gradio as gr
 
 from services import ServicesHolder
 from settings import Settings
+from ui.base import ui_errors
 from ui.chat_handlers import ChatHandlers
 from ui.chat_view import welcome
 from ui.i18n import request_language, t
@@ -106,21 +107,24 @@ class ChatTab:
         # A new chat asked for while the landing conversation still streams in stays new.
         self.new_chat.click(None, cancels=[landing], api_visibility="private")
 
+    @ui_errors
     async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """One event, not a `.then` chain of three. Gradio closes a page's event stream when
         none of its events is pending, and its page opens a new one only if it thinks none is
         open: under load a chained step's join was now and then answered before the page had
         read the close, and the landing conversation never arrived. The page is filled at once
         with the conversation it opens on (no welcome flashing first)."""
-        header, listed, model, temperature, max_tokens, shown = await self.handlers.on_load(
-            request)
+        header, model, temperature, max_tokens = await self.handlers.on_load(request)
         preset, prompt = await self.presets.load(request)
-        opened: Any = gr.skip()
+        lang = request_language(request)
         updates = self.handlers.open_landing(request)
         landing = await anext(updates, None)
-        if landing is not None:  # the welcome stays set up for a new chat, out of sight
+        if landing is None:  # a new user, or an address naming none of theirs
+            shown, opened = welcome(lang), gr.skip()
+            listed = await self.handlers.conversation_choices(request, None)
+        else:  # the welcome stays set up for a new chat, out of sight
             history, opened, prompt, listed = landing
-            shown = welcome(request_language(request), history)
+            shown = welcome(lang, history)
         yield header, listed, model, temperature, max_tokens, shown, preset, prompt, opened
         async for shown, opened, prompt, listed in updates:
             yield (gr.skip(), listed, gr.skip(), gr.skip(), gr.skip(), shown, gr.skip(), prompt,

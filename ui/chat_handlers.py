@@ -19,7 +19,7 @@ from engine.manager import EngineManager, EngineState
 from errors import AppError
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
-from ui.chat_view import History, assistant_messages, can_edit, shown_text, welcome
+from ui.chat_view import History, assistant_messages, can_edit, shown_text
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
@@ -259,13 +259,18 @@ class ChatHandlers(Handlers):
         async for update in self._open(int(conversation_id), request):
             yield update
 
-    @ui_errors
     async def open_landing(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
-        """What a page opens on: the conversation its address names, else the latest one."""
+        """What a page opens on: the conversation its address names, else the latest one;
+        nothing for a new user, or for an address naming none of theirs (a toast says why).
+        Part of ChatTab.open_page, which shows any other refusal."""
         user = await self.user(request)
         asked = _asked_conversation(request)
-        if asked is not None:  # someone else's, deleted or mistyped: refused in a toast
-            landing = (await self.conversations.get(user, asked)).id
+        if asked is not None:
+            try:
+                landing = (await self.conversations.get(user, asked)).id
+            except AppError as exc:  # someone else's, deleted or mistyped
+                show_refusal(exc, request)
+                return
         else:
             latest = await self.conversations.recent(user, limit=1)
             if not latest:
@@ -306,7 +311,8 @@ class ChatHandlers(Handlers):
         return "", str(chosen.value["text"])
 
     @ui_errors
-    async def on_load(self, request: gr.Request) -> tuple[str, Any, Any, float, int, Any]:
+    async def on_load(self, request: gr.Request) -> tuple[str, Any, float, int]:
+        """The page's header, the model picker and the sampling a page starts from."""
         user = await self.user(request)
         engine = self.engine
         lang = request_language(request)
@@ -317,9 +323,7 @@ class ChatHandlers(Handlers):
         )
         names = engine.profile.model_names
         temperature, max_tokens = starting_sampling(self.services)
-        return (header, await self.conversation_choices(request, None),
-                gr.Dropdown(choices=names, value=names[0]), temperature, max_tokens,
-                welcome(lang))
+        return header, gr.Dropdown(choices=names, value=names[0]), temperature, max_tokens
 
 
 def _asked_conversation(request: gr.Request) -> int | None:

@@ -310,6 +310,13 @@ def test_each_conversation_has_an_address_that_reopens_it(
     shared.goto(f"{app_server.url}/?c=999999")  # no such conversation: an empty chat, a toast
     shared.wait_for_selector(".toast-body", timeout=10_000)
     assert not shared.locator('#chatbot [data-testid="bot"]').count()
+    # Only that toast: the rest of the page loads as usual (a refused landing once broke the
+    # whole page load into red "Error" pills).
+    shared.wait_for_function("document.querySelector('#user-header')?.innerText"
+                             ".includes('Signed in as test')")
+    assert shared.locator(".toast-body").all_inner_texts() == [
+        "Warning\n×\nConversation 999999 not found"]
+    assert shared.locator(".error").count() == 0
     shared.context.close()
 
     page.click("#stop")
