@@ -8,13 +8,19 @@ import httpx
 import pytest
 from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from gradio.data_classes import PredictBodyInternal
-from gradio_queue import chat_fn_index, join_request, queue_for
 from helpers import eventually, http
 
+from services import ServicesHolder
 from settings import Settings
+from ui.app import build_blocks
 from ui.fair_queue import PerUserQueue
+
+
+def chat_fn_index(server: AppServer, headers: dict[str, str]) -> int:
+    config = http.get(f"{server.url}/config", headers=headers).json()
+    return next(int(dep["id"]) for dep in config["dependencies"] if dep["api_name"] == "chat")
 
 
 def join_chat(server: AppServer, headers: dict[str, str], fn_index: int,
@@ -45,6 +51,18 @@ def test_one_user_flooding_the_queue_leaves_room_for_another_users_chat(
         detail = floods[3].json()["detail"]
         assert detail.startswith("You already have 3 requests waiting in the queue"), detail
         assert floods[3].headers["retry-after"] == "5"
+
+
+def queue_for(settings: Settings) -> tuple[PerUserQueue, int]:
+    blocks = build_blocks(ServicesHolder(), settings)
+    chat = next(fn for fn in blocks.fns.values() if fn.api_name == "chat")
+    assert isinstance(blocks._queue, PerUserQueue)
+    return blocks._queue, chat._id
+
+
+def join_request(language: str = "en") -> Request:
+    return Request({"type": "http", "method": "POST", "path": "/gradio_api/queue/join",
+                    "headers": [(b"accept-language", language.encode())]})
 
 
 async def push(queue: PerUserQueue, fn_index: int, username: str, language: str = "en") -> bool:
