@@ -79,7 +79,7 @@ class Recorder:
         turn.input_tokens, turn.output_tokens, user_tokens = await _token_counts(count, turn)
         usage = _usage_row(turn, latency_ms)
         answer = turns.Answer(turn.conversation_id, turn.user_message_id, user_tokens,
-                              turn.answer, turn.thinking or None)
+                              turn.answer, turn.thinking or None, turn.finish_reason)
         await self._writer.write(lambda c: turns.answer(c, answer, usage))
         for observer in self._observers:
             try:

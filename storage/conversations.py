@@ -87,11 +87,12 @@ def add_message(
     token_out: int | None = None,
     status: MessageStatus = "completed",
     reasoning: str | None = None,
+    finish_reason: str | None = None,
 ) -> int:
     row = conn.execute(
-        "INSERT INTO messages (conv_id, role, content, token_in, token_out, status, reasoning)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [conv_id, role, content, token_in, token_out, status, reasoning],
+        "INSERT INTO messages (conv_id, role, content, token_in, token_out, status, reasoning,"
+        " finish_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [conv_id, role, content, token_in, token_out, status, reasoning, finish_reason],
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -99,7 +100,8 @@ def add_message(
 
 def list_messages(conn: duckdb.DuckDBPyConnection, conv_id: int) -> list[dict[str, Any]]:
     cur = conn.execute(
-        "SELECT id, role, content, reasoning, token_in, token_out, status, note, created_at"
+        "SELECT id, role, content, reasoning, token_in, token_out, status, note, finish_reason,"
+        " created_at"
         " FROM messages WHERE conv_id = ? ORDER BY id",
         [conv_id],
     )

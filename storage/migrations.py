@@ -126,6 +126,11 @@ MIGRATIONS: list[str] = [
         expires_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 8: why the engine ended an answer ("stop", "length"): a chat says when an answer was cut
+    # off at the length limit. NULL for answers stored before, and for stopped or failed ones.
+    """
+    ALTER TABLE messages ADD COLUMN finish_reason TEXT;
+    """,
 ]
 
 

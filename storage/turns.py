@@ -52,6 +52,7 @@ class Answer:
     question_tokens: int | None
     text: str
     reasoning: str | None
+    finish_reason: str | None = None  # the engine's, for an answer it completed
 
 
 def ask(conn: duckdb.DuckDBPyConnection, new: NewMessages, request: Request) -> tuple[int, int]:
@@ -88,6 +89,7 @@ def answer(conn: duckdb.DuckDBPyConnection, answer: Answer, usage: UsageRecord) 
                      [answer.question_tokens, answer.question_id])
     conversations.add_message(
         conn, answer.conv_id, "assistant", answer.text, token_in=usage.input_tokens,
-        token_out=usage.output_tokens, status=usage.status, reasoning=answer.reasoning)
+        token_out=usage.output_tokens, status=usage.status, reasoning=answer.reasoning,
+        finish_reason=answer.finish_reason if usage.status == "completed" else None)
     insert_usage(conn, usage)
     drafts.finish(conn, answer.question_id)

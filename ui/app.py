@@ -37,6 +37,11 @@ CSS = """
 #chatbot .message-row:has(.edit-textarea) { width: min(40rem, calc(100% - 60px)); }
 #chatbot .message-row:has(.edit-textarea) :is(.flex-wrap, .message) { width: 100%; }
 #chatbot .edit-textarea { width: 100% !important; min-height: 6rem !important; }
+/* "Continue" under an answer cut off at the length limit: beside the answer, the size of a
+   button, not a card at the far right like Gradio's options. */
+#chatbot .options { margin-left: 0; grid-template-columns: max-content; justify-content: start;
+                    padding: var(--spacing-sm) 0 var(--spacing-lg) 20px; }
+#chatbot .option { padding: var(--spacing-md) var(--spacing-xxl); }
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }

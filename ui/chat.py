@@ -87,7 +87,7 @@ class ChatTab:
                                      label=t("temperature"))
         self.max_tokens = gr.Slider(1, settings.max_tokens_limit,
                                     value=settings.default_max_tokens, step=1,
-                                    label=t("max_tokens"))
+                                    label=t("max_tokens"), elem_id="max-tokens")
         with gr.Row():
             self.preset_name = gr.Textbox(placeholder=t("preset_name"), show_label=False,
                                           elem_id="preset-name", scale=2)
@@ -155,7 +155,7 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
               chat.temperature, chat.max_tokens, chat.model]
     outputs = [chat.chatbot, chat.conversation_id, chat.conversation_list]
     # The text moves from the box to `pending` at once (the box is free for the next one),
-    # typed and sent, or a suggestion of the empty chat clicked.
+    # typed and sent, a suggestion of the empty chat or "Continue" under a cut-off answer.
     sending = [
         chat.message.submit(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
                             queue=False, api_visibility="private"),
@@ -163,6 +163,8 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
                         queue=False, api_visibility="private"),
         chat.chatbot.example_select(handlers.suggestion, None, [chat.message, chat.pending],
                                     queue=False, api_visibility="private"),
+        chat.chatbot.option_select(handlers.suggestion, None, [chat.message, chat.pending],
+                                   queue=False, api_visibility="private"),
     ]
     chat_events = [
         sent.then(handlers.respond, inputs, [*outputs, chat.message], show_progress_on=outputs,

@@ -19,7 +19,7 @@ from engine.manager import EngineManager, EngineState
 from errors import AppError
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
-from ui.chat_view import History, assistant_messages, can_edit, shown_text
+from ui.chat_view import History, assistant_messages, can_edit, stored_history
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
@@ -237,15 +237,7 @@ class ChatHandlers(Handlers):
         user = await self.user(request)
         conv = await self.conversations.get(user, int(conversation_id))
         rows = await self.conversations.messages(user, conv.id)
-        lang = request_language(request)
-        history: History = []
-        for row in rows:
-            if row["role"] == "user":
-                history.append({"role": "user", "content": row["content"]})
-            elif row["role"] == "assistant":
-                history += assistant_messages(shown_text(row, lang), row.get("reasoning") or "",
-                                              lang=lang)
-        return history, conv
+        return stored_history(rows, request_language(request)), conv
 
     @ui_errors
     async def open_conversation(
@@ -307,8 +299,10 @@ class ChatHandlers(Handlers):
 
     @ui_errors
     async def suggestion(self, chosen: gr.SelectData) -> tuple[str, str]:
-        """A suggestion of the empty chat, sent as if typed (the box stays empty)."""
-        return "", str(chosen.value["text"])
+        """A suggestion of the empty chat, or an option under the last answer ("Continue"),
+        sent as if typed (the box stays empty)."""
+        value = chosen.value
+        return "", str(value["text"] if isinstance(value, dict) else value)
 
     @ui_errors
     async def on_load(self, request: gr.Request) -> tuple[str, Any, float, int]:

@@ -22,10 +22,18 @@ def can_edit(history: History | None, index: int | tuple[int, ...] | None) -> bo
     return bool(users) and index == users[-1]
 
 
+def cut_off(message: dict[str, Any]) -> bool:
+    """An answer the engine ended at the request's max_tokens, not where the model stopped."""
+    return (message["role"] == "assistant" and message.get("status") == "completed"
+            and message.get("finish_reason") == "length")
+
+
 def status_note(message: dict[str, Any], lang: str) -> str | None:
     """Why a stored answer stops where it does, or None when it finished."""
     if message.get("note"):
         return f"⚠️ *({message['note']})*"
+    if cut_off(message):
+        return f"*({text('cut_off', lang)})*"
     if message["role"] != "assistant" or message["status"] not in STATUS_NOTES:
         return None
     mark, key = STATUS_NOTES[message["status"]]
@@ -49,6 +57,22 @@ def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
     if text_so_far or not shown:
         shown.append({"role": "assistant", "content": text_so_far})
     return shown
+
+
+def stored_history(rows: list[dict[str, Any]], lang: str) -> History:
+    """A stored conversation as the chat shows it. An answer cut off at the length limit
+    offers to continue when it is the last one (an option under it sends "Continue")."""
+    history: History = []
+    for row in rows:
+        if row["role"] == "user":
+            history.append({"role": "user", "content": row["content"]})
+        elif row["role"] == "assistant":
+            history += assistant_messages(shown_text(row, lang), row.get("reasoning") or "",
+                                          lang=lang)
+    if rows and cut_off(rows[-1]):
+        history[-1]["options"] = [{"label": text("continue", lang),
+                                   "value": text("continue_prompt", lang)}]
+    return history
 
 
 SUGGESTIONS = ("suggest_explain", "suggest_email", "suggest_ideas")

@@ -71,7 +71,8 @@ _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "re
              "open_page", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
              "table", "create", "revoke", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
-             "model_choice_2", "suggestion", "respond_2", "current_title",
+             "model_choice_2", "model_choice_3", "suggestion", "suggestion_1", "respond_2",
+             "respond_3", "current_title",
              "delete_preset"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}

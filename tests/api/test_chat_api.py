@@ -177,3 +177,23 @@ def test_stop_ends_the_answer_where_the_stop_string_begins(app_server: AppServer
     choice = stopped.json()["choices"][0]
     assert choice["message"]["content"].rstrip() == text[: text.index(stop)].rstrip()
     assert choice["finish_reason"] == "stop"
+
+
+def test_an_answer_cut_off_at_the_length_limit_is_stored_as_such(app_server: AppServer) -> None:
+    """Issue 12: the chat says when an answer stopped at max_tokens, so the reason is stored."""
+    headers = app_server.auth()
+    cut, events = stream_chat(app_server.url, headers, {
+        "messages": [{"role": "user", "content": "Tell me a very long story about a dragon."}],
+        "max_tokens": 3})
+    assert events[-2]["choices"][0]["finish_reason"] == "length"
+    answer = stored_conversation(app_server.url, headers, cut.headers["x-conversation-id"],
+                                 2)["messages"][1]
+    assert (answer["status"], answer["finish_reason"]) == ("completed", "length")
+
+    whole, events = stream_chat(app_server.url, headers, {
+        "messages": [{"role": "user", "content": "Say yes."}], "max_tokens": 60,
+        "temperature": 0})
+    reason = events[-2]["choices"][0]["finish_reason"]
+    answer = stored_conversation(app_server.url, headers, whole.headers["x-conversation-id"],
+                                 2)["messages"][1]
+    assert answer["finish_reason"] == reason

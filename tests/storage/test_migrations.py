@@ -59,7 +59,7 @@ def test_file_from_a_newer_app_is_refused(tmp_path: Path) -> None:
         ("conversations", {"id", "user_id", "title", "system_prompt", "model", "created_at", "updated_at",
                            "title_source", "source"}),
         ("messages", {"id", "conv_id", "role", "content", "token_in", "token_out", "status", "created_at",
-                      "reasoning", "note"}),
+                      "reasoning", "note", "finish_reason"}),
         (
             "requests",
             {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.chat_view import assistant_messages, can_edit, shown_text
+from ui.chat_view import assistant_messages, can_edit, shown_text, stored_history
 
 HISTORY = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
            {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
@@ -38,3 +38,31 @@ def test_only_the_last_user_message_may_be_edited() -> None:
     assert not can_edit(HISTORY, 0)
     assert not can_edit(HISTORY, 3)
     assert not can_edit([], 0)
+
+
+def test_an_answer_cut_off_at_the_length_limit_says_so_and_offers_to_continue() -> None:
+    """Issue 12: "Cut off at the length limit — Continue", on the answer as soon as it ends."""
+    cut = answer("completed", finish_reason="length")
+    rows = [{"role": "user", "content": "Tell me a story."}, cut]
+    shown = stored_history(rows, "en")
+    assert shown[-1]["content"] == "Half an answer\n\n*(cut off at the length limit)*"
+    assert shown[-1]["options"] == [{"label": "Continue", "value": "Continue"}]
+    korean = stored_history(rows, "ko")[-1]
+    assert korean["content"].endswith("*(길이 제한에서 잘림)*")
+    assert korean["options"] == [{"label": "계속", "value": "계속해 주세요"}]
+
+
+def test_only_the_last_answer_offers_to_continue() -> None:
+    cut = answer("completed", finish_reason="length")
+    rows = [{"role": "user", "content": "a"}, cut, {"role": "user", "content": "b"},
+            answer("completed", finish_reason="stop")]
+    shown = stored_history(rows, "en")
+    assert shown[1]["content"].endswith("*(cut off at the length limit)*")
+    assert all("options" not in m for m in shown)
+    assert shown[-1]["content"] == "Half an answer"
+
+
+def test_an_answer_stopped_before_any_text_says_so() -> None:
+    shown = stored_history([{"role": "user", "content": "a"},
+                            {**answer("cancelled"), "content": ""}], "en")
+    assert shown[-1]["content"] == "*(stopped)*"

@@ -88,7 +88,8 @@ def test_chat_events_are_not_limited_to_one_user_at_a_time() -> None:
     settings = Settings(chat_concurrency=7)
     blocks = build_blocks(ServicesHolder(), settings)
     chat_fns = [fn for fn in blocks.fns.values() if fn.name in {"chat_api", "respond"}]
-    assert {fn.api_name for fn in chat_fns} == {"chat", "respond", "respond_1", "respond_2"}
+    assert {fn.api_name for fn in chat_fns} == {"chat", "respond", "respond_1", "respond_2",
+                                                "respond_3"}
     assert all(fn.concurrency_limit == 7 for fn in chat_fns)
     assert blocks.max_threads >= 14
 

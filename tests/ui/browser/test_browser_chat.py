@@ -343,6 +343,32 @@ def test_a_new_chat_welcomes_with_suggestions_that_send_themselves(
     assert settled_answer(page).endswith("(stopped)")
 
 
+def test_an_answer_cut_off_at_the_length_limit_says_so_and_continues(
+    page: Page, app_server: AppServer
+) -> None:
+    """Issue 12: "Cut off at the length limit — Continue", on the answer as soon as it ends."""
+    open_chat(page, app_server)
+    page.get_by_role("button", name="Settings ▼").click()
+    page.wait_for_selector("#max-tokens input[type=number]", state="visible")
+    page.fill("#max-tokens input[type=number]", "4")
+    page.keyboard.press("Tab")
+    page.fill("#message textarea", "Tell me a very long story about a dragon.")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#chatbot [data-testid=\"bot\"]')"
+                           "?.innerText.includes('(cut off at the length limit)')", timeout=30_000)
+    go_on = page.locator("#chatbot").get_by_role("button", name="Continue", exact=True)
+    assert go_on.count() == 1
+    page.locator("#chatbot").screenshot(path=str(ARTIFACTS / "browser-cut-off.png"))
+    go_on.click()
+    page.wait_for_function(  # sent as if typed, answered, and cut off again
+        "document.querySelectorAll('#chatbot .user-row').length === 2"
+        " && [...document.querySelectorAll('#chatbot [data-testid=\"bot\"]')].filter("
+        "b => b.innerText.includes('(cut off at the length limit)')).length === 2",
+        timeout=30_000)
+    assert page.locator("#chatbot .user-row").last.inner_text().strip() == "Continue"
+    assert go_on.count() == 1, "only the last answer offers to continue"
+
+
 def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
     browser: Browser, app_server: AppServer
 ) -> None:
