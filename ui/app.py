@@ -42,6 +42,21 @@ CSS = """
 #chatbot .options { margin-left: 0; grid-template-columns: max-content; justify-content: start;
                     padding: var(--spacing-sm) 0 var(--spacing-lg) 20px; }
 #chatbot .option { padding: var(--spacing-md) var(--spacing-xxl); }
+/* The typing indicator of an answer before its first token (ui/chat_view.TYPING); its
+   message has no copy or retry buttons yet. */
+#chatbot .typing { display: inline-flex; gap: 4px; padding: 4px 0; }
+#chatbot .typing span { width: 7px; height: 7px; border-radius: 50%;
+                        background: var(--body-text-color-subdued);
+                        animation: typing 1.2s infinite ease-in-out; }
+#chatbot .typing span:nth-child(2) { animation-delay: 0.2s; }
+#chatbot .typing span:nth-child(3) { animation-delay: 0.4s; }
+@keyframes typing { 0%, 80%, 100% { opacity: 0.25; } 40% { opacity: 1; } }
+#chatbot .message-row:has(.typing) + .message-buttons-left { display: none; }
+/* One Send/Stop button: Stop while an event streams into the chat (Gradio then shows the
+   chat's progress tracker: an answer sent from this page, or one followed after a reload or
+   from the list), Send otherwise. */
+#chat-main:has(#chatbot > .wrap:not(.hide)) #send { display: none; }
+#chat-main:not(:has(#chatbot > .wrap:not(.hide))) #stop { display: none; }
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }

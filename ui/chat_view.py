@@ -11,6 +11,9 @@ from ui.i18n import text
 
 History = list[dict[str, Any]]
 
+# Three dots that pulse (the page's CSS animates .typing), shown until the first token.
+TYPING = '<span class="typing"><span></span><span></span><span></span></span>'
+
 # A stored answer's status, and the note the chat shows under it.
 STATUS_NOTES = {"cancelled": ("", "stopped"), "failed": ("⚠️ ", "failed_here")}
 
@@ -48,14 +51,18 @@ def shown_text(message: dict[str, Any], lang: str = "en") -> str:
 
 def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
                        lang: str = "en") -> History:
-    """An answer as the chat shows it: thinking (if any) in a collapsible block above it."""
+    """An answer as the chat shows it: thinking (if any) in a collapsible block above it.
+    Before its first token, a typing indicator instead of an empty bubble (Gradio's own shows
+    only until an event's first update, and ours comes at once)."""
     shown: History = []
     if thinking.strip():
         shown.append({"role": "assistant", "content": thinking.strip(),
                       "metadata": {"title": text("thinking", lang),
                                    "status": "done" if done else "pending"}})
-    if text_so_far or not shown:
+    if text_so_far or (done and not shown):
         shown.append({"role": "assistant", "content": text_so_far})
+    elif not shown:
+        shown.append({"role": "assistant", "content": TYPING})
     return shown
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.chat_view import assistant_messages, can_edit, shown_text, stored_history
+from ui.chat_view import TYPING, assistant_messages, can_edit, shown_text, stored_history
 
 HISTORY = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
            {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
@@ -66,3 +66,9 @@ def test_an_answer_stopped_before_any_text_says_so() -> None:
     shown = stored_history([{"role": "user", "content": "a"},
                             {**answer("cancelled"), "content": ""}], "en")
     assert shown[-1]["content"] == "*(stopped)*"
+
+
+def test_an_answer_without_its_first_token_is_not_an_empty_bubble() -> None:
+    assert assistant_messages("", "", done=False) == [{"role": "assistant", "content": TYPING}]
+    assert assistant_messages("", "Hmm", done=False)[-1]["content"] == "Hmm"
+    assert assistant_messages("", "", done=True) == [{"role": "assistant", "content": ""}]

@@ -107,9 +107,15 @@ def test_a_refused_message_comes_back_to_the_box_with_the_reason(
 
 def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
     open_chat(page, app_server)
+    # One Send/Stop button (issue 12): Send while nothing runs, Stop while the answer streams.
+    assert page.locator("#send").is_visible() and page.locator("#stop").is_hidden()
     page.fill("#message textarea", "Tell me a very long story about a dragon and a knight.")
     page.keyboard.press("Enter")
+    # Until its first token the answer is a typing indicator, not an empty bubble.
+    page.wait_for_selector("#chatbot [data-testid='bot'] .typing", timeout=10_000)
     answer_longer_than(page, 40)
+    assert page.locator("#send").is_hidden()
+    assert page.locator("#chatbot [data-testid='bot'] .typing").count() == 0
     page.click("#stop")
     headers = app_server.auth()
     conv_id = page.locator("#conversation-list input:checked").get_attribute("value", timeout=10_000)
@@ -118,6 +124,8 @@ def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_serv
     assert stored["messages"][1]["status"] == "cancelled"
     # At once, as stored: marked as stopped (issue 12), not only after reopening it.
     assert settled_answer(page).endswith("(stopped)")
+    page.locator("#send").wait_for(timeout=10_000)  # back to Send once the answer has ended
+    assert page.locator("#stop").is_hidden()
     page.screenshot(path=str(ARTIFACTS / "browser-stop.png"))
     assert stored["messages"][1]["content"].strip()
 
