@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.fit import summary
 from engine.manager import EngineManager
+from engine.profiles import Profile
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.i18n import fit_templates, request_language, state_text, t, text
@@ -39,20 +40,45 @@ class ModelHandlers(Handlers):
         return self.services.engine
 
     @ui_errors
-    async def profiles_table(self, request: gr.Request) -> tuple[pd.DataFrame, Any]:
+    async def profiles_table(self, request: gr.Request) -> tuple[pd.DataFrame, Any, Any]:
+        """The profiles, the active one first, then those that fit; the switch menu offers
+        the ones that fit, and "switch anyway" starts unticked."""
         await self.admin(request)
         lang = request_language(request)
         engine = self.engine
         rows = []
-        for profile in engine.profiles.values():
+        for profile in self._ordered():
             rows.append([
                 "●" if profile.id == engine.profile.id else "", profile.id, profile.name,
                 profile.engine, profile.tensor_parallel_size, profile.max_model_len,
                 summary(engine.fit(profile), fit_templates(lang)),
             ])
-        choices = [(f"{p.name} ({p.id})", p.id) for p in engine.profiles.values()]
         return (pd.DataFrame(rows, columns=profile_columns(lang)),
-                gr.Dropdown(choices=choices, value=engine.profile.id))
+                self._menu(override_fit=False, lang=lang), gr.Checkbox(value=False))
+
+    @ui_errors
+    async def switch_choices(self, override_fit: bool, request: gr.Request) -> Any:
+        """The switch menu: the profiles that fit, or, with "switch anyway" ticked, every
+        profile, those that do not fit saying why."""
+        await self.admin(request)
+        return self._menu(override_fit=bool(override_fit), lang=request_language(request))
+
+    def _ordered(self) -> list[Profile]:
+        engine = self.engine
+        return sorted(engine.profiles.values(),
+                      key=lambda p: (p.id != engine.profile.id, not engine.fit(p).fits))
+
+    def _menu(self, override_fit: bool, lang: str) -> Any:
+        engine = self.engine
+        choices = []
+        for profile in self._ordered():
+            verdict = engine.fit(profile)
+            label = f"{profile.name} ({profile.id})"
+            if not verdict.fits and override_fit:
+                label += f" — {summary(verdict, fit_templates(lang))}"
+            if verdict.fits or override_fit:
+                choices.append((label, profile.id))
+        return gr.Dropdown(choices=choices, value=engine.profile.id)
 
     @ui_errors
     async def status(self, request: gr.Request) -> tuple[str, str]:
@@ -149,11 +175,14 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer, list[Any
         timer = gr.Timer(2.0, active=False)
     timer.tick(handlers.status, None, [status, engine_log], api_visibility="private",
                show_progress="hidden")
+    override.change(handlers.switch_choices, [override], [choice], api_visibility="private",
+                    show_progress="hidden")
     switch.click(handlers.switch, [choice, override], [progress], api_visibility="private",
                  concurrency_limit=1).then(
-        handlers.profiles_table, None, [table, choice], api_visibility="private")
+        handlers.profiles_table, None, [table, choice, override], api_visibility="private")
     restart.click(handlers.restart, None, [progress], api_visibility="private",
                   concurrency_limit=1)
     tab.select(lambda: gr.Timer(active=True), None, timer, api_visibility="private")
-    loaders = [(handlers.profiles_table, [table, choice]), (handlers.status, [status, engine_log])]
+    loaders = [(handlers.profiles_table, [table, choice, override]),
+               (handlers.status, [status, engine_log])]
     return tab, timer, loaders

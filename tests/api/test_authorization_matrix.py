@@ -64,7 +64,7 @@ ROUTES: dict[tuple[str, str], Access] = {
 # handler refuses others. Every one of them needs a signed-in caller (Gradio's auth_dependency).
 _UI_ONLY = {"lambda", "unnamed", "unnamed_1", "unnamed_2", "js_fn", "js_fn_1",
             *(f"lambda_{i}" for i in range(1, 18))}
-_ADMIN_FNS = {"status", "switch", "profiles_table", "restart", "table_1", "create_1",
+_ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
              "fresh_settings", "apply", "save", "make_default", "open_conversation",

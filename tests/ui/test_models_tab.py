@@ -166,12 +166,12 @@ async def test_the_handlers_answer_a_korean_admin_in_korean(tmp_path: Path) -> N
     handlers = ModelHandlers(holder)
     korean = gr.Request(headers=KOREAN, username="root")
 
-    table, _choice = await handlers.profiles_table(korean)
+    table, _choice, _ = await handlers.profiles_table(korean)
     status, _log = await handlers.status(korean)
 
     assert list(table.columns) == profile_columns("ko")
     assert status.startswith("**사용 중인 프로필:**") and "**엔진 상태:**" in status
-    english_table, _ = await handlers.profiles_table(gr.Request(username="root"))
+    english_table, _, _ = await handlers.profiles_table(gr.Request(username="root"))
     assert list(english_table.columns) == PROFILE_COLUMNS
 
 
@@ -187,8 +187,8 @@ async def test_the_fit_column_is_in_the_callers_language(tmp_path: Path) -> None
                                auth=SimpleNamespace(user_by_name=user_by_name)))
     handlers = ModelHandlers(holder)
 
-    korean, _ = await handlers.profiles_table(gr.Request(headers=KOREAN, username="root"))
-    english, _ = await handlers.profiles_table(gr.Request(username="root"))
+    korean, _, _ = await handlers.profiles_table(gr.Request(headers=KOREAN, username="root"))
+    english, _, _ = await handlers.profiles_table(gr.Request(username="root"))
 
     fit = profile_columns("ko")[-1]
     assert dict(zip(korean[profile_columns("ko")[1]], korean[fit], strict=True)) == {
@@ -199,3 +199,47 @@ async def test_the_fit_column_is_in_the_callers_language(tmp_path: Path) -> None
         "fits: llama.cpp runs on the CPU: no GPU needed",
         "does not fit: no GPU — use a llama.cpp (CPU) profile on this machine",
     ]
+
+
+def three_profile_handlers(tmp_path: Path) -> tuple[ModelHandlers, Any, Any]:
+    """The active CPU profile, a GPU one that cannot fit here, and a second CPU one."""
+    async def user_by_name(_name: str) -> User:
+        return ROOT_ADMIN
+
+    gpu_profile = load_profile(ROOT / "profiles" / "llama-3.1-8b-instruct.toml")
+    precise = load_profile(ROOT / "profiles" / "smollm2-135m-cpu-precise.toml")
+    profiles = {gpu_profile.id: gpu_profile, precise.id: precise, PROFILE.id: PROFILE}
+    engine = EngineManager(Settings(data_dir=tmp_path), profiles, PROFILE, NO_GPU)
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(engine=engine,  # type: ignore[arg-type]
+                               auth=SimpleNamespace(user_by_name=user_by_name)))
+    return ModelHandlers(holder), gpu_profile, precise
+
+
+async def test_the_table_lists_the_active_profile_then_those_that_fit(tmp_path: Path) -> None:
+    """Issue 12: readable at a glance, the active and fitting profiles first."""
+    handlers, gpu_profile, precise = three_profile_handlers(tmp_path)
+    table, _choice, _override = await handlers.profiles_table(gr.Request(username="root"))
+    assert list(table["Profile"]) == [PROFILE.id, precise.id, gpu_profile.id]
+
+
+async def test_the_switch_menu_offers_what_fits_and_all_with_reasons_when_told_to(
+    tmp_path: Path,
+) -> None:
+    """Issue 12: profiles that do not fit are not offered, unless "switch anyway" is ticked;
+    then the menu says why each does not fit."""
+    handlers, gpu_profile, precise = three_profile_handlers(tmp_path)
+    request = gr.Request(username="root")
+    _table, choice, override = await handlers.profiles_table(request)
+    fitting = [(f"{PROFILE.name} ({PROFILE.id})", PROFILE.id),
+               (f"{precise.name} ({precise.id})", precise.id)]
+    assert choice.choices == fitting and choice.value == PROFILE.id
+    assert override.value is False, "a reloaded table starts with the check on"
+
+    anyway = await handlers.switch_choices(True, request)
+    assert anyway.choices[:2] == fitting
+    label, value = anyway.choices[2]
+    assert value == gpu_profile.id
+    assert label == (f"{gpu_profile.name} ({gpu_profile.id}) — does not fit: no GPU — use a "
+                     "llama.cpp (CPU) profile on this machine")
+    assert (await handlers.switch_choices(False, request)).choices == fitting

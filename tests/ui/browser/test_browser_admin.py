@@ -35,6 +35,23 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     wait_for_models_text(admin, "#profiles-table", "deepseek-r1-distill-qwen-14b")
     table = admin.locator("#profiles-table").inner_text()
     assert "llama.cpp runs on the CPU" in table and "no GPU" in table
+    # Issue 12: the active profile first, then those that fit; the menu offers only those,
+    # unless "switch anyway" is ticked, and then says why the others do not fit.
+    assert (table.index("smollm2-135m-cpu") < table.index("smollm2-135m-cpu-precise")
+            < table.index("deepseek-r1-distill-qwen-14b")), table
+    admin.locator("#profile-choice input").click()
+    offered = admin.get_by_role("option")
+    offered.first.wait_for()
+    assert all("smollm2" in o for o in offered.all_inner_texts()), offered.all_inner_texts()
+    admin.keyboard.press("Escape")
+    admin.locator("#override-fit input").check()
+    admin.wait_for_timeout(300)  # the menu is refilled by the tick's event
+    admin.locator("#profile-choice input").click()
+    admin.get_by_role("option", name="deepseek-r1-distill-qwen-14b").filter(
+        has_text="does not fit").wait_for(timeout=10_000)
+    admin.screenshot(path=str(ARTIFACTS / "browser-models-anyway.png"))
+    admin.keyboard.press("Escape")
+    admin.locator("#override-fit input").uncheck()
     wait_for_models_text(admin, "#engine-status", "Engine state: ready")
     admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
     admin.keyboard.press("Enter")
