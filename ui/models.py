@@ -61,7 +61,10 @@ class ModelHandlers(Handlers):
         """The switch menu: the profiles that fit, or, with "switch anyway" ticked, every
         profile, those that do not fit saying why."""
         await self.admin(request)
-        return self._menu(override_fit=bool(override_fit), lang=request_language(request))
+        # Only the choices: the profile picked meanwhile stays picked (the switch refuses one
+        # that does not fit without the box ticked).
+        menu = self._menu(override_fit=bool(override_fit), lang=request_language(request))
+        return gr.update(choices=menu.choices)
 
     def _ordered(self) -> list[Profile]:
         engine = self.engine

@@ -51,6 +51,10 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     admin.screenshot(path=str(ARTIFACTS / "browser-models-anyway.png"))
     admin.keyboard.press("Escape")
     admin.locator("#override-fit input").uncheck()
+    admin.locator("#profile-choice input").click()  # only what fits again
+    admin.wait_for_function("![...document.querySelectorAll('[role=option]')]"
+                            ".some(o => o.innerText.includes('does not fit'))")
+    admin.keyboard.press("Escape")
     wait_for_models_text(admin, "#engine-status", "Engine state: ready")
     admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
     admin.keyboard.press("Enter")
