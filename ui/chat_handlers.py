@@ -286,11 +286,17 @@ class ChatHandlers(Handlers):
             return
         interval = self.settings.stream_flush_interval_s
         lang = request_language(request)
+        # The list goes out again with the first streamed update: after a reload onto a
+        # running answer, the page now and then showed an empty list until the answer ended
+        # (about one full test run in four; header and chat filled by the same update; where
+        # Gradio's frontend drops it was not found). A copy a moment later puts it right.
+        again: Any = await self.conversation_choices(request, conv.id)
         try:
             async for turn in live.follow(interval):
                 yield ([*history, *assistant_messages(turn.answer, turn.thinking,
                                                       done=False, lang=lang)],
-                       conv.id, gr.skip(), gr.skip())
+                       conv.id, gr.skip(), again)
+                again = gr.skip()
         except AppError:
             pass  # the answer failed: its stored text says so, shown below
         history, conv = await self._display(conv.id, request)
