@@ -178,8 +178,9 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer, list[Any
         timer = gr.Timer(2.0, active=False)
     timer.tick(handlers.status, None, [status, engine_log], api_visibility="private",
                show_progress="hidden")
+    # Not queued: a plain request, answered at once, that no event-stream hiccup can hold up.
     override.change(handlers.switch_choices, [override], [choice], api_visibility="private",
-                    show_progress="hidden")
+                    show_progress="hidden", queue=False)
     switch.click(handlers.switch, [choice, override], [progress], api_visibility="private",
                  concurrency_limit=1).then(
         handlers.profiles_table, None, [table, choice, override], api_visibility="private")
