@@ -57,6 +57,8 @@ CSS = """
    from the list), Send otherwise. */
 #chat-main:has(#chatbot > .wrap:not(.hide)) #send { display: none; }
 #chat-main:not(:has(#chatbot > .wrap:not(.hide))) #stop { display: none; }
+/* The model picker above the chat: as wide as a model's name, not the whole column. */
+#model-choice { max-width: 22rem; margin-left: 0 !important; }
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }
@@ -71,7 +73,7 @@ th .header-content > span { word-break: normal !important; overflow-wrap: normal
   #user-header p { margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   #chat-main { order: 1; }
   #chat-sidebar { order: 2; }
-  #chatbot { height: calc(100dvh - 250px) !important; min-height: 300px; }
+  #chatbot { height: calc(100dvh - 300px) !important; min-height: 300px; }
 }
 """
 

@@ -59,6 +59,9 @@ class ChatTab:
                                             visible=False, elem_id="confirm-delete")
 
     def _conversation(self) -> None:
+        # The model to answer with, at the top of the chat as in the chat apps people know.
+        self.model = gr.Dropdown(choices=[], label=t("model"), show_label=False, container=False,
+                                 elem_id="model-choice", min_width=240)
         self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
                                   show_label=False, editable="user",
                                   # ui/chat_page.js follows answers instead: Gradio's
@@ -75,7 +78,6 @@ class ChatTab:
             self.stop = gr.Button(t("stop"), variant="stop", scale=1, elem_id="stop")
 
     def _settings(self, settings: Settings) -> None:
-        self.model = gr.Dropdown(label=t("model"), choices=[], elem_id="model-choice")
         with gr.Row(equal_height=True):
             self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice",
                                       scale=4)

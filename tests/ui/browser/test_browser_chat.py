@@ -344,6 +344,10 @@ def test_a_new_chat_welcomes_with_suggestions_that_send_themselves(
         "document.querySelector('#chatbot')?.innerText.includes('What can I help with?')")
     suggestions = page.locator("#chatbot .example")
     assert suggestions.count() == 3
+    # Issue 12: the model picker sits at the top of the chat, not inside Settings.
+    picker, chat = (page.locator(s).bounding_box() for s in ("#model-choice", "#chatbot"))
+    assert picker and chat and picker["y"] + picker["height"] <= chat["y"] + 1, (picker, chat)
+    assert page.locator("#model-choice input").input_value() == "smollm2-135m-instruct"
     asked = suggestions.first.inner_text().strip()
     suggestions.first.click()
     page.wait_for_function(  # sent as if typed
