@@ -160,8 +160,9 @@ def build_models_tab(holder: ServicesHolder) -> tuple[gr.Tab, gr.Timer, list[Any
     handlers = ModelHandlers(holder)
     with gr.Tab(t("models"), id="models-tab", visible=False) as tab:
         status = gr.Markdown(elem_id="engine-status")
+        # Widths that fit the table on a laptop's screen; the long fit verdict wraps.
         table = gr.Dataframe(headers=PROFILE_COLUMNS, interactive=False, elem_id="profiles-table",
-                             wrap=True)
+                             wrap=True, column_widths=["6%", "18%", "20%", "8%", "4%", "7%", "37%"])
         with gr.Row():
             # Custom values pass to the handler, which checks the role and the profile itself.
             choice = gr.Dropdown(label=t("switch_to"), choices=[], elem_id="profile-choice",

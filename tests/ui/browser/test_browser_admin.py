@@ -39,6 +39,10 @@ def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Brow
     # unless "switch anyway" is ticked, and then says why the others do not fit.
     assert (table.index("smollm2-135m-cpu") < table.index("smollm2-135m-cpu-precise")
             < table.index("deepseek-r1-distill-qwen-14b")), table
+    wide = admin.evaluate(  # every part of the table within its box: no sideways scrolling
+        "[...document.querySelectorAll('#profiles-table *')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 600).length")
+    assert wide == 0, "the profiles table scrolls sideways"
     admin.locator("#profile-choice input").click()
     offered = admin.get_by_role("option")
     offered.first.wait_for()
