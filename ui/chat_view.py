@@ -59,10 +59,10 @@ def assistant_messages(text_so_far: str, thinking: str, done: bool = True,
         shown.append({"role": "assistant", "content": thinking.strip(),
                       "metadata": {"title": text("thinking", lang),
                                    "status": "done" if done else "pending"}})
-    if text_so_far or (done and not shown):
+    if text_so_far:
         shown.append({"role": "assistant", "content": text_so_far})
     elif not shown:
-        shown.append({"role": "assistant", "content": TYPING})
+        shown.append({"role": "assistant", "content": text_so_far if done else TYPING})
     return shown
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from engine.fit import summary
+from engine.fit import FitVerdict, summary
 from engine.manager import EngineManager
 from engine.profiles import Profile
 from services import ServicesHolder
@@ -46,15 +46,13 @@ class ModelHandlers(Handlers):
         await self.admin(request)
         lang = request_language(request)
         engine = self.engine
-        rows = []
-        for profile in self._ordered():
-            rows.append([
-                "●" if profile.id == engine.profile.id else "", profile.id, profile.name,
-                profile.engine, profile.tensor_parallel_size, profile.max_model_len,
-                summary(engine.fit(profile), fit_templates(lang)),
-            ])
+        verdicts = self._verdicts()
+        rows = [["●" if profile.id == engine.profile.id else "", profile.id, profile.name,
+                 profile.engine, profile.tensor_parallel_size, profile.max_model_len,
+                 summary(verdict, fit_templates(lang))] for profile, verdict in verdicts]
         return (pd.DataFrame(rows, columns=profile_columns(lang)),
-                self._menu(override_fit=False, lang=lang), gr.Checkbox(value=False))
+                gr.Dropdown(choices=_menu(verdicts, False, lang), value=engine.profile.id),
+                gr.Checkbox(value=False))
 
     @ui_errors
     async def switch_choices(self, override_fit: bool, request: gr.Request) -> Any:
@@ -63,25 +61,14 @@ class ModelHandlers(Handlers):
         await self.admin(request)
         # Only the choices: the profile picked meanwhile stays picked (the switch refuses one
         # that does not fit without the box ticked).
-        menu = self._menu(override_fit=bool(override_fit), lang=request_language(request))
-        return gr.update(choices=menu.choices)
+        return gr.update(choices=_menu(self._verdicts(), bool(override_fit),
+                                       request_language(request)))
 
-    def _ordered(self) -> list[Profile]:
+    def _verdicts(self) -> list[tuple[Profile, FitVerdict]]:
+        """Every profile with its fit, the active one first, then those that fit."""
         engine = self.engine
-        return sorted(engine.profiles.values(),
-                      key=lambda p: (p.id != engine.profile.id, not engine.fit(p).fits))
-
-    def _menu(self, override_fit: bool, lang: str) -> Any:
-        engine = self.engine
-        choices = []
-        for profile in self._ordered():
-            verdict = engine.fit(profile)
-            label = f"{profile.name} ({profile.id})"
-            if not verdict.fits and override_fit:
-                label += f" — {summary(verdict, fit_templates(lang))}"
-            if verdict.fits or override_fit:
-                choices.append((label, profile.id))
-        return gr.Dropdown(choices=choices, value=engine.profile.id)
+        verdicts = [(profile, engine.fit(profile)) for profile in engine.profiles.values()]
+        return sorted(verdicts, key=lambda pv: (pv[0].id != engine.profile.id, not pv[1].fits))
 
     @ui_errors
     async def status(self, request: gr.Request) -> tuple[str, str]:
@@ -125,6 +112,19 @@ class ModelHandlers(Handlers):
             await asyncio.sleep(self.poll_interval_s)
         if not task.cancelled() and task.exception() is not None:
             yield "\n".join([*lines, text(f"{key}_failed", lang, error=task.exception())])
+
+
+def _menu(verdicts: list[tuple[Profile, FitVerdict]], override_fit: bool,
+          lang: str) -> list[tuple[str, str]]:
+    """The switch menu's (label, profile id) choices."""
+    choices = []
+    for profile, verdict in verdicts:
+        label = f"{profile.name} ({profile.id})"
+        if verdict.fits:
+            choices.append((label, profile.id))
+        elif override_fit:
+            choices.append((f"{label} — {summary(verdict, fit_templates(lang))}", profile.id))
+    return choices
 
 
 def status_markdown(snapshot: dict[str, Any], metrics: dict[str, Any] | None,
