@@ -273,9 +273,16 @@ class ChatHandlers(Handlers):
         # The list comes with the conversation, selected, in one update. Sent as two quick
         # updates of the list, it was seen to end up empty on the page (about one reload in
         # thirty, under load; where Gradio's frontend loses it was not found).
-        yield shown, opened, prompt, await self.conversation_choices(request, landing)
-        async for update in updates:
-            yield update
+        listed = await self.conversation_choices(request, landing)
+        yield shown, opened, prompt, listed
+        # And again with the next update (a running answer's first streamed one): after a
+        # reload onto a running answer the page now and then showed an empty list until the
+        # answer ended (2 of about 8 full test runs; header and chat came in the same update;
+        # where Gradio's frontend drops it was not found). A copy a moment later puts it right.
+        again: Any = listed
+        async for shown, opened, prompt, later in updates:
+            yield shown, opened, prompt, again if later == gr.skip() else later
+            again = gr.skip()
 
     async def _open(self, conversation_id: int, request: gr.Request,
                     ) -> AsyncIterator[tuple[Any, ...]]:
@@ -286,17 +293,11 @@ class ChatHandlers(Handlers):
             return
         interval = self.settings.stream_flush_interval_s
         lang = request_language(request)
-        # The list goes out again with the first streamed update: after a reload onto a
-        # running answer, the page now and then showed an empty list until the answer ended
-        # (about one full test run in four; header and chat filled by the same update; where
-        # Gradio's frontend drops it was not found). A copy a moment later puts it right.
-        again: Any = await self.conversation_choices(request, conv.id)
         try:
             async for turn in live.follow(interval):
                 yield ([*history, *assistant_messages(turn.answer, turn.thinking,
                                                       done=False, lang=lang)],
-                       conv.id, gr.skip(), again)
-                again = gr.skip()
+                       conv.id, gr.skip(), gr.skip())
         except AppError:
             pass  # the answer failed: its stored text says so, shown below
         history, conv = await self._display(conv.id, request)

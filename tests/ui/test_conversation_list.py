@@ -141,3 +141,26 @@ async def test_opening_a_conversation_fills_the_rename_box_with_its_title() -> N
     sidebar = SidebarHandlers(holder)
     assert await sidebar.current_title(1, request()) == "Running"
     assert await sidebar.current_title(None, request()) == ""
+
+
+async def test_a_page_landing_on_a_running_answer_gets_the_list_twice() -> None:
+    """Once with the conversation, and again with the answer's first streamed update (the page
+    now and then dropped the first one); the list as stored comes at the end."""
+    handlers = ChatHandlers(holder_with_a_running_answer())
+
+    async def running(conversation_id: int, _request: Any) -> AsyncIterator[tuple[Any, ...]]:
+        yield ["history"], conversation_id, "", gr.skip()
+        yield ["streamed"], conversation_id, gr.skip(), gr.skip()
+        yield ["streamed more"], conversation_id, gr.skip(), gr.skip()
+        yield ["stored"], conversation_id, gr.skip(), "the list at the end"
+
+    handlers._open = running  # type: ignore[method-assign]
+    landing = SimpleNamespace(username="test", query_params={"c": "1"})
+    handlers.conversations.get = _own_conversation  # type: ignore[method-assign]
+    lists = [update[3] async for update in handlers.open_landing(landing)]
+    assert [lst.choices for lst in lists[:2]] == [EXPECTED, EXPECTED]
+    assert lists[2:] == [gr.skip(), "the list at the end"]
+
+
+async def _own_conversation(_user: Any, conversation_id: int) -> Any:
+    return SimpleNamespace(id=conversation_id)
