@@ -418,10 +418,11 @@ def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppSe
     sign_in(page, app_server, "test", "test")
     page.wait_for_selector("#message textarea", timeout=30_000)
     assert page.get_by_role("tab", name="채팅").count() == 1
-    page.locator("#send").wait_for(timeout=10_000)  # Stop, while the page loads
-    assert page.locator("#send").inner_text() == "보내기"
-    page.wait_for_function(
+    page.wait_for_function(  # the page's load event has answered
         "document.querySelector('#user-header')?.innerText.includes('로그인 사용자')")
+    page.locator("#send").wait_for(timeout=10_000)  # Stop, while the page loads
+    # Its label, whether or not a late update of the load shows Stop again for a moment.
+    assert (page.locator("#send").text_content() or "").strip() == "보내기"
     page.fill("#message textarea", "   ")
     page.click("#send")
     page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)
