@@ -151,7 +151,7 @@ def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:
 
 
 def _wire_answers(chat: ChatTab, settings: Settings) -> None:
-    """Send, regenerate and edit share the chat concurrency limit; Stop cancels them all."""
+    """Send, regenerate and edit share the chat concurrency limit; Stop ends any of them."""
     handlers, limit = chat.handlers, settings.chat_concurrency
     inputs = [chat.pending, chat.chatbot, chat.conversation_id, chat.system_prompt,
               chat.temperature, chat.max_tokens, chat.model]
@@ -159,9 +159,9 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
     # The text moves from the box to `pending` at once (the box is free for the next one),
     # typed and sent, a suggestion of the empty chat or "Continue" under a cut-off answer.
     sending = [
-        chat.message.submit(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
+        chat.message.submit(handlers.send, [chat.message], [chat.message, chat.pending],
                             queue=False, api_visibility="private"),
-        chat.send.click(lambda text: ("", text), [chat.message], [chat.message, chat.pending],
+        chat.send.click(handlers.send, [chat.message], [chat.message, chat.pending],
                         queue=False, api_visibility="private"),
         chat.chatbot.example_select(handlers.suggestion, None, [chat.message, chat.pending],
                                     queue=False, api_visibility="private"),
@@ -178,14 +178,16 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
         event.then(handlers.model_choice, [chat.model], [chat.model], queue=False,
                    api_visibility="private", show_progress="hidden")
     settings_inputs = [chat.system_prompt, chat.temperature, chat.max_tokens, chat.model]
-    chat_events.append(chat.chatbot.retry(
+    chat.chatbot.retry(
         handlers.regenerate, [chat.conversation_id, *settings_inputs], outputs,
-        api_visibility="private", concurrency_limit=limit, concurrency_id="chat"))
-    chat_events.append(chat.chatbot.edit(
+        api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
+    chat.chatbot.edit(
         handlers.edit, [chat.chatbot, chat.conversation_id, *settings_inputs], outputs,
-        api_visibility="private", concurrency_limit=limit, concurrency_id="chat"))
+        api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
+    # Not Gradio's `cancels=` (ui/page_answers.py says why): the answering events end from
+    # the inside, and complete like any other.
     chat.stop.click(handlers.stop, [chat.conversation_id], [chat.chatbot, chat.conversation_list],
-                    cancels=chat_events, api_visibility="private")
+                    api_visibility="private")
 
 
 def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:

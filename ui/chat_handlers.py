@@ -17,17 +17,23 @@ from chat.service import ChatService
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineManager, EngineState
 from errors import AppError
+from services import ServicesHolder
 from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, stored_history
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
+from ui.page_answers import PageAnswers
 from ui.presets import starting_sampling
 from ui.sidebar import conversation_entries
 
 
 class ChatHandlers(Handlers):
+    def __init__(self, holder: ServicesHolder) -> None:
+        super().__init__(holder)
+        self.pages = PageAnswers()
+
     @property
     def chat(self) -> ChatService:
         return self.services.chat
@@ -169,6 +175,23 @@ class ChatHandlers(Handlers):
         model: str | None,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
+        page = request.session_hash or ""
+        number = self.pages.starting(page)
+        if number is None:  # Stop pressed while it waited in the queue: the text comes back
+            yield gr.skip(), gr.skip(), gr.skip(), message
+            return
+        try:
+            async for update in self._respond(message, history, conversation_id, system_prompt,
+                                              temperature, max_tokens, model, request, number):
+                yield update
+        finally:
+            self.pages.ended(page, number)
+
+    async def _respond(
+        self, message: str, history: History, conversation_id: int | None, system_prompt: str,
+        temperature: float, max_tokens: float, model: str | None, request: gr.Request,
+        number: int,
+    ) -> AsyncIterator[tuple[Any, ...]]:
         asked = [*(history or []), {"role": "user", "content": message}]
         conv_id, text, thinking, started = conversation_id, "", "", False
         lang = request_language(request)
@@ -177,6 +200,8 @@ class ChatHandlers(Handlers):
                 message, conversation_id, system_prompt, temperature, int(max_tokens),
                 self._served(model), request, detached=True,
             ):
+                if not started:
+                    await self._running(request, number, conv_id)
                 # The conversation is listed (and the address names it) once it exists.
                 listed = gr.skip() if started else await self.conversation_choices(request, conv_id)
                 started = True
@@ -227,11 +252,24 @@ class ChatHandlers(Handlers):
     async def stop(self, conversation_id: int | None, request: gr.Request) -> tuple[Any, Any]:
         """Stop this conversation's answer, wherever it was started from; the chat shows it
         at once as stored, marked as stopped (the answering event was cancelled mid-way)."""
-        if not conversation_id:
-            return gr.skip(), await self.conversation_choices(request, None)
-        await self.live.stop(await self.user(request), int(conversation_id))
-        history, _ = await self._display(int(conversation_id), request)
-        return history, await self.conversation_choices(request, conversation_id)
+        user = await self.user(request)
+        stopped = self.pages.stop(request.session_hash or "")
+        if conversation_id:
+            stopped.add(int(conversation_id))
+        for conv_id in stopped:
+            await self.live.stop(user, conv_id)
+        # The page may not know its new conversation yet (Stop right after the first send).
+        shown = int(conversation_id) if conversation_id else next(iter(stopped), None)
+        if shown is None:  # only a queued answer, which will not start
+            return gr.skip(), gr.skip()
+        history, _ = await self._display(shown, request)
+        return history, await self.conversation_choices(request, shown)
+
+    async def _running(self, request: gr.Request, number: int, conversation_id: int) -> None:
+        """The page's answer `number` has its conversation: a Stop from now on finds it, and
+        one pressed while it started (before the page knew the conversation) stops it now."""
+        if not self.pages.running(request.session_hash or "", number, conversation_id):
+            await self.live.stop(await self.user(request), conversation_id)
 
     async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
         user = await self.user(request)
@@ -305,11 +343,18 @@ class ChatHandlers(Handlers):
                await self.conversation_choices(request, conv.id))
 
     @ui_errors
-    async def suggestion(self, chosen: gr.SelectData) -> tuple[str, str]:
+    async def suggestion(self, chosen: gr.SelectData, request: gr.Request) -> tuple[str, str]:
         """A suggestion of the empty chat, or an option under the last answer ("Continue"),
         sent as if typed (the box stays empty)."""
         value = chosen.value
-        return "", str(value["text"] if isinstance(value, dict) else value)
+        return await self.send(str(value["text"] if isinstance(value, dict) else value), request)
+
+    @ui_errors
+    async def send(self, text: str, request: gr.Request) -> tuple[str, str]:
+        """The text moves from the box to be answered (the box is free for the next one); the
+        page's Stop now covers its answer, even while that waits in the queue."""
+        self.pages.asked(request.session_hash or "")
+        return "", text
 
     @ui_errors
     async def on_load(self, request: gr.Request) -> tuple[str, Any, float, int]:
