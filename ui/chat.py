@@ -101,13 +101,11 @@ class ChatTab:
     def load_on(self, demo: gr.Blocks, header: gr.Markdown) -> None:
         """Fill the page header and the tab for the caller when the page loads, then open the
         conversation the address names, else the latest."""
-        landing = demo.load(
+        demo.load(
             self.open_page, None,
             [header, self.conversation_list, self.model, self.temperature, self.max_tokens,
              self.chatbot, self.preset, self.system_prompt, self.conversation_id],
             api_visibility="private")
-        # A new chat asked for while the landing conversation still streams in stays new.
-        self.new_chat.click(None, cancels=[landing], api_visibility="private")
 
     @ui_errors
     async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
@@ -119,7 +117,8 @@ class ChatTab:
         header, model, temperature, max_tokens = await self.handlers.on_load(request)
         preset, prompt = await self.presets.load(request)
         lang = request_language(request)
-        updates = self.handlers.open_landing(request)
+        # A new chat asked for while the landing conversation still streams in stays new.
+        updates = self.handlers.while_shown(request, self.handlers.open_landing(request))
         landing = await anext(updates, None)
         if landing is None:  # a new user, or an address naming none of theirs
             shown, opened = welcome(lang), gr.skip()
@@ -206,10 +205,11 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
     chat.confirm_delete.click(sidebar.delete, [chat.conversation_id, chat.search],
                               [chat.conversation_list, chat.chatbot, chat.conversation_id,
                                chat.confirm_delete], api_visibility="private")
-    # Not queued: an emptied chat arriving after the conversation clicked next would hide it.
-    chat.new_chat.click(lambda: ([], None, gr.Radio(value=None)), None,
+    # Queued, as the streams it ends: the emptied chat reaches the page after their last update.
+    chat.new_chat.click(chat.handlers.new_chat, None,
                         [chat.chatbot, chat.conversation_id, chat.conversation_list],
-                        queue=False, api_visibility="private").then(
+                        api_visibility="private", concurrency_limit=None,
+                        show_progress="hidden").then(
         chat.presets.fresh_settings, None,
         [chat.system_prompt, chat.temperature, chat.max_tokens, chat.preset],
         api_visibility="private")

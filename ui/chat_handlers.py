@@ -4,7 +4,7 @@ Wiring Gradio components to the chat services; no logic lives here."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -110,8 +110,8 @@ class ChatHandlers(Handlers):
         self, conversation_id: int | None, system_prompt: str, temperature: float,
         max_tokens: float, model: str | None, request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        async for update in self._resend(conversation_id, None, system_prompt, temperature,
-                                         max_tokens, model, request):
+        async for update in self.while_shown(request, self._resend(
+                conversation_id, None, system_prompt, temperature, max_tokens, model, request)):
             yield update
 
     @ui_errors
@@ -122,14 +122,15 @@ class ChatHandlers(Handlers):
     ) -> AsyncIterator[tuple[Any, ...]]:
         if not can_edit(history, edit.index):
             raise Refusal("only_last_edit")
-        async for update in self._resend(conversation_id, flatten_content(edit.value),
-                                         system_prompt, temperature, max_tokens, model, request):
+        async for update in self.while_shown(request, self._resend(
+                conversation_id, flatten_content(edit.value), system_prompt, temperature,
+                max_tokens, model, request)):
             yield update
 
     async def _resend(
         self, conversation_id: int | None, edited: str | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
-    ) -> AsyncIterator[tuple[Any, ...]]:
+    ) -> AsyncGenerator[tuple[Any, ...], None]:
         lang = request_language(request)
         if not conversation_id:
             raise Refusal("nothing_to_regenerate")
@@ -181,17 +182,29 @@ class ChatHandlers(Handlers):
             yield gr.skip(), gr.skip(), gr.skip(), message
             return
         try:
-            async for update in self._respond(message, history, conversation_id, system_prompt,
-                                              temperature, max_tokens, model, request, number):
+            async for update in self.while_shown(request, self._respond(
+                    message, history, conversation_id, system_prompt, temperature, max_tokens,
+                    model, request, number)):
                 yield update
         finally:
             self.pages.ended(page, number)
+
+    async def while_shown(self, request: gr.Request, updates: AsyncGenerator[tuple[Any, ...], None],
+                          ) -> AsyncIterator[tuple[Any, ...]]:
+        """`updates` into the page's chat until it shows something else (New chat, another
+        conversation): then they end, and an answer they followed goes on, on the server."""
+        with self.pages.showing(request.session_hash or "") as shown:
+            async with aclosing(updates):
+                async for update in updates:
+                    if not shown():
+                        return
+                    yield update
 
     async def _respond(
         self, message: str, history: History, conversation_id: int | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
         number: int,
-    ) -> AsyncIterator[tuple[Any, ...]]:
+    ) -> AsyncGenerator[tuple[Any, ...], None]:
         asked = [*(history or []), {"role": "user", "content": message}]
         conv_id, text, thinking, started = conversation_id, "", "", False
         lang = request_language(request)
@@ -282,14 +295,27 @@ class ChatHandlers(Handlers):
         self, conversation_id: int | None, request: gr.Request
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Its messages; an answer still being written streams on from where it is, and the
-        list loses its ⏳ when it ends."""
+        list loses its ⏳ when it ends. Whatever streamed into the chat before stops."""
+        shown = await self.pages.move(request.session_hash or "")
+        if not shown():  # another click came while this one waited
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         if not conversation_id:
             yield [], None, gr.skip(), gr.skip()
             return
-        async for update in self._open(int(conversation_id), request):
+        async for update in self.while_shown(request, self._open(int(conversation_id), request)):
             yield update
 
-    async def open_landing(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+    @ui_errors
+    async def new_chat(self, request: gr.Request) -> tuple[Any, Any, Any]:
+        """An empty chat. An answer that was streaming into the chat goes on, on the server
+        (the list marks it ⏳); its updates stop before the chat is emptied."""
+        shown = await self.pages.move(request.session_hash or "")
+        if not shown():  # a conversation clicked meanwhile is what the chat shows
+            return gr.skip(), gr.skip(), gr.skip()
+        return [], None, gr.Radio(value=None)
+
+    async def open_landing(self, request: gr.Request) -> AsyncGenerator[tuple[Any, ...], None]:
         """What a page opens on: the conversation its address names, else the latest one;
         nothing for a new user, or for an address naming none of theirs (a toast says why).
         Part of ChatTab.open_page, which shows any other refusal."""
@@ -323,7 +349,7 @@ class ChatHandlers(Handlers):
             again = gr.skip()
 
     async def _open(self, conversation_id: int, request: gr.Request,
-                    ) -> AsyncIterator[tuple[Any, ...]]:
+                    ) -> AsyncGenerator[tuple[Any, ...], None]:
         history, conv = await self._display(conversation_id, request)
         yield history, conv.id, conv.system_prompt or "", gr.skip()
         live = self.live.running(await self.user(request), conv.id)

@@ -1,19 +1,29 @@
-"""What each open chat page has asked to be answered, so that its Stop ends the answer whether
-it runs already, is starting, or still waits in Gradio's queue.
+"""What each open chat page shows and has asked to be answered, so that its Stop ends the
+answer whether it runs already, is starting, or still waits in Gradio's queue, and so that New
+chat or another conversation takes the place of whatever was streaming into the chat.
 
-Stop does not use Gradio's `cancels=`: cancelling an event the server has not finished makes
-the server send the page an empty completion for it, on which Gradio 6.31's page throws and
-leaves that event's outputs (the chat, the conversation list) as red "Error" pills unless
-another update of them happens to land later. CI saw it when Stop's own update landed first.
-Instead the answering event is ended from the inside: its answer stops, or it never starts,
-and the event completes like any other.
+Neither uses Gradio's `cancels=`: cancelling an event the server has not finished makes the
+server send the page an empty completion for it, on which Gradio 6.31's page throws and leaves
+that event's outputs (the chat, the conversation list) as red "Error" pills unless another
+update of them happens to land later. CI saw it when Stop's own update landed first. Instead
+the events end from the inside (their answer stops, they never start, or they stop streaming
+into a chat that shows something else) and complete like any other.
 
 A page is Gradio's session (`gr.Request.session_hash`): one tab, until it is reloaded.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+
+# How long a move to another chat waits for the streams into the chat it leaves to end (each
+# ends at its next update). One still going after this waits for its answer's next token:
+# what it sent before has long reached the page, so nothing of it lands after the move.
+MOVE_WAIT_S = 2.0
 
 
 @dataclass
@@ -22,6 +32,17 @@ class _Page:
     started: int = 0  # of those, how many began (events of one page start in order)
     stopped_upto: int = 0  # Stop ends every answer asked for up to this one
     running: dict[int, int] = field(default_factory=dict)  # number -> conversation
+    view: int = 0  # what the chat shows: a new number each time it shows something else
+    streams: Counter[int] = field(default_factory=Counter)  # streams into the chat, by view
+    moving: int = 0  # moves waiting for the streams they replace
+    stream_ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def idle(self) -> bool:
+        return (self.started >= self.asked and not self.running and not +self.streams
+                and not self.moving)
+
+    def streams_before(self, view: int) -> bool:
+        return any(count for shown, count in self.streams.items() if shown < view)
 
 
 class PageAnswers:
@@ -65,11 +86,49 @@ class PageAnswers:
         state.stopped_upto = state.asked
         return set(state.running.values())
 
+    @contextmanager
+    def showing(self, page: str) -> Iterator[Callable[[], bool]]:
+        """A stream into the page's chat (an answer, a conversation opened on a running one):
+        it goes on while the function it is given says the chat still shows its view."""
+        state = self._pages.setdefault(page, _Page())
+        view = state.view
+        state.streams[view] += 1
+        try:
+            yield lambda: state.view == view
+        finally:
+            state.streams[view] -= 1
+            ended, state.stream_ended = state.stream_ended, asyncio.Event()
+            ended.set()
+            self._forget_if_idle(page)
+
+    async def move(self, page: str) -> Callable[[], bool]:
+        """The chat is to show something else (a new chat, another conversation): the streams
+        into what it showed end, and this returns once they have (or after MOVE_WAIT_S), so
+        that what the caller shows reaches the page after their last update. The function
+        returned says whether the chat is still to show it (no later move came meanwhile)."""
+        state = self._pages.setdefault(page, _Page())
+        state.view += 1
+        view = state.view
+        state.moving += 1
+        try:
+            deadline = asyncio.get_running_loop().time() + MOVE_WAIT_S
+            while state.streams_before(view):
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(state.stream_ended.wait(), left)
+        finally:
+            state.moving -= 1
+            self._forget_if_idle(page)
+        return lambda: state.view == view
+
     def _forget_if_idle(self, page: str) -> None:
-        state = self._pages[page]
-        if state.started >= state.asked and not state.running:
+        state = self._pages.get(page)
+        if state is not None and state.idle():
             del self._pages[page]
 
     def __len__(self) -> int:
-        """Pages with an answer waiting or running (for tests: nothing is kept after)."""
+        """Pages with an answer waiting or running, a stream into their chat or a move under
+        way (for tests: nothing is kept after)."""
         return len(self._pages)

@@ -38,7 +38,7 @@ def holder_with_a_running_answer() -> ServicesHolder:
 
 
 def request() -> Any:
-    return SimpleNamespace(username="test")
+    return SimpleNamespace(username="test", session_hash="tab")
 
 
 async def test_search_results_mark_the_conversation_whose_answer_is_running() -> None:

@@ -1,14 +1,18 @@
 """A page's Stop ends its answer whether it runs, is starting or still waits in the queue, and
-ends nothing the page asks for afterwards (ui/page_answers.py)."""
+ends nothing the page asks for afterwards; New chat or another conversation ends what streamed
+into the chat before (ui/page_answers.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
+import pytest
 
 from services import ServicesHolder
+from ui import page_answers
 from ui.chat_handlers import ChatHandlers
 from ui.page_answers import PageAnswers
 
@@ -78,3 +82,70 @@ async def test_a_message_stopped_while_it_waited_goes_back_to_the_message_box() 
     updates = [update async for update in handlers.respond(
         "Tell me a story", [], None, "", 0.7, 64, None, request)]
     assert updates == [(gr.skip(), gr.skip(), gr.skip(), "Tell me a story")]
+
+
+async def test_a_move_ends_the_stream_into_the_chat_and_waits_for_it() -> None:
+    """New chat or another conversation: a stream into the chat sees it no longer shows its
+    view at its next update and ends; the move returns after that, so what the mover shows
+    reaches the page after the stream's last update."""
+    pages = PageAnswers()
+    next_update = asyncio.Event()
+    sent: list[str] = []
+
+    async def stream() -> None:
+        with pages.showing("tab") as shown:
+            while shown():
+                sent.append("update")
+                await next_update.wait()
+        sent.append("ended")
+
+    streaming = asyncio.create_task(stream())
+    await asyncio.sleep(0)
+    moving = asyncio.create_task(pages.move("tab"))
+    await asyncio.sleep(0.05)
+    assert not moving.done(), "the stream has not had its next update yet"
+    next_update.set()
+    shown = await moving
+    assert sent == ["update", "ended"]
+    assert shown()
+    await streaming
+    assert len(pages) == 0
+
+
+async def test_a_move_that_a_later_one_overtook_shows_nothing() -> None:
+    """New chat, then a conversation clicked while New chat waited: the chat shows the
+    conversation, not an empty chat arriving after it."""
+    pages = PageAnswers()
+    release = asyncio.Event()
+
+    async def stream() -> None:
+        with pages.showing("tab"):
+            await release.wait()
+
+    streaming = asyncio.create_task(stream())
+    await asyncio.sleep(0)
+    new_chat = asyncio.create_task(pages.move("tab"))
+    await asyncio.sleep(0)
+    opened = asyncio.create_task(pages.move("tab"))
+    release.set()
+    assert not (await new_chat)()
+    assert (await opened)()
+    await streaming
+
+
+async def test_a_move_waits_no_longer_than_its_limit_for_a_stream_without_updates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream waiting for its answer's next token sent its last update long ago."""
+    monkeypatch.setattr(page_answers, "MOVE_WAIT_S", 0.05)
+    pages = PageAnswers()
+    with pages.showing("tab") as shown:
+        assert (await asyncio.wait_for(pages.move("tab"), 1))()
+        assert not shown()
+    assert len(pages) == 0
+
+
+async def test_a_move_with_nothing_streaming_returns_at_once() -> None:
+    pages = PageAnswers()
+    assert (await asyncio.wait_for(pages.move("tab"), 0.01))()
+    assert len(pages) == 0
