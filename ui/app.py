@@ -62,6 +62,9 @@ CSS = """
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }
+/* Toasts: Gradio heads them with their type in English ("Warning") whatever the page's
+   language and the title it is given; the icon says the same in every language. */
+.toast-body .toast-title { display: none !important; }
 /* Table headers wrap between words, never inside one ("Toke" / "ns"). */
 th .header-content > span { word-break: normal !important; overflow-wrap: normal !important; }
 /* On a phone: the chat and its message box first and on one screen, the conversations under
