@@ -14,7 +14,7 @@ from ui.base import ui_errors
 from ui.chat_handlers import ChatHandlers
 from ui.chat_view import welcome
 from ui.i18n import request_language, t
-from ui.presets import PresetHandlers
+from ui.presets import MAX_TEMPERATURE, PresetHandlers
 from ui.sidebar import SidebarHandlers
 
 # The address names the open conversation (?c=<id>): a reload or a shared link reopens it.
@@ -35,6 +35,9 @@ class ChatTab:
         self.presets = PresetHandlers(holder)
         self.conversation_id = gr.State(None)
         self.pending = gr.State("")
+        # The model, temperature and max tokens the page shows, kept in this browser so that a
+        # reload starts from them (a new key each time the app starts: no stale values).
+        self.saved_sampling = gr.BrowserState(None)
         with gr.Row():
             with gr.Column(scale=1, min_width=220, elem_id="chat-sidebar"):
                 self._sidebar()
@@ -85,8 +88,8 @@ class ChatTab:
                                            elem_id="delete-preset", scale=1)
         self.system_prompt = gr.Textbox(label=t("system_prompt"), lines=3,
                                         elem_id="system-prompt")
-        self.temperature = gr.Slider(0.0, 2.0, value=settings.default_temperature, step=0.05,
-                                     label=t("temperature"))
+        self.temperature = gr.Slider(0.0, MAX_TEMPERATURE, value=settings.default_temperature,
+                                     step=0.05, label=t("temperature"), elem_id="temperature")
         self.max_tokens = gr.Slider(1, settings.max_tokens_limit,
                                     value=settings.default_max_tokens, step=1,
                                     label=t("max_tokens"), elem_id="max-tokens")
@@ -102,19 +105,19 @@ class ChatTab:
         """Fill the page header and the tab for the caller when the page loads, then open the
         conversation the address names, else the latest."""
         demo.load(
-            self.open_page, None,
+            self.open_page, [self.saved_sampling],
             [header, self.conversation_list, self.model, self.temperature, self.max_tokens,
              self.chatbot, self.preset, self.system_prompt, self.conversation_id],
             api_visibility="private")
 
     @ui_errors
-    async def open_page(self, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+    async def open_page(self, saved: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """One event, not a `.then` chain of three. Gradio closes a page's event stream when
         none of its events is pending, and its page opens a new one only if it thinks none is
         open: under load a chained step's join was now and then answered before the page had
         read the close, and the landing conversation never arrived. The page is filled at once
         with the conversation it opens on (no welcome flashing first)."""
-        header, model, temperature, max_tokens = await self.handlers.on_load(request)
+        header, model, temperature, max_tokens = await self.handlers.on_load(saved, request)
         preset, prompt = await self.presets.load(request)
         lang = request_language(request)
         # A new chat asked for while the landing conversation still streams in stays new.
@@ -217,6 +220,11 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
 
 def _wire_presets(chat: ChatTab) -> None:
     presets = chat.presets
+    # Whatever sets them (the user, a preset, New chat, the page's load), in the browser only.
+    shown: list[gr.Dropdown | gr.Slider] = [chat.model, chat.temperature, chat.max_tokens]
+    for control in shown:
+        control.change(None, shown, chat.saved_sampling, api_visibility="private",
+                       js="(model, temperature, max_tokens) => ({model, temperature, max_tokens})")
     chat.preset.input(presets.apply, [chat.preset],
                       [chat.system_prompt, chat.temperature, chat.max_tokens],
                       api_visibility="private")

@@ -25,7 +25,7 @@ from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, role_text, state_text
 from ui.i18n import text as tr
 from ui.page_answers import PageAnswers
-from ui.presets import starting_sampling
+from ui.presets import page_sampling
 from ui.sidebar import conversation_entries
 
 
@@ -383,8 +383,9 @@ class ChatHandlers(Handlers):
         return "", text
 
     @ui_errors
-    async def on_load(self, request: gr.Request) -> tuple[str, Any, float, int]:
-        """The page's header, the model picker and the sampling a page starts from."""
+    async def on_load(self, saved: Any, request: gr.Request) -> tuple[str, Any, float, int]:
+        """The page's header, the model picker and the sampling a page starts from: what the
+        browser's last page showed (`saved`), where still valid."""
         user = await self.user(request)
         engine = self.engine
         lang = request_language(request)
@@ -393,9 +394,9 @@ class ChatHandlers(Handlers):
             f"{tr('model', lang)} **{engine.profile.served_model_name}** ({state}) · "
             f"{tr('signed_in_as', lang)} **{user.username}** ({role_text(user.role, lang)})"
         )
-        names = engine.profile.model_names
-        temperature, max_tokens = starting_sampling(self.services)
-        return header, gr.Dropdown(choices=names, value=names[0]), temperature, max_tokens
+        model, temperature, max_tokens = page_sampling(self.services, saved)
+        return (header, gr.Dropdown(choices=engine.profile.model_names, value=model),
+                temperature, max_tokens)
 
 
 def _asked_conversation(request: gr.Request) -> int | None:

@@ -12,6 +12,7 @@ from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
 from ui.i18n import request_language, text
 
+MAX_TEMPERATURE = 2.0  # the temperature slider's end
 
 class PresetHandlers(Handlers):
     @property
@@ -70,6 +71,24 @@ class PresetHandlers(Handlers):
         prompt = await self.presets.default_prompt(await self.user(request)) or ""
         temperature, max_tokens = starting_sampling(self.services)
         return prompt, temperature, max_tokens, gr.Dropdown(value=None)
+
+
+def page_sampling(services: Services, saved: Any) -> tuple[str, float, int]:
+    """The model, temperature and max tokens a page starts from: what this browser's last page
+    showed (`saved`, kept across reloads) where it is still valid, else the active profile's
+    model and defaults. `saved` comes from the browser: checked, not trusted."""
+    names = services.engine.profile.model_names
+    temperature, max_tokens = starting_sampling(services)
+    if not isinstance(saved, dict):
+        return names[0], temperature, max_tokens
+    model = saved.get("model") if saved.get("model") in names else names[0]
+    kept_temperature, kept_max_tokens = saved.get("temperature"), saved.get("max_tokens")
+    if isinstance(kept_temperature, int | float) and 0 <= kept_temperature <= MAX_TEMPERATURE:
+        temperature = float(kept_temperature)
+    if (isinstance(kept_max_tokens, int | float)
+            and 1 <= kept_max_tokens <= services.settings.max_tokens_limit):
+        max_tokens = int(kept_max_tokens)
+    return str(model), temperature, max_tokens
 
 
 def starting_sampling(services: Services) -> tuple[float, int]:

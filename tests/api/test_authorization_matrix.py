@@ -62,7 +62,8 @@ ROUTES: dict[tuple[str, str], Access] = {
 
 # Gradio functions by api_name (private ones too). "user": any signed-in user; "admin": the
 # handler refuses others. Every one of them needs a signed-in caller (Gradio's auth_dependency).
-_UI_ONLY = {"lambda", "js_fn", "js_fn_1", *(f"lambda_{i}" for i in range(1, 15))}
+_UI_ONLY = {"lambda", *(f"js_fn{s}" for s in ("", "_1", "_2", "_3", "_4")),
+            *(f"lambda_{i}" for i in range(1, 15))}
 _ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",

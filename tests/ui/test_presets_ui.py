@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from services import ServicesHolder
-from ui.presets import PresetHandlers
+from ui.presets import PresetHandlers, page_sampling
 
 
 def holder_with_presets(rows: list[dict[str, Any]]) -> ServicesHolder:
@@ -65,3 +65,28 @@ async def test_a_new_chat_starts_from_the_users_defaults() -> None:
     prompt, temperature, max_tokens, menu = await PresetHandlers(holder).fresh_settings(request())
     assert (prompt, temperature, max_tokens) == ("Be brief.", 0.7, 256)
     assert isinstance(menu, gr.Dropdown) and menu.value is None
+
+
+def services_serving(*names: str) -> Any:
+    profile = SimpleNamespace(model_names=list(names),
+                              sampling=SimpleNamespace(temperature=0.7, max_tokens=512))
+    return SimpleNamespace(engine=SimpleNamespace(profile=profile),
+                           settings=SimpleNamespace(max_tokens_limit=1024))
+
+
+def test_a_page_starts_from_what_the_browser_kept_where_it_is_still_valid() -> None:
+    services = services_serving("qwen", "qwen-alias")
+    kept = {"model": "qwen-alias", "temperature": 1.3, "max_tokens": 77}
+    assert page_sampling(services, kept) == ("qwen-alias", 1.3, 77)
+    assert page_sampling(services, None) == ("qwen", 0.7, 512), "nothing kept: the defaults"
+
+
+@pytest.mark.parametrize("kept", [
+    {"model": "switched-away", "temperature": 9, "max_tokens": 99_999},
+    {"model": ["qwen"], "temperature": "hot", "max_tokens": 0},
+    "not a dict",
+])
+def test_kept_settings_the_page_cannot_use_fall_back_to_the_defaults(kept: Any) -> None:
+    """A model no longer served (an admin switched profile) or values out of the sliders'
+    range (the browser's storage can be edited) are not used."""
+    assert page_sampling(services_serving("qwen"), kept) == ("qwen", 0.7, 512)

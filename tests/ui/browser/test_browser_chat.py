@@ -538,3 +538,37 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     assert "Pirate" not in left and "Terse" in left
     page.locator("#preset-choice input").click()
     assert page.get_by_role("option", name="Pirate").count() == 0
+
+    # The settings shown survive a reload (issue 12), whatever set them; New chat goes back to
+    # the defaults, and a reload then keeps those.
+    defaults = sampling_shown(page)
+    page.fill("#temperature input[type=number]", "1.3")
+    page.keyboard.press("Tab")
+    page.fill("#max-tokens input[type=number]", "77")
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(300)  # the browser stores them after the change event
+    page.reload()
+    wait_for_sampling(page, ["1.3", "77"])
+    page.click("#new-chat")
+    wait_for_sampling(page, defaults)
+    page.reload()
+    wait_for_sampling(page, defaults)
+
+
+def sampling_shown(page: Page) -> list[str]:
+    return [page.input_value(f"#{slider} input[type=number]")
+            for slider in ("temperature", "max-tokens")]
+
+
+def wait_for_sampling(page: Page, expected: list[str]) -> None:
+    """Until the Settings' temperature and max tokens show `expected` (opening Settings)."""
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    if not page.locator("#max-tokens").is_visible():
+        page.get_by_role("button", name="Settings ▼").click()
+    try:
+        page.wait_for_function(
+            "expected => ['temperature', 'max-tokens'].every((id, i) =>"
+            " document.querySelector(`#${id} input[type=number]`)?.value === expected[i])",
+            arg=expected, timeout=10_000)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"settings show {sampling_shown(page)}, not {expected}") from exc
