@@ -49,7 +49,11 @@ PAGE = """<!doctype html>
 <label for="password">{password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <button type="submit" id="sign-in">{sign_in}</button>
-</form></body></html>"""
+</form>
+<script>/* the browser's time zone, for "Today" in the conversation list (ui/sidebar.py) */
+document.cookie = "tz=" + encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)
+  + "; path=/; SameSite=Lax";</script>
+</body></html>"""
 
 
 WORDS = {

@@ -10,6 +10,9 @@ from helpers import conversation, http
 from playwright.sync_api import Page
 
 ARTIFACTS = ROOT / "test-artifacts"
+# The conversation list's entries, and its date headings (Today, Yesterday, ...).
+HEADINGS = '#conversation-list label:has(input[value^="group:"])'
+LISTED = '#conversation-list label:not(:has(input[value^="group:"]))'
 
 
 def sign_in(page: Page, server: AppServer, username: str, password: str) -> None:

@@ -62,6 +62,13 @@ CSS = """
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
    alone. */
 footer .divider { display: none; }
+/* The conversation list's date headings (Today, Yesterday, ...): entries of its radio group
+   (ui/sidebar.py) shown as headings, not choices. */
+#conversation-list label:has(input[value^="group:"]) {
+  pointer-events: none; border: none !important; background: none !important;
+  box-shadow: none !important; padding: var(--spacing-md) 0 0 var(--spacing-xs) !important;
+  font-size: var(--text-sm); font-weight: 600; color: var(--body-text-color-subdued); }
+#conversation-list label:has(input[value^="group:"]) input { display: none; }
 /* Toasts: Gradio heads them with their type in English ("Warning") whatever the page's
    language and the title it is given; the icon says the same in every language. */
 .toast-body .toast-title { display: none !important; }

@@ -20,7 +20,8 @@ from ui.sidebar import SidebarHandlers
 # The address names the open conversation (?c=<id>): a reload or a shared link reopens it.
 ADDRESS_JS = """(id) => {
   const url = new URL(window.location.href);
-  if (id) url.searchParams.set("c", id); else url.searchParams.delete("c");
+  if (/^[0-9]+$/.test(String(id ?? ""))) url.searchParams.set("c", id);
+  else url.searchParams.delete("c");
   window.history.replaceState(window.history.state, "", url);
 }"""
 

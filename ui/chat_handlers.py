@@ -22,11 +22,11 @@ from settings import Settings
 from ui.base import Handlers, api_errors, ui_errors
 from ui.chat_view import History, assistant_messages, can_edit, stored_history
 from ui.errors import Refusal, refusal_text, show_refusal
-from ui.i18n import request_language, role_text, state_text
+from ui.i18n import request_language, request_timezone, role_text, state_text
 from ui.i18n import text as tr
 from ui.page_answers import PageAnswers
 from ui.presets import page_sampling
-from ui.sidebar import conversation_entries
+from ui.sidebar import conversation_entries, listed_conversation
 
 
 class ChatHandlers(Handlers):
@@ -258,7 +258,8 @@ class ChatHandlers(Handlers):
     async def conversation_choices(self, request: gr.Request, selected: int | None) -> Any:
         user = await self.user(request)
         rows = await self.conversations.recent(user)
-        choices = conversation_entries(rows, self.live.running_for(user))
+        choices = conversation_entries(rows, self.live.running_for(user),
+                                       request_language(request), request_timezone(request))
         return gr.Radio(choices=choices, value=selected)
 
     @ui_errors
@@ -300,10 +301,11 @@ class ChatHandlers(Handlers):
         if not shown():  # another click came while this one waited
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        if not conversation_id:
+        opened = listed_conversation(conversation_id)
+        if opened is None:
             yield [], None, gr.skip(), gr.skip()
             return
-        async for update in self.while_shown(request, self._open(int(conversation_id), request)):
+        async for update in self.while_shown(request, self._open(opened, request)):
             yield update
 
     @ui_errors

@@ -37,10 +37,21 @@
     follow();
   }
 
+  // The conversation list's date headings (ui/sidebar.py) are entries of its radio group:
+  // disabled, arrow keys pass over them as clicks do (the CSS takes pointer events away).
+  const disableHeadings = () => document
+    .querySelectorAll('#conversation-list input[value^="group:"]:not(:disabled)')
+    .forEach((input) => { input.disabled = true; });
+
   new MutationObserver(() => {
     attach();
+    disableHeadings();
     if (following && scroller) toBottom();
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
+
+  // The browser's time zone, for "Today" in the conversation list (as the login page does).
+  document.cookie = "tz=" + encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)
+    + "; path=/; SameSite=Lax";
 
   // Sending (Enter in the message box, the Send button) and opening a conversation.
   document.addEventListener("keydown", (event) => {

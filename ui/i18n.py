@@ -4,6 +4,8 @@ language (the footer's Settings has a switch); text the server writes uses Accep
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import gradio as gr
 from fastapi import Request
@@ -18,6 +20,8 @@ EN: dict[str, str] = {
     "new_chat": "New chat", "search": "Search conversations",
     "recent": "Recent conversations", "rename_or_delete": "Rename or delete",
     "search_found": "{n} found", "search_none": "No conversation matches “{query}”",
+    "group_today": "Today", "group_yesterday": "Yesterday",
+    "group_previous_7_days": "Previous 7 days", "group_older": "Older",
     "new_title": "New title", "rename": "Rename", "delete": "Delete",
     "confirm_delete": "Yes, delete this conversation for good",
     "message_placeholder": "Type a message and press Enter", "send": "Send", "stop": "Stop",
@@ -152,6 +156,8 @@ KO: dict[str, str] = {
     "new_chat": "새 대화", "search": "대화 검색",
     "recent": "최근 대화", "rename_or_delete": "이름 변경 또는 삭제",
     "search_found": "{n}개 찾음", "search_none": "“{query}”와 일치하는 대화가 없습니다",
+    "group_today": "오늘", "group_yesterday": "어제",
+    "group_previous_7_days": "지난 7일", "group_older": "이전",
     "new_title": "새 제목", "rename": "이름 변경", "delete": "삭제",
     "confirm_delete": "네, 이 대화를 완전히 삭제합니다",
     "message_placeholder": "메시지를 입력하고 Enter를 누르세요", "send": "보내기", "stop": "중지",
@@ -377,6 +383,15 @@ def request_language(request: gr.Request | Request | None) -> str:
         return language(request.headers.get("accept-language") if request else None)
     except (KeyError, AttributeError):  # a request made in code has no HTTP headers
         return "en"
+
+
+def request_timezone(request: gr.Request | None) -> tzinfo:
+    """The caller's time zone, as the page's script set it in the `tz` cookie (the browser's
+    IANA name), else UTC: it decides what "Today" means in the conversation list."""
+    try:
+        return ZoneInfo(str(request.cookies["tz"])) if request else UTC
+    except (KeyError, AttributeError, ValueError, ZoneInfoNotFoundError):
+        return UTC
 
 
 def text(key: str, lang: str, **values: object) -> str:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import gradio as gr
 
 from chat.live import LiveAnswers
 from services import ServicesHolder
 from ui.chat_handlers import ChatHandlers
-from ui.sidebar import SidebarHandlers
+from ui.i18n import request_timezone
+from ui.sidebar import SidebarHandlers, conversation_entries, listed_conversation
 
 ROWS = [{"id": 1, "title": "Running"}, {"id": 2, "title": None}]
 EXPECTED = [("⏳ Running", 1), ("Conversation 2", 2)]
@@ -164,3 +167,37 @@ async def test_a_page_landing_on_a_running_answer_gets_the_list_twice() -> None:
 
 async def _own_conversation(_user: Any, conversation_id: int) -> Any:
     return SimpleNamespace(id=conversation_id)
+
+
+def dated(conv_id: int, updated: datetime) -> dict[str, Any]:
+    return {"id": conv_id, "title": f"Chat {conv_id}", "updated_at": updated}
+
+
+def test_the_list_groups_conversations_under_date_headings_in_the_callers_time_zone() -> None:
+    """Issue 12: Today, Yesterday, Previous 7 days, Older, as in the chat apps people know.
+    At 20:00 UTC it is already the next day in Seoul."""
+    now = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+    rows = [dated(5, now - timedelta(minutes=5)),  # 7 Dec in Seoul
+            dated(4, now - timedelta(hours=12)),  # 6 Dec, 17:00 in Seoul
+            dated(3, now - timedelta(days=3)),
+            dated(2, (now - timedelta(days=30)).replace(tzinfo=None)),  # stored naive: UTC
+            dated(1, now - timedelta(days=31))]
+    entries = conversation_entries(rows, {4}, "ko", ZoneInfo("Asia/Seoul"), now)
+    assert entries == [("오늘", "group:today"), ("Chat 5", 5), ("어제", "group:yesterday"),
+                       ("⏳ Chat 4", 4), ("지난 7일", "group:previous_7_days"), ("Chat 3", 3),
+                       ("이전", "group:older"), ("Chat 2", 2), ("Chat 1", 1)]
+    in_utc = conversation_entries(rows[:2], set(), "en", UTC, now)
+    assert in_utc == [("Today", "group:today"), ("Chat 5", 5), ("Chat 4", 4)]
+
+
+def test_a_heading_picked_in_the_list_opens_nothing() -> None:
+    assert [listed_conversation(v) for v in (7, "7", "group:today", None, "")] == \
+        [7, 7, None, None, None]
+
+
+def test_the_time_zone_comes_from_the_pages_cookie_else_utc() -> None:
+    seoul = gr.Request(username="test", cookies={"tz": "Asia/Seoul"})
+    assert request_timezone(seoul) == ZoneInfo("Asia/Seoul")
+    for cookies in ({"tz": "Not/AZone"}, {"tz": "../../etc/passwd"}, {}):
+        assert request_timezone(gr.Request(username="test", cookies=cookies)) == UTC
+    assert request_timezone(None) == UTC

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from browsing import (
     ARTIFACTS,
+    HEADINGS,
+    LISTED,
     answer_longer_than,
     last_answer,
     newest_answer_stored,
@@ -56,9 +58,13 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
     assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
 
-    labels = page.locator("#conversation-list label")
-    page.wait_for_function("document.querySelector('#conversation-list label')?.innerText"
-                           " === 'Write a short poem about the moon.'")
+    # Under a date heading, as in the chat apps people know (issue 12).
+    labels = page.locator(LISTED)
+    page.wait_for_function("([listed, heading]) => document.querySelector(listed)?.innerText"
+                           " === 'Write a short poem about the moon.' && document.querySelector("
+                           "heading)?.innerText === 'Today'", arg=[LISTED, HEADINGS])
+    assert page.locator(HEADINGS).count() == 1
+    assert page.locator(HEADINGS).locator("input").is_disabled(), "arrow keys would pick it"
 
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
@@ -306,8 +312,8 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
     page.fill("#conversation-search input, #conversation-search textarea", "QUETZALCOATL")
     page.wait_for_function(
-        "document.querySelectorAll('#conversation-list label').length === 1", timeout=10_000)
-    page.locator("#conversation-list label").first.click()
+        "listed => document.querySelectorAll(listed).length === 1", arg=LISTED, timeout=10_000)
+    page.locator(LISTED).first.click()
     page.wait_for_function(
         "document.querySelector('#chatbot')?.innerText.includes('desert with a rare word')")
 
@@ -318,7 +324,7 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.click("#delete-conversation")
     page.click("#confirm-delete")
     page.wait_for_function(
-        "document.querySelectorAll('#conversation-list label').length === 0", timeout=10_000)
+        "listed => document.querySelectorAll(listed).length === 0", arg=LISTED, timeout=10_000)
     # A search without results says so (it was a bare, empty list).
     page.locator("#conversation-list").get_by_text("No conversation matches “QUETZALCOATL”") \
         .wait_for(timeout=10_000)
