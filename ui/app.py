@@ -57,6 +57,12 @@ CSS = """
    from the list), Send otherwise. */
 #chat-main:has(#chatbot > .wrap:not(.hide)) #send { display: none; }
 #chat-main:not(:has(#chatbot > .wrap:not(.hide))) #stop { display: none; }
+/* ☰ hides the conversation list and the chat takes the width (ui/chat_page.js). */
+body.list-hidden #chat-sidebar, body:not(.list-hidden) #new-chat-top { display: none !important; }
+#chat-top { align-items: center; gap: var(--spacing-md); flex-wrap: nowrap; }
+#toggle-list { flex-grow: 0; font-size: 1.1rem; }
+#new-chat-top { flex-grow: 0; white-space: nowrap; }
+#chat-top button { min-height: 40px; }
 /* The model picker above the chat: as wide as a model's name, not the whole column. */
 #model-choice { max-width: 22rem; margin-left: 0 !important; }
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood

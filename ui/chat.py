@@ -63,9 +63,16 @@ class ChatTab:
                                             visible=False, elem_id="confirm-delete")
 
     def _conversation(self) -> None:
-        # The model to answer with, at the top of the chat as in the chat apps people know.
-        self.model = gr.Dropdown(choices=[], label=t("model"), show_label=False, container=False,
-                                 elem_id="model-choice", min_width=240)
+        with gr.Row(elem_id="chat-top"):
+            # Hides and shows the conversation list (ui/chat_page.js remembers it).
+            self.toggle_list = gr.Button("☰", size="sm", scale=0, min_width=44,
+                                         elem_id="toggle-list")
+            # New chat, there while the list (which has it) is hidden.
+            self.new_chat_top = gr.Button(t("new_chat"), size="sm", scale=0, min_width=100,
+                                          elem_id="new-chat-top")
+            # The model to answer with, at the top of the chat as in the chat apps people know.
+            self.model = gr.Dropdown(choices=[], label=t("model"), show_label=False,
+                                     container=False, elem_id="model-choice", min_width=240)
         self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
                                   show_label=False, editable="user",
                                   # ui/chat_page.js follows answers instead: Gradio's
@@ -194,6 +201,9 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
 
 
 def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
+    chat.toggle_list.click(None, js="() => window.vllmChat.toggleList()", api_visibility="private")
+    chat.new_chat_top.click(None, js="() => document.querySelector('#new-chat').click()",
+                            api_visibility="private")
     chat.conversation_list.change(None, [chat.conversation_list], None, js=ADDRESS_JS,
                                   api_visibility="private")
     chat.conversation_list.change(sidebar.current_title, [chat.conversation_list],

@@ -49,6 +49,22 @@
     if (following && scroller) toBottom();
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
 
+  // The conversation list can be hidden (☰ above the chat), and stays so in this browser.
+  const LIST_HIDDEN = "vllm-chat-list-hidden";
+  const showList = (hidden) => {
+    document.body.classList.toggle("list-hidden", hidden);
+    const toggle = document.querySelector("#toggle-list");
+    if (toggle) toggle.setAttribute("aria-expanded", String(!hidden));
+  };
+  window.vllmChat = {
+    toggleList() {
+      const hidden = !document.body.classList.contains("list-hidden");
+      localStorage.setItem(LIST_HIDDEN, hidden ? "1" : "");
+      showList(hidden);
+    },
+  };
+  showList(localStorage.getItem(LIST_HIDDEN) === "1");
+
   // The browser's time zone, for "Today" in the conversation list (as the login page does).
   document.cookie = "tz=" + encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)
     + "; path=/; SameSite=Lax";

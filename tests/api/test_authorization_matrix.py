@@ -62,7 +62,7 @@ ROUTES: dict[tuple[str, str], Access] = {
 
 # Gradio functions by api_name (private ones too). "user": any signed-in user; "admin": the
 # handler refuses others. Every one of them needs a signed-in caller (Gradio's auth_dependency).
-_UI_ONLY = {"lambda", *(f"js_fn{s}" for s in ("", "_1", "_2", "_3", "_4")),
+_UI_ONLY = {"lambda", "js_fn", *(f"js_fn_{i}" for i in range(1, 7)),
             *(f"lambda_{i}" for i in range(1, 15))}
 _ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}

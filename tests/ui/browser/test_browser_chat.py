@@ -73,6 +73,22 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
         "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 1")
     assert last_answer(page).strip()[:20] == seen[-1].strip()[:20]
 
+    # ☰ hides the conversation list and the chat takes the width; it stays hidden after a
+    # reload (this browser remembers it); ☰ shows it again (issue 12: a collapsible sidebar).
+    width = page.locator("#chat-main").bounding_box()["width"]  # type: ignore[index]
+    page.click("#toggle-list")
+    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
+    assert page.locator("#chat-main").bounding_box()["width"] > width + 150  # type: ignore[index]
+    page.screenshot(path=str(ARTIFACTS / "browser-list-hidden.png"))
+    page.click("#new-chat-top")  # New chat stays at hand
+    page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
+    page.reload()
+    page.wait_for_selector("#message textarea", timeout=30_000)
+    assert page.locator("#chat-sidebar").is_hidden()
+    page.click("#toggle-list")
+    page.locator("#chat-sidebar").wait_for(state="visible", timeout=5_000)
+    assert page.locator("#new-chat-top").is_hidden(), "one New chat on screen"
+
     # Sign out happens in this tab, not in a new one that leaves this one looking signed in
     # (issue 12, defect 3).
     page.get_by_text("Sign out", exact=True).click()
