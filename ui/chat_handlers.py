@@ -24,7 +24,7 @@ from ui.chat_view import History, assistant_messages, can_edit, stored_history
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, request_timezone, role_text, state_text
 from ui.i18n import text as tr
-from ui.page_answers import PageAnswers
+from ui.page_answers import PageAnswers, page_of
 from ui.presets import page_sampling
 from ui.sidebar import conversation_entries, listed_conversation
 
@@ -176,7 +176,7 @@ class ChatHandlers(Handlers):
         model: str | None,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        page = request.session_hash or ""
+        page = page_of(request)
         number = self.pages.starting(page)
         if number is None:  # Stop pressed while it waited in the queue: the text comes back
             yield gr.skip(), gr.skip(), gr.skip(), message
@@ -193,7 +193,7 @@ class ChatHandlers(Handlers):
                           ) -> AsyncIterator[tuple[Any, ...]]:
         """`updates` into the page's chat until it shows something else (New chat, another
         conversation): then they end, and an answer they followed goes on, on the server."""
-        with self.pages.showing(request.session_hash or "") as shown:
+        with self.pages.showing(page_of(request)) as shown:
             async with aclosing(updates):
                 async for update in updates:
                     if not shown():
@@ -264,10 +264,11 @@ class ChatHandlers(Handlers):
 
     @ui_errors
     async def stop(self, conversation_id: int | None, request: gr.Request) -> tuple[Any, Any]:
-        """Stop this conversation's answer, wherever it was started from; the chat shows it
-        at once as stored, marked as stopped (the answering event was cancelled mid-way)."""
+        """Stop this conversation's answer, wherever it was started from, and any the page
+        has asked for; the chat shows it at once as stored, marked as stopped (the answering
+        event then ends by itself, with the same)."""
         user = await self.user(request)
-        stopped = self.pages.stop(request.session_hash or "")
+        stopped = self.pages.stop(page_of(request))
         if conversation_id:
             stopped.add(int(conversation_id))
         for conv_id in stopped:
@@ -282,7 +283,7 @@ class ChatHandlers(Handlers):
     async def _running(self, request: gr.Request, number: int, conversation_id: int) -> None:
         """The page's answer `number` has its conversation: a Stop from now on finds it, and
         one pressed while it started (before the page knew the conversation) stops it now."""
-        if not self.pages.running(request.session_hash or "", number, conversation_id):
+        if not self.pages.running(page_of(request), number, conversation_id):
             await self.live.stop(await self.user(request), conversation_id)
 
     async def _display(self, conversation_id: int, request: gr.Request) -> tuple[History, Any]:
@@ -297,7 +298,7 @@ class ChatHandlers(Handlers):
     ) -> AsyncIterator[tuple[Any, ...]]:
         """Its messages; an answer still being written streams on from where it is, and the
         list loses its ⏳ when it ends. Whatever streamed into the chat before stops."""
-        shown = await self.pages.move(request.session_hash or "")
+        shown = await self.pages.move(page_of(request))
         if not shown():  # another click came while this one waited
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -312,7 +313,7 @@ class ChatHandlers(Handlers):
     async def new_chat(self, request: gr.Request) -> tuple[Any, Any, Any]:
         """An empty chat. An answer that was streaming into the chat goes on, on the server
         (the list marks it ⏳); its updates stop before the chat is emptied."""
-        shown = await self.pages.move(request.session_hash or "")
+        shown = await self.pages.move(page_of(request))
         if not shown():  # a conversation clicked meanwhile is what the chat shows
             return gr.skip(), gr.skip(), gr.skip()
         return [], None, gr.Radio(value=None)
@@ -381,7 +382,7 @@ class ChatHandlers(Handlers):
     async def send(self, text: str, request: gr.Request) -> tuple[str, str]:
         """The text moves from the box to be answered (the box is free for the next one); the
         page's Stop now covers its answer, even while that waits in the queue."""
-        self.pages.asked(request.session_hash or "")
+        self.pages.asked(page_of(request))
         return "", text
 
     @ui_errors

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 # How long a move to another chat waits for the streams into the chat it leaves to end (each
 # ends at its next update). One still going after this waits for its answer's next token:
@@ -43,6 +44,12 @@ class _Page:
 
     def streams_before(self, view: int) -> bool:
         return any(count for shown, count in self.streams.items() if shown < view)
+
+
+def page_of(request: Any) -> str:
+    """The page an event comes from (a Gradio request): its user's, whatever session id a
+    crafted request names, so that no one can stop or move another user's page."""
+    return f"{request.username}\n{request.session_hash}"
 
 
 class PageAnswers:

@@ -14,7 +14,7 @@ import pytest
 from services import ServicesHolder
 from ui import page_answers
 from ui.chat_handlers import ChatHandlers
-from ui.page_answers import PageAnswers
+from ui.page_answers import PageAnswers, page_of
 
 
 def test_an_answer_waiting_in_the_queue_when_stop_is_pressed_never_starts() -> None:
@@ -78,7 +78,7 @@ async def test_a_message_stopped_while_it_waited_goes_back_to_the_message_box() 
     handlers = ChatHandlers(ServicesHolder())
     request: Any = SimpleNamespace(session_hash="tab", username="test")
     assert await handlers.send("Tell me a story", request) == ("", "Tell me a story")
-    handlers.pages.stop("tab")
+    handlers.pages.stop(page_of(request))
     updates = [update async for update in handlers.respond(
         "Tell me a story", [], None, "", 0.7, 64, None, request)]
     assert updates == [(gr.skip(), gr.skip(), gr.skip(), "Tell me a story")]
@@ -149,3 +149,14 @@ async def test_a_move_with_nothing_streaming_returns_at_once() -> None:
     pages = PageAnswers()
     assert (await asyncio.wait_for(pages.move("tab"), 0.01))()
     assert len(pages) == 0
+
+
+def test_a_page_is_one_users_whatever_session_id_a_request_names() -> None:
+    """Another user naming the same session id reaches a page of their own: their Stop or
+    New chat cannot touch this user's answers."""
+    mine = page_of(SimpleNamespace(session_hash="tab", username="test"))
+    theirs = page_of(SimpleNamespace(session_hash="tab", username="mallory"))
+    pages = PageAnswers()
+    pages.asked(mine)
+    assert pages.stop(theirs) == set()
+    assert pages.starting(mine) is not None
