@@ -32,8 +32,10 @@ def open_chat(page: Page, server: AppServer, username: str = "test",
     listed = http.get(f"{server.url}/api/conversations",
                       headers=server.auth(username, password)).json()["conversations"]
     if new_chat and listed:
-        page.wait_for_selector("#chatbot .user-row", timeout=15_000)
-        page.click("#new-chat")
+        # Shown: the address names it (an empty conversation has no message to wait for).
+        page.wait_for_function("location.search.includes('c=')", timeout=15_000)
+        # The list's New chat, or the one beside ☰ where the list is out of sight (a phone).
+        page.click("#new-chat" if page.locator("#new-chat").is_visible() else "#new-chat-top")
         page.wait_for_function("!document.querySelector('#chatbot .user-row')"
                                " && !location.search.includes('c=')")
 

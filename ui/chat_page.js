@@ -56,14 +56,29 @@
     const toggle = document.querySelector("#toggle-list");
     if (toggle) toggle.setAttribute("aria-expanded", String(!hidden));
   };
+  // On a phone the list is a drawer over the chat instead: ☰ opens and closes it, and picking
+  // a conversation or New chat closes it (the CSS keeps it out of sight otherwise).
+  const PHONE = window.matchMedia("(max-width: 640px)");
   window.vllmChat = {
     toggleList() {
+      if (PHONE.matches) {
+        document.querySelector("#chat-sidebar")?.classList.toggle("drawer-open");
+        return;
+      }
       const hidden = !document.body.classList.contains("list-hidden");
       localStorage.setItem(LIST_HIDDEN, hidden ? "1" : "");
       showList(hidden);
     },
   };
   showList(localStorage.getItem(LIST_HIDDEN) === "1");
+  document.addEventListener("click", (event) => {
+    const drawer = document.querySelector("#chat-sidebar.drawer-open");
+    if (!drawer) return;
+    const picked = event.target.closest?.(
+      '#new-chat, #conversation-list label:not(:has(input[value^="group:"]))');
+    const outside = !drawer.contains(event.target) && !event.target.closest?.("#toggle-list");
+    if (picked || outside) drawer.classList.remove("drawer-open");
+  });
 
   // The browser's time zone, for "Today" in the conversation list (as the login page does).
   document.cookie = "tz=" + encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone)

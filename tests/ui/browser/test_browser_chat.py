@@ -483,21 +483,42 @@ def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
 ) -> None:
     """Issue 12, mobile: at 390 x 844 the message box was below the fold, under the
     conversation list, and the header took three lines."""
+    picked = http.post(f"{app_server.url}/api/conversations", headers=app_server.auth(),
+                       json={"title": "Picked on a phone"}).json()["id"]  # one to pick, at least
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
-    open_chat(page, app_server)
+    open_chat(page, app_server, new_chat=False)  # lands on the empty conversation just made
+    page.click("#new-chat-top")  # beside ☰, as the list is out of sight
+    page.wait_for_function("!location.search.includes('c=')")
     page.evaluate("window.scrollTo(0, 0)")
     box = page.locator("#message textarea").bounding_box()
     assert box and box["y"] + box["height"] <= 844, f"the message box is below the fold: {box}"
     chat = page.locator("#chatbot").bounding_box()
-    listed = page.locator("#conversation-list").bounding_box()
-    assert chat and listed and chat["y"] < listed["y"], "the chat comes before the list"
-    assert chat["height"] >= 300, f"a chat too small to read: {chat}"
+    assert chat and chat["height"] >= 300, f"a chat too small to read: {chat}"
     header = page.locator("#user-header").bounding_box()
     assert header and header["height"] <= 50, f"the header wraps: {header}"
+    picker = page.locator("#model-choice").bounding_box()
+    assert picker and picker["x"] + picker["width"] <= 390, f"the model picker overflows: {picker}"
     page.screenshot(path=str(ARTIFACTS / "browser-phone.png"))
+
+    # The conversations are a drawer (issue 12): ☰ opens it over the chat, and picking one
+    # opens that conversation and closes the drawer.
+    assert page.locator("#chat-sidebar").is_hidden()
+    page.click("#toggle-list")
+    page.locator(LISTED).first.wait_for(timeout=5_000)
+    drawer = page.locator("#chat-sidebar").bounding_box()
+    assert drawer and drawer["x"] <= 0 and drawer["width"] < 390, f"not a drawer: {drawer}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone-drawer.png"))
+    page.mouse.click(380, 400)  # beside the drawer: it closes
+    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
+    page.click("#toggle-list")
+    page.locator(LISTED, has_text="Picked on a phone").click()
+    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
+    page.wait_for_url(f"**/?c={picked}", timeout=10_000)  # that conversation is open
     context.close()
+    http.delete(f"{app_server.url}/api/conversations/{picked}",
+                headers=app_server.auth()).raise_for_status()
 
 
 def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
