@@ -489,6 +489,9 @@ def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
                                   has_touch=True)
     page = context.new_page()
     open_chat(page, app_server, new_chat=False)  # lands on the empty conversation just made
+    page.wait_for_url(f"**/?c={picked}", timeout=15_000)
+    page.wait_for_function("document.querySelector('#user-header')?.innerText"
+                           ".includes('Signed in as test')")  # the page has loaded
     page.click("#new-chat-top")  # beside ☰, as the list is out of sight
     page.wait_for_function("!location.search.includes('c=')")
     page.evaluate("window.scrollTo(0, 0)")
