@@ -11,6 +11,7 @@ from engine.profiles import SamplingDefaults
 from errors import InvalidInput
 
 ROLES = ("system", "user", "assistant")
+MAX_TEMPERATURE = 2.0
 
 
 class Params(NamedTuple):
@@ -51,8 +52,9 @@ def validate_options(options: ChatOptions, model_ids: list[str], sampling: Sampl
             code="model_not_found",
         )
     temperature = sampling.temperature if options.temperature is None else options.temperature
-    if not 0.0 <= temperature <= 2.0:
-        raise InvalidInput("temperature must be between 0 and 2", code="invalid_temperature")
+    if not 0.0 <= temperature <= MAX_TEMPERATURE:
+        raise InvalidInput(f"temperature must be between 0 and {MAX_TEMPERATURE:g}",
+                           code="invalid_temperature")
     max_tokens = min(sampling.max_tokens, max_tokens_limit)
     if options.max_tokens is not None:
         max_tokens = options.max_tokens

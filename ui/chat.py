@@ -8,13 +8,14 @@ from typing import Any
 
 import gradio as gr
 
+from chat.validation import MAX_TEMPERATURE
 from services import ServicesHolder
 from settings import Settings
 from ui.base import ui_errors
 from ui.chat_handlers import ChatHandlers
 from ui.chat_view import welcome
 from ui.i18n import request_language, t
-from ui.presets import MAX_TEMPERATURE, PresetHandlers
+from ui.presets import PresetHandlers
 from ui.sidebar import SidebarHandlers
 
 # The address names the open conversation (?c=<id>): a reload or a shared link reopens it.

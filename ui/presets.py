@@ -7,12 +7,14 @@ from typing import Any
 import gradio as gr
 
 from chat.presets import PresetService
+from chat.turn import ChatOptions
+from chat.validation import validate_options
+from errors import InvalidInput
 from services import Services
 from ui.base import Handlers, ui_errors
 from ui.errors import Refusal
 from ui.i18n import request_language, text
 
-MAX_TEMPERATURE = 2.0  # the temperature slider's end
 
 class PresetHandlers(Handlers):
     @property
@@ -75,20 +77,28 @@ class PresetHandlers(Handlers):
 
 def page_sampling(services: Services, saved: Any) -> tuple[str, float, int]:
     """The model, temperature and max tokens a page starts from: what this browser's last page
-    showed (`saved`, kept across reloads) where it is still valid, else the active profile's
-    model and defaults. `saved` comes from the browser: checked, not trusted."""
-    names = services.engine.profile.model_names
-    temperature, max_tokens = starting_sampling(services)
-    if not isinstance(saved, dict):
-        return names[0], temperature, max_tokens
-    model = saved.get("model") if saved.get("model") in names else names[0]
-    kept_temperature, kept_max_tokens = saved.get("temperature"), saved.get("max_tokens")
-    if isinstance(kept_temperature, int | float) and 0 <= kept_temperature <= MAX_TEMPERATURE:
-        temperature = float(kept_temperature)
-    if (isinstance(kept_max_tokens, int | float)
-            and 1 <= kept_max_tokens <= services.settings.max_tokens_limit):
-        max_tokens = int(kept_max_tokens)
-    return str(model), temperature, max_tokens
+    showed (`saved`, kept across reloads), each where the chat would accept it (a model still
+    served, values in range), else the active profile's. `saved` comes from the browser."""
+    profile = services.engine.profile
+    kept = saved if isinstance(saved, dict) else {}
+
+    def accepted(**asked: Any) -> bool:
+        try:
+            validate_options(ChatOptions(**asked), profile.model_names, profile.sampling,
+                             services.settings.max_tokens_limit)
+        except (InvalidInput, TypeError):  # out of range, or not even a number
+            return False
+        return True
+
+    model, temperature, max_tokens = (kept.get(k) for k in ("model", "temperature", "max_tokens"))
+    default_temperature, default_max_tokens = starting_sampling(services)
+    if model is None or not accepted(model=model):
+        model = profile.model_names[0]
+    if temperature is None or not accepted(temperature=temperature):
+        temperature = default_temperature
+    if max_tokens is None or not accepted(max_tokens=max_tokens):
+        max_tokens = default_max_tokens
+    return str(model), float(temperature), int(max_tokens)
 
 
 def starting_sampling(services: Services) -> tuple[float, int]:
