@@ -35,15 +35,16 @@ class _Page:
     running: dict[int, int] = field(default_factory=dict)  # number -> conversation
     view: int = 0  # what the chat shows: a new number each time it shows something else
     streams: Counter[int] = field(default_factory=Counter)  # streams into the chat, by view
+    # (views without streams are dropped)
     moving: int = 0  # moves waiting for the streams they replace
     stream_ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def idle(self) -> bool:
-        return (self.started >= self.asked and not self.running and not +self.streams
+        return (self.started >= self.asked and not self.running and not self.streams
                 and not self.moving)
 
     def streams_before(self, view: int) -> bool:
-        return any(count for shown, count in self.streams.items() if shown < view)
+        return any(shown < view for shown in self.streams)
 
 
 def page_of(request: Any) -> str:
@@ -104,6 +105,8 @@ class PageAnswers:
             yield lambda: state.view == view
         finally:
             state.streams[view] -= 1
+            if not state.streams[view]:
+                del state.streams[view]
             ended, state.stream_ended = state.stream_ended, asyncio.Event()
             ended.set()
             self._forget_if_idle(page)
@@ -118,13 +121,10 @@ class PageAnswers:
         view = state.view
         state.moving += 1
         try:
-            deadline = asyncio.get_running_loop().time() + MOVE_WAIT_S
-            while state.streams_before(view):
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    break
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(state.stream_ended.wait(), left)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(MOVE_WAIT_S):
+                    while state.streams_before(view):
+                        await state.stream_ended.wait()
         finally:
             state.moving -= 1
             self._forget_if_idle(page)
