@@ -40,6 +40,14 @@ def open_chat(page: Page, server: AppServer, username: str = "test",
                                " && !location.search.includes('c=')")
 
 
+def cancel_requests(page: Page) -> list[str]:
+    """The Gradio cancel requests the page makes from now on (the chat must make none: they
+    left red Error pills, ui/page_answers.py)."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/gradio_api/cancel" in r.url else None)
+    return sent
+
+
 def answer_longer_than(page: Page, chars: int, timeout: float = 30_000) -> None:
     """Until the first answer on screen shows more than `chars` characters."""
     page.wait_for_function(

@@ -13,6 +13,7 @@ from browsing import (
     HEADINGS,
     LISTED,
     answer_longer_than,
+    cancel_requests,
     last_answer,
     newest_answer_stored,
     open_chat,
@@ -130,8 +131,7 @@ def test_a_refused_message_comes_back_to_the_box_with_the_reason(
 def test_stop_ends_the_answer_and_it_is_stored_as_cancelled(page: Page, app_server: AppServer) -> None:
     # Not with Gradio's cancel: cancelling a running event left the chat and the list as red
     # "Error" pills whenever Stop's own update landed first (a CI run; ui/page_answers.py).
-    cancels: list[str] = []
-    page.on("request", lambda r: cancels.append(r.url) if "/gradio_api/cancel" in r.url else None)
+    cancels = cancel_requests(page)
     open_chat(page, app_server)
     # One Send/Stop button (issue 12): Send while nothing runs (once the page has loaded),
     # Stop while the answer streams.
@@ -208,8 +208,7 @@ def test_new_chat_while_an_answer_streams_shows_an_empty_chat(
     a reload) left the answer streaming on in the "new" chat; and the cancel it sent to the
     reloaded page's landing risked the red Error pills (ui/page_answers.py). The answer goes
     on, on the server, and opening its conversation follows it again."""
-    cancels: list[str] = []
-    page.on("request", lambda r: cancels.append(r.url) if "/gradio_api/cancel" in r.url else None)
+    cancels = cancel_requests(page)
     open_chat(page, app_server)
     page.fill("#message textarea", "Tell me a very long story about a dragon and a knight.")
     page.keyboard.press("Enter")
