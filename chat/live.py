@@ -28,6 +28,10 @@ class LiveAnswer:
     error: AppError | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    # Set by the task's first step. A task cancelled before it runs none of its code, not even
+    # its `finally`: the stream would not store the answer (nor free its slot), and the answer
+    # would stay listed as running, its followers waiting for ever.
+    began: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -59,6 +63,7 @@ class LiveAnswers:
         return answer
 
     async def _generate(self, answer: LiveAnswer) -> None:
+        answer.began.set()
         try:
             async with aclosing(self._chat.stream(answer.turn)) as deltas:
                 async for _ in deltas:
@@ -85,14 +90,19 @@ class LiveAnswers:
     async def stop(self, user: User, conv_id: int) -> bool:
         """Stop the user's answer in this conversation, from whichever page asks."""
         answer = self.running(user, conv_id)
-        if answer is None or answer.task is None:
+        if answer is None:
             return False
-        answer.task.cancel()
-        await asyncio.gather(answer.task, return_exceptions=True)
+        await _end(answer)
         return True
 
     async def shutdown(self) -> None:
-        tasks = [a.task for a in self._answers.values() if a.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(_end(answer) for answer in list(self._answers.values())))
+
+
+async def _end(answer: LiveAnswer) -> None:
+    """Cancel the answer's task and wait until it has stored the answer. Stop can come in the
+    moment the answer starts: cancelled before its first step, a task runs none of its code."""
+    await answer.began.wait()
+    assert answer.task is not None
+    answer.task.cancel()
+    await asyncio.gather(answer.task, return_exceptions=True)
