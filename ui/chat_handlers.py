@@ -192,11 +192,14 @@ class ChatHandlers(Handlers):
     async def while_shown(self, request: gr.Request, updates: AsyncGenerator[tuple[Any, ...], None],
                           ) -> AsyncIterator[tuple[Any, ...]]:
         """`updates` into the page's chat until it shows something else (New chat, another
-        conversation): then they end, and an answer they followed goes on, on the server."""
+        conversation): then they end, and an answer they followed goes on, on the server.
+        They end on an update of skips: Gradio's last message of an event repeats its last
+        update, which would put the old chat back if it landed after the new one."""
         with self.pages.showing(page_of(request)) as shown:
             async with aclosing(updates):
                 async for update in updates:
                     if not shown():
+                        yield tuple(gr.skip() for _ in update)
                         return
                     yield update
 

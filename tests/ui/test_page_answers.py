@@ -10,7 +10,10 @@ from typing import Any
 
 import gradio as gr
 import pytest
+from doubles.storing_stream import USER, StoringStream, new_turn
+from gradio.state_holder import SessionState
 
+from chat.live import LiveAnswers
 from services import ServicesHolder
 from ui import page_answers
 from ui.chat_handlers import ChatHandlers
@@ -160,3 +163,95 @@ def test_a_page_is_one_users_whatever_session_id_a_request_names() -> None:
     pages.asked(mine)
     assert pages.stop(theirs) == set()
     assert pages.starting(mine) is not None
+
+
+async def test_stop_while_the_answer_starts_ends_the_event_with_the_answer_as_stored() -> None:
+    """Stop in the moment the answer starts (right after sending, before the page knows the
+    new conversation): the answer is stopped as it registers, stored as stopped, and the event
+    ends showing it so, without the list's ⏳. It used to be cancelled before its task ran:
+    nothing was stored, the ⏳ stayed, and the event waited for ever (a flaky browser test)."""
+    chat = StoringStream()
+    live = LiveAnswers(chat)
+    request: Any = SimpleNamespace(session_hash="tab", username="test")
+    handlers: ChatHandlers
+
+    async def start_turn(*_args: Any) -> Any:
+        await handlers.stop(None, request)  # pressed while the turn is being prepared
+        return new_turn()
+
+    async def messages(*_args: Any) -> list[dict[str, Any]]:
+        stored = [{"role": "assistant", "content": "", "status": s} for s in chat.stored]
+        return [{"role": "user", "content": "Tell me a story"}, *stored]
+
+    async def user_by_name(_name: str) -> Any:
+        return USER
+
+    async def get(_user: Any, conv_id: int) -> Any:
+        return SimpleNamespace(id=conv_id, system_prompt="")
+
+    async def recent(*_args: Any) -> list[dict[str, Any]]:
+        return [{"id": 1, "title": "Tell me a story"}]
+
+    holder = ServicesHolder()
+    holder.set(SimpleNamespace(  # type: ignore[arg-type]
+        auth=SimpleNamespace(user_by_name=user_by_name), live=live,
+        chat=SimpleNamespace(start_turn=start_turn),
+        conversations=SimpleNamespace(get=get, messages=messages, recent=recent),
+        engine=SimpleNamespace(state=None, profile=SimpleNamespace(model_names=["m"])),
+        settings=SimpleNamespace(stream_flush_interval_s=0.0)))
+    handlers = ChatHandlers(holder)
+    await handlers.send("Tell me a story", request)
+    updates = handlers.respond("Tell me a story", [], None, "", 0.7, 64, None, request)
+    shown = await asyncio.wait_for(_all(updates), 5)
+    chat_shown, conversation, listed, _box = shown[-1]
+    assert chat.stored == ["cancelled"]
+    assert chat_shown[-1]["content"] == "*(stopped)*"
+    assert conversation == 1
+    assert listed.choices[-1] == ("Tell me a story", 1), "no ⏳: nothing runs"
+    assert len(handlers.pages) == 0
+
+
+async def _all(updates: Any) -> list[Any]:
+    return [update async for update in updates]
+
+
+async def test_a_stream_the_chat_moved_away_from_ends_on_an_update_that_changes_nothing() -> None:
+    """Gradio ends a generator's event with a message that repeats its last update (below):
+    a stream that ended on a chat update put the old answer back over New chat's empty chat
+    whenever that message landed last (a flaky browser test). It ends on skips instead."""
+    handlers = ChatHandlers(ServicesHolder())
+    request: Any = SimpleNamespace(session_hash="tab", username="test")
+    moved = asyncio.Event()
+
+    async def answer() -> Any:
+        yield ["Once upon"], 1
+        await moved.wait()
+        yield ["Once upon a time"], 1
+
+    updates = handlers.while_shown(request, answer())
+    assert await anext(updates) == (["Once upon"], 1)
+    moving = asyncio.create_task(handlers.pages.move(page_of(request)))
+    await asyncio.sleep(0)
+    moved.set()
+    assert await _all(updates) == [(gr.skip(), gr.skip())]
+    assert (await moving)()
+
+
+async def test_gradios_last_message_of_an_event_repeats_its_last_update() -> None:
+    """What the test above relies on, checked in Gradio itself: the data of a generator's
+    completion is its last update again (skips, if it ended on skips)."""
+    async def stream(_text: str) -> Any:
+        yield "Once upon", "listed"
+        yield "Once upon a time", gr.skip()
+
+    with gr.Blocks() as demo:
+        box, chat, listed = gr.Textbox(), gr.Textbox(), gr.Textbox()
+        box.submit(stream, box, [chat, listed])
+    state, iterator = SessionState(demo), None
+    while True:
+        result = await demo.process_api(0, ["Tell me a story"], state=state, iterator=iterator,
+                                        session_hash="tab", event_id="event")
+        if not result["is_generating"]:
+            break
+        iterator = result["iterator"]
+    assert result["data"] == ["Once upon a time", {"__type__": "update"}]
