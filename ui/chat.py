@@ -143,6 +143,15 @@ class ChatTab:
             yield (gr.skip(), listed, gr.skip(), gr.skip(), gr.skip(), shown, gr.skip(), prompt,
                    opened)
 
+    @ui_errors
+    async def start_new_chat(self, request: gr.Request) -> tuple[Any, ...]:
+        """The empty chat and a new chat's settings, in one update: as a step after it, the
+        settings landed later and overwrote a value changed in between."""
+        emptied = await self.handlers.new_chat(request)
+        if emptied is None:  # a conversation clicked meanwhile is what the chat shows
+            return (gr.skip(),) * 7
+        return (*emptied, *await self.presets.fresh_settings(request))
+
 
 def build_chat_tab(holder: ServicesHolder, settings: Settings) -> ChatTab:
     """Visible to every signed-in user. Call inside the app's gr.Tabs, then hand the page load
@@ -221,13 +230,11 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
                               [chat.conversation_list, chat.chatbot, chat.conversation_id,
                                chat.confirm_delete], api_visibility="private")
     # Queued, as the streams it ends: the emptied chat reaches the page after their last update.
-    chat.new_chat.click(chat.handlers.new_chat, None,
-                        [chat.chatbot, chat.conversation_id, chat.conversation_list],
+    chat.new_chat.click(chat.start_new_chat, None,
+                        [chat.chatbot, chat.conversation_id, chat.conversation_list,
+                         chat.system_prompt, chat.temperature, chat.max_tokens, chat.preset],
                         api_visibility="private", concurrency_limit=None,
-                        show_progress="hidden").then(
-        chat.presets.fresh_settings, None,
-        [chat.system_prompt, chat.temperature, chat.max_tokens, chat.preset],
-        api_visibility="private")
+                        show_progress="hidden")
 
 
 def _wire_presets(chat: ChatTab) -> None:

@@ -312,14 +312,12 @@ class ChatHandlers(Handlers):
         async for update in self.while_shown(request, self._open(opened, request)):
             yield update
 
-    @ui_errors
-    async def new_chat(self, request: gr.Request) -> tuple[Any, Any, Any]:
-        """An empty chat. An answer that was streaming into the chat goes on, on the server
-        (the list marks it ⏳); its updates stop before the chat is emptied."""
+    async def new_chat(self, request: gr.Request) -> tuple[Any, Any, Any] | None:
+        """An empty chat (None if another move came meanwhile: what it shows stays). An
+        answer that was streaming into the chat goes on, on the server (the list marks it ⏳);
+        its updates stop before the chat is emptied. Part of ChatTab.start_new_chat."""
         shown = await self.pages.move(page_of(request))
-        if not shown():  # a conversation clicked meanwhile is what the chat shows
-            return gr.skip(), gr.skip(), gr.skip()
-        return [], None, gr.Radio(value=None)
+        return ([], None, gr.Radio(value=None)) if shown() else None
 
     async def open_landing(self, request: gr.Request) -> AsyncGenerator[tuple[Any, ...], None]:
         """What a page opens on: the conversation its address names, else the latest one;

@@ -67,12 +67,12 @@ _UI_ONLY = {"lambda", "js_fn", *(f"js_fn_{i}" for i in range(1, 7)),
 _ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
-             "fresh_settings", "apply", "save", "make_default", "open_conversation",
+             "apply", "save", "make_default", "open_conversation",
              "open_page", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
              "table", "create", "revoke", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
              "model_choice_2", "model_choice_3", "suggestion", "suggestion_1", "respond_2",
-             "respond_3", "current_title", "send", "send_1", "new_chat",
+             "respond_3", "current_title", "send", "send_1", "start_new_chat",
              "delete_preset"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}
