@@ -121,6 +121,13 @@ def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str
     return seen[-1]
 
 
+def open_settings(page: Page) -> None:
+    """Show the settings beside the chat (⚙ above it), unless they are shown already."""
+    if not page.locator("#chat-settings").is_visible():
+        page.click("#toggle-settings")
+    page.locator("#max-tokens input[type=number]").wait_for(state="visible")
+
+
 def save_preset(page: Page, server: AppServer, name: str, prompt: str) -> None:
     """Type a prompt, name it and save it; the server must hold exactly what the box showed."""
     page.fill("#system-prompt textarea", prompt)

@@ -63,6 +63,10 @@ body.list-hidden #chat-sidebar, body:not(.list-hidden) #new-chat-top { display: 
 #toggle-list { flex-grow: 0; font-size: 1.1rem; }
 #new-chat-top { flex-grow: 0; white-space: nowrap; }
 #chat-top button { min-height: 40px; }
+/* The settings beside the chat, shown by ⚙ (ui/chat_page.js). */
+body:not(.settings-open) #chat-settings:not(.drawer-open) { display: none !important; }
+#toggle-settings { flex: 0 0 auto; min-width: max-content !important; white-space: nowrap;
+                   margin-left: auto; padding: 0 var(--spacing-lg); }
 /* The model picker above the chat: as wide as a model's name, not the whole column. */
 #model-choice { max-width: 22rem; margin-left: 0 !important; }
 /* The footer keeps one link (footer_links=["api"]); the separator Gradio puts after it stood
@@ -99,6 +103,14 @@ th .header-content > span { word-break: normal !important; overflow-wrap: normal
                             min-width: max-content !important; }
   #chat-top #model-choice { min-width: 0 !important; flex: 1 1 0; }
   #chatbot { height: calc(100dvh - 300px) !important; min-height: 300px; }
+  /* The settings: a drawer from the right, opened by ⚙ (only the sign, for room). */
+  #chat-settings { display: none !important; }
+  #chat-settings.drawer-open {
+    display: flex !important; position: fixed; top: 0; bottom: 0; right: 0; width: 85vw;
+    z-index: 1000; overflow-y: auto; padding: var(--spacing-xl);
+    background: var(--background-fill-primary); box-shadow: 0 0 24px rgba(0, 0, 0, 0.25); }
+  #chat-top #toggle-settings { font-size: 0; min-width: 44px !important; flex: 0 0 auto !important; }
+  #chat-top #toggle-settings::before { content: "⚙"; font-size: 1.1rem; }
 }
 """
 

@@ -45,8 +45,10 @@ class ChatTab:
                 self._sidebar()
             with gr.Column(scale=4, elem_id="chat-main"):
                 self._conversation()
-                with gr.Accordion(t("settings"), open=False):
-                    self._settings(settings)
+            # Beside the chat, not under it pushing the conversation off screen: ⚙ above the
+            # chat shows and hides them (ui/chat_page.js); on a phone, a drawer.
+            with gr.Column(scale=1, min_width=280, elem_id="chat-settings"):
+                self._settings(settings)
 
     def _sidebar(self) -> None:
         self.new_chat = gr.Button(t("new_chat"), elem_id="new-chat", variant="secondary")
@@ -74,6 +76,8 @@ class ChatTab:
             # The model to answer with, at the top of the chat as in the chat apps people know.
             self.model = gr.Dropdown(choices=[], label=t("model"), show_label=False,
                                      container=False, elem_id="model-choice", min_width=240)
+            self.toggle_settings = gr.Button(t("settings_toggle"), size="sm", scale=0,
+                                             min_width=44, elem_id="toggle-settings")
         self.chatbot = gr.Chatbot(elem_id="chatbot", height=520, buttons=["copy"],
                                   show_label=False, editable="user",
                                   # ui/chat_page.js follows answers instead: Gradio's
@@ -90,11 +94,9 @@ class ChatTab:
             self.stop = gr.Button(t("stop"), variant="stop", scale=1, elem_id="stop")
 
     def _settings(self, settings: Settings) -> None:
-        with gr.Row(equal_height=True):
-            self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice",
-                                      scale=4)
-            self.delete_preset = gr.Button(t("delete_preset"), size="sm", variant="stop",
-                                           elem_id="delete-preset", scale=1)
+        """A narrow column: the preset to start from at the top, what it sets, then managing
+        presets at the bottom."""
+        self.preset = gr.Dropdown(label=t("preset"), choices=[], elem_id="preset-choice")
         self.system_prompt = gr.Textbox(label=t("system_prompt"), lines=3,
                                         elem_id="system-prompt")
         self.temperature = gr.Slider(0.0, MAX_TEMPERATURE, value=settings.default_temperature,
@@ -102,13 +104,14 @@ class ChatTab:
         self.max_tokens = gr.Slider(1, settings.max_tokens_limit,
                                     value=settings.default_max_tokens, step=1,
                                     label=t("max_tokens"), elem_id="max-tokens")
+        self.preset_name = gr.Textbox(placeholder=t("preset_name"), show_label=False,
+                                      elem_id="preset-name")
         with gr.Row():
-            self.preset_name = gr.Textbox(placeholder=t("preset_name"), show_label=False,
-                                          elem_id="preset-name", scale=2)
             self.save_preset = gr.Button(t("save_preset"), size="sm", elem_id="save-preset",
-                                         scale=1)
-            self.make_default = gr.Button(t("make_default"), size="sm", elem_id="make-default",
-                                          scale=1)
+                                         min_width=80)
+            self.delete_preset = gr.Button(t("delete_preset"), size="sm", variant="stop",
+                                           elem_id="delete-preset", min_width=80)
+        self.make_default = gr.Button(t("make_default"), size="sm", elem_id="make-default")
 
     def load_on(self, demo: gr.Blocks, header: gr.Markdown) -> None:
         """Fill the page header and the tab for the caller when the page loads, then open the
@@ -212,6 +215,8 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
 
 def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
     chat.toggle_list.click(None, js="() => window.vllmChat.toggleList()", api_visibility="private")
+    chat.toggle_settings.click(None, js="() => window.vllmChat.toggleSettings()",
+                               api_visibility="private")
     chat.new_chat_top.click(None, js="() => document.querySelector('#new-chat').click()",
                             api_visibility="private")
     chat.conversation_list.change(None, [chat.conversation_list], None, js=ADDRESS_JS,

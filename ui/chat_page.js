@@ -71,13 +71,36 @@
     },
   };
   showList(localStorage.getItem(LIST_HIDDEN) === "1");
+
+  // The settings beside the chat: ⚙ shows and hides them, and they stay so in this browser;
+  // on a phone they are a drawer over the chat, from the right.
+  const SETTINGS_OPEN = "vllm-chat-settings-open";
+  const showSettings = (open) => {
+    document.body.classList.toggle("settings-open", open);
+    document.querySelector("#toggle-settings")?.setAttribute("aria-expanded", String(open));
+  };
+  window.vllmChat.toggleSettings = () => {
+    if (PHONE.matches) {
+      document.querySelector("#chat-settings")?.classList.toggle("drawer-open");
+      return;
+    }
+    const open = !document.body.classList.contains("settings-open");
+    localStorage.setItem(SETTINGS_OPEN, open ? "1" : "");
+    showSettings(open);
+  };
+  showSettings(localStorage.getItem(SETTINGS_OPEN) === "1");
+
+  // A drawer closes on a tap beside it; the conversations' also once one is picked.
+  const DRAWERS = [["#chat-sidebar", "#toggle-list"], ["#chat-settings", "#toggle-settings"]];
   document.addEventListener("click", (event) => {
-    const drawer = document.querySelector("#chat-sidebar.drawer-open");
-    if (!drawer) return;
-    const picked = event.target.closest?.(
-      '#new-chat, #conversation-list label:not(:has(input[value^="group:"]))');
-    const outside = !drawer.contains(event.target) && !event.target.closest?.("#toggle-list");
-    if (picked || outside) drawer.classList.remove("drawer-open");
+    for (const [panel, toggle] of DRAWERS) {
+      const drawer = document.querySelector(`${panel}.drawer-open`);
+      if (!drawer) continue;
+      const picked = panel === "#chat-sidebar" && event.target.closest?.(
+        '#new-chat, #conversation-list label:not(:has(input[value^="group:"]))');
+      const outside = !drawer.contains(event.target) && !event.target.closest?.(toggle);
+      if (picked || outside) drawer.classList.remove("drawer-open");
+    }
   });
 
   // The browser's time zone, for "Today" in the conversation list (as the login page does).

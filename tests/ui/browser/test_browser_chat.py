@@ -17,6 +17,7 @@ from browsing import (
     last_answer,
     newest_answer_stored,
     open_chat,
+    open_settings,
     save_preset,
     settled_answer,
     sign_in,
@@ -456,8 +457,7 @@ def test_an_answer_cut_off_at_the_length_limit_says_so_and_continues(
 ) -> None:
     """Issue 12: "Cut off at the length limit — Continue", on the answer as soon as it ends."""
     open_chat(page, app_server)
-    page.get_by_role("button", name="Settings ▼").click()
-    page.wait_for_selector("#max-tokens input[type=number]", state="visible")
+    open_settings(page)
     page.fill("#max-tokens input[type=number]", "4")
     page.keyboard.press("Tab")
     page.fill("#message textarea", "Tell me a very long story about a dragon.")
@@ -518,6 +518,16 @@ def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
     page.locator(LISTED, has_text="Picked on a phone").click()
     page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
     page.wait_for_url(f"**/?c={picked}", timeout=10_000)  # that conversation is open
+
+    # The settings too: ⚙ opens them over the chat from the right; a tap beside them closes.
+    assert page.locator("#chat-settings").is_hidden()
+    page.click("#toggle-settings")
+    page.locator("#system-prompt textarea").wait_for(state="visible", timeout=5_000)
+    panel = page.locator("#chat-settings").bounding_box()
+    assert panel and panel["x"] > 0 and panel["x"] + panel["width"] <= 391, f"not a drawer: {panel}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone-settings.png"))
+    page.mouse.click(10, 400)
+    page.locator("#chat-settings").wait_for(state="hidden", timeout=5_000)
     context.close()
     http.delete(f"{app_server.url}/api/conversations/{picked}",
                 headers=app_server.auth()).raise_for_status()
@@ -558,12 +568,18 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     watch_answer(page, stored=newest_answer_stored(app_server))
     assert page.evaluate("window.__pwned === undefined"), "HTML in a message ran as code"
 
-    page.get_by_role("button", name="Settings ▼").click()
-    # Gradio mounts an accordion's components only when it opens; text filled in the first
-    # moments after the box appears was lost under load (the preset saved an empty prompt),
-    # and no person types that fast.
-    page.wait_for_selector("#make-default", state="visible")
-    page.wait_for_timeout(1000)
+    # Settings beside the chat (issue 12), not under it pushing the conversation off screen:
+    # ⚙ shows them right of the chat, which keeps its place and its message box.
+    assert page.locator("#chat-settings").is_hidden()
+    before = page.locator("#chatbot").bounding_box()
+    open_settings(page)
+    chat, panel = page.locator("#chatbot").bounding_box(), page.locator("#chat-settings").bounding_box()
+    assert before and chat and panel
+    assert panel["x"] >= chat["x"] + chat["width"], f"the settings are not beside the chat: {panel}"
+    assert (chat["y"], chat["height"]) == (before["y"], before["height"])
+    box = page.locator("#message textarea").bounding_box()
+    assert box and box["y"] + box["height"] <= 900, "the message box left the screen"
+    page.screenshot(path=str(ARTIFACTS / "browser-settings.png"))
     save_preset(page, app_server, "Pirate", "You answer like a pirate.")
     save_preset(page, app_server, "Terse", "You answer in one word.")
     page.locator("#preset-choice input").click()
@@ -606,10 +622,9 @@ def sampling_shown(page: Page) -> list[str]:
 
 
 def wait_for_sampling(page: Page, expected: list[str]) -> None:
-    """Until the Settings' temperature and max tokens show `expected` (opening Settings)."""
+    """Until the settings' temperature and max tokens show `expected` (showing them)."""
     page.wait_for_selector("#message textarea", timeout=30_000)
-    if not page.locator("#max-tokens").is_visible():
-        page.get_by_role("button", name="Settings ▼").click()
+    open_settings(page)
     try:
         page.wait_for_function(
             "expected => ['temperature', 'max-tokens'].every((id, i) =>"
