@@ -79,6 +79,17 @@ footer .divider { display: none; }
   box-shadow: none !important; padding: var(--spacing-md) 0 0 var(--spacing-xs) !important;
   font-size: var(--text-sm); font-weight: 600; color: var(--body-text-color-subdued); }
 #conversation-list label:has(input[value^="group:"]) input { display: none; }
+/* Each entry's ⋯ (rename or delete, ui/chat_page.js): at its right, shown on hover or focus,
+   and always where there is no hover (a phone). */
+#conversation-list label { position: relative; padding-right: 2rem !important; }
+#conversation-list .entry-actions {
+  position: absolute; right: 4px; top: 50%; transform: translateY(-50%);
+  border: none; background: none; cursor: pointer; padding: 2px 6px; border-radius: 6px;
+  font-size: 1.1rem; line-height: 1; color: var(--body-text-color-subdued); opacity: 0; }
+#conversation-list label:is(:hover, :focus-within, :has(input:checked)) .entry-actions,
+#conversation-list .entry-actions:focus-visible { opacity: 1; }
+#conversation-list .entry-actions:hover { background: var(--background-fill-secondary); }
+@media (hover: none) { #conversation-list .entry-actions { opacity: 1; } }
 /* Toasts: Gradio heads them with their type in English ("Warning") whatever the page's
    language and the title it is given; the icon says the same in every language. */
 .toast-body .toast-title { display: none !important; }

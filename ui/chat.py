@@ -56,7 +56,8 @@ class ChatTab:
                                  elem_id="conversation-search")
         self.conversation_list = gr.Radio(label=t("recent"), choices=[],
                                           elem_id="conversation-list")
-        with gr.Accordion(t("rename_or_delete"), open=False):
+        # Opened by each entry's ⋯ too (ui/chat_page.js).
+        with gr.Accordion(t("rename_or_delete"), open=False, elem_id="rename-panel"):
             self.new_title = gr.Textbox(label=t("new_title"), elem_id="new-title")
             with gr.Row():
                 self.rename = gr.Button(t("rename"), size="sm", elem_id="rename-conversation")

@@ -43,9 +43,51 @@
     .querySelectorAll('#conversation-list input[value^="group:"]:not(:disabled)')
     .forEach((input) => { input.disabled = true; });
 
+  // Each conversation in the list has ⋯ (named as the panel it opens): it opens the
+  // conversation and "Rename or delete", the title in the box, ready to edit.
+  const LISTED = '#conversation-list label:not(:has(input[value^="group:"]))';
+  const addEntryActions = () => {
+    const name = document.querySelector("#rename-panel .label-wrap")?.innerText.trim() || "";
+    document.querySelectorAll(`${LISTED}:not(:has(.entry-actions))`).forEach((label) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "entry-actions";
+      button.textContent = "⋯";
+      button.title = name;
+      button.setAttribute("aria-label", name);
+      label.appendChild(button);
+    });
+  };
+  let keepDrawer = false;  // the click on the entry that ⋯ makes leaves the drawer open
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("#conversation-list .entry-actions");
+    if (!button) return;
+    event.preventDefault();  // not the label's own click: the one below, once
+    event.stopPropagation();
+    const input = button.closest("label")?.querySelector("input");
+    if (input && !input.checked) {
+      keepDrawer = true;
+      input.click();
+      keepDrawer = false;
+    }
+    const panel = document.querySelector("#rename-panel");
+    const box = () => panel?.querySelector("#new-title input, #new-title textarea");
+    if (!box()?.offsetParent) panel?.querySelector(".label-wrap")?.click();
+    const focus = (tries) => {
+      const found = box();
+      if (found?.offsetParent) {
+        found.focus();
+        found.select();
+        panel.scrollIntoView({ block: "nearest" });
+      } else if (tries > 0) requestAnimationFrame(() => focus(tries - 1));
+    };
+    focus(60);
+  }, true);
+
   new MutationObserver(() => {
     attach();
     disableHeadings();
+    addEntryActions();
     if (following && scroller) toBottom();
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
 
@@ -95,7 +137,7 @@
   document.addEventListener("click", (event) => {
     for (const [panel, toggle] of DRAWERS) {
       const drawer = document.querySelector(`${panel}.drawer-open`);
-      if (!drawer) continue;
+      if (!drawer || keepDrawer) continue;
       const picked = panel === "#chat-sidebar" && event.target.closest?.(
         '#new-chat, #conversation-list label:not(:has(input[value^="group:"]))');
       const outside = !drawer.contains(event.target) && !event.target.closest?.(toggle);

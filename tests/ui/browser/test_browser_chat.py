@@ -329,14 +329,21 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.fill("#conversation-search input, #conversation-search textarea", "QUETZALCOATL")
     page.wait_for_function(
         "listed => document.querySelectorAll(listed).length === 1", arg=LISTED, timeout=10_000)
-    page.locator(LISTED).first.click()
+    # Each entry has its own rename and delete (issue 12): its ⋯ opens the conversation and
+    # "Rename or delete", the title in the box, ready to edit.
+    entry = page.locator(LISTED).first
+    entry.hover()
+    entry.locator(".entry-actions").click()
     page.wait_for_function(
         "document.querySelector('#chatbot')?.innerText.includes('desert with a rare word')")
-
-    page.get_by_text("Rename or delete").click()
-    page.wait_for_function(  # the rename box holds the open conversation's title
-        "(document.querySelector('#new-title input, #new-title textarea')?.value || '')"
+    page.wait_for_function(  # the rename box holds the open conversation's title, focused
+        "(document.activeElement?.closest('#new-title') && document.activeElement.value || '')"
         ".includes('quetzalcoatl')", timeout=10_000)
+    page.locator("#chat-sidebar").screenshot(path=str(ARTIFACTS / "browser-list-actions.png"))
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("Quetzalcoatl desert")
+    page.click("#rename-conversation")
+    page.locator(LISTED, has_text="Quetzalcoatl desert").wait_for(timeout=10_000)
     page.click("#delete-conversation")
     page.click("#confirm-delete")
     page.wait_for_function(
