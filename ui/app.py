@@ -25,6 +25,7 @@ JS = (Path(__file__).parent / "chat_page.js").read_text(encoding="utf-8")
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
+#refresh-list { display: none !important; }
 #conversation-list label { width: 100%; }
 /* Only the last user message can be edited and sent again (ui/chat_view.can_edit): the pencil
    on earlier ones, whose buttons come before a later user message, is hidden. A user message's

@@ -56,6 +56,7 @@ class ChatTab:
                                  elem_id="conversation-search")
         self.conversation_list = gr.Radio(label=t("recent"), choices=[],
                                           elem_id="conversation-list")
+        self.refresh_list = gr.Button("", elem_id="refresh-list")  # out of sight: for the script
         # Opened by each entry's ⋯ too (ui/chat_page.js).
         with gr.Accordion(t("rename_or_delete"), open=False, elem_id="rename-panel"):
             self.new_title = gr.Textbox(label=t("new_title"), elem_id="new-title")
@@ -241,6 +242,11 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
                          chat.system_prompt, chat.temperature, chat.max_tokens, chat.preset],
                         api_visibility="private", concurrency_limit=None,
                         show_progress="hidden")
+    # The page's script presses it while the list shows an answer running (⏳) that nothing
+    # streams into the chat: its mark then goes once it has ended.
+    chat.refresh_list.click(sidebar.search, [chat.search, chat.conversation_id],
+                            [chat.conversation_list], api_visibility="private",
+                            show_progress="hidden", trigger_mode="always_last")
 
 
 def _wire_presets(chat: ChatTab) -> None:

@@ -58,6 +58,15 @@
       label.appendChild(button);
     });
   };
+  // An answer running (⏳ in the list) while the chat shows something else has no stream to
+  // take its mark off when it ends: the list is asked for again every few seconds meanwhile.
+  setInterval(() => {
+    const running = [...document.querySelectorAll(LISTED)]
+      .some((label) => label.innerText.trim().startsWith("⏳"));
+    const streaming = document.querySelector("#chatbot > .wrap:not(.hide)");
+    if (running && !streaming) document.querySelector("#refresh-list")?.click();
+  }, 3000);
+
   let keepDrawer = false;  // the click on the entry that ⋯ makes leaves the drawer open
   document.addEventListener("click", (event) => {
     const button = event.target.closest?.("#conversation-list .entry-actions");

@@ -62,7 +62,7 @@ ROUTES: dict[tuple[str, str], Access] = {
 
 # Gradio functions by api_name (private ones too). "user": any signed-in user; "admin": the
 # handler refuses others. Every one of them needs a signed-in caller (Gradio's auth_dependency).
-_UI_ONLY = {"lambda", "js_fn", *(f"js_fn_{i}" for i in range(1, 7)),
+_UI_ONLY = {"lambda", "js_fn", *(f"js_fn_{i}" for i in range(1, 8)),
             *(f"lambda_{i}" for i in range(1, 15))}
 _ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
               "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
@@ -72,7 +72,7 @@ _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "re
              "table", "create", "revoke", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
              "model_choice_2", "model_choice_3", "suggestion", "suggestion_1", "respond_2",
-             "respond_3", "current_title", "send", "send_1", "start_new_chat",
+             "respond_3", "current_title", "send", "send_1", "start_new_chat", "search_1",
              "delete_preset"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}
