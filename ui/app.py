@@ -55,9 +55,11 @@ CSS = """
 #chatbot .message-row:has(.typing) + .message-buttons-left { display: none; }
 /* One Send/Stop button: Stop while an event streams into the chat (Gradio then shows the
    chat's progress tracker: an answer sent from this page, or one followed after a reload or
-   from the list), Send otherwise. */
-#chat-main:has(#chatbot > .wrap:not(.hide)) #send { display: none; }
-#chat-main:not(:has(#chatbot > .wrap:not(.hide))) #stop { display: none; }
+   from the list), Send otherwise; and Send while the page loads (its load streams into the chat
+   too: Stop flickered there), unless it lands on a running answer (ui/chat_page.js). */
+body.page-loaded #chat-main:has(#chatbot > .wrap:not(.hide)) #send { display: none; }
+#chat-main:not(:has(#chatbot > .wrap:not(.hide))) #stop,
+body:not(.page-loaded) #stop { display: none; }
 /* ☰ hides the conversation list and the chat takes the width (ui/chat_page.js). */
 body.list-hidden #chat-sidebar, body:not(.list-hidden) #new-chat-top { display: none !important; }
 #chat-top { align-items: center; gap: var(--spacing-md); flex-wrap: nowrap; }
@@ -90,6 +92,7 @@ footer .divider { display: none; }
 #conversation-list label:is(:hover, :focus-within, :has(input:checked)) .entry-actions,
 #conversation-list .entry-actions:focus-visible { opacity: 1; }
 #conversation-list .entry-actions:hover { background: var(--background-fill-secondary); }
+#conversation-list .entry-actions::before { content: "⋯"; }  /* not in the entry's text */
 @media (hover: none) { #conversation-list .entry-actions { opacity: 1; } }
 /* Toasts: Gradio heads them with their type in English ("Warning") whatever the page's
    language and the title it is given; the icon says the same in every language. */

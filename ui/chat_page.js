@@ -52,7 +52,6 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "entry-actions";
-      button.textContent = "⋯";
       button.title = name;
       button.setAttribute("aria-label", name);
       label.appendChild(button);
@@ -93,7 +92,20 @@
     focus(60);
   }, true);
 
+  // The page has loaded once its load (which fills the header) has ended, or once it shows the
+  // conversation it landed on still answering (⏳): until then the chat's progress is the
+  // load's, and the CSS shows Send, not Stop.
+  const markLoaded = () => {
+    if (document.body.classList.contains("page-loaded")) return;
+    const ended = document.querySelector("#user-header p")
+      && document.querySelector("#chatbot > .wrap")?.classList.contains("hide");
+    const landedOnAnswer = document.querySelector("#conversation-list label:has(input:checked)")
+      ?.innerText.trim().startsWith("⏳");
+    if (ended || landedOnAnswer) document.body.classList.add("page-loaded");
+  };
+
   new MutationObserver(() => {
+    markLoaded();
     attach();
     disableHeadings();
     addEntryActions();

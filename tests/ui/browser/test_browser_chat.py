@@ -32,6 +32,12 @@ pytestmark = pytest.mark.browser
 
 
 def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServer) -> None:
+    # Whether Stop ever shows while the page loads (issue 12: it flickered to Stop and back).
+    page.add_init_script("""window.stopSeen = false;
+      new MutationObserver(() => {
+        const stop = document.querySelector('#stop');
+        if (stop && stop.offsetParent !== null) window.stopSeen = true;
+      }).observe(document, {childList: true, subtree: true, attributes: true});""")
     page.goto(app_server.url)
     assert "/login" in page.url, "a visitor without a session is sent to the login page"
     sign_in(page, app_server, "test", "wrong")
@@ -41,6 +47,8 @@ def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServe
     page.wait_for_selector("#message textarea", timeout=30_000)
     page.wait_for_function(
         "document.querySelector('#user-header')?.innerText.includes('Signed in as test')")
+    page.locator("#send").wait_for()
+    assert not page.evaluate("window.stopSeen"), "Stop showed while the page loaded"
 
     page.fill("#message textarea", "Write a short poem about the moon.")
     page.keyboard.press("Enter")
