@@ -112,46 +112,32 @@
     if (following && scroller) toBottom();
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
 
-  // The conversation list can be hidden (☰ above the chat), and stays so in this browser.
-  const LIST_HIDDEN = "vllm-chat-list-hidden";
-  const showList = (hidden) => {
-    document.body.classList.toggle("list-hidden", hidden);
-    const toggle = document.querySelector("#toggle-list");
-    if (toggle) toggle.setAttribute("aria-expanded", String(!hidden));
-  };
-  // On a phone the list is a drawer over the chat instead: ☰ opens and closes it, and picking
-  // a conversation or New chat closes it (the CSS keeps it out of sight otherwise).
+  // A panel beside the chat (the conversation list, ☰; the settings, ⚙): its button shows and
+  // hides it, and this browser remembers which (the body class, kept under `key`). On a phone
+  // it is a drawer over the chat instead (the CSS keeps it out of sight otherwise).
   const PHONE = window.matchMedia("(max-width: 640px)");
-  window.vllmChat = {
-    toggleList() {
+  const panelToggle = (panel, button, bodyClass, key, classMeansShown) => {
+    const setClass = (on) => {
+      document.body.classList.toggle(bodyClass, on);
+      document.querySelector(button)?.setAttribute("aria-expanded", String(on === classMeansShown));
+    };
+    setClass(localStorage.getItem(key) === "1");
+    return () => {
       if (PHONE.matches) {
-        document.querySelector("#chat-sidebar")?.classList.toggle("drawer-open");
+        document.querySelector(panel)?.classList.toggle("drawer-open");
         return;
       }
-      const hidden = !document.body.classList.contains("list-hidden");
-      localStorage.setItem(LIST_HIDDEN, hidden ? "1" : "");
-      showList(hidden);
-    },
+      const on = !document.body.classList.contains(bodyClass);
+      localStorage.setItem(key, on ? "1" : "");
+      setClass(on);
+    };
   };
-  showList(localStorage.getItem(LIST_HIDDEN) === "1");
-
-  // The settings beside the chat: ⚙ shows and hides them, and they stay so in this browser;
-  // on a phone they are a drawer over the chat, from the right.
-  const SETTINGS_OPEN = "vllm-chat-settings-open";
-  const showSettings = (open) => {
-    document.body.classList.toggle("settings-open", open);
-    document.querySelector("#toggle-settings")?.setAttribute("aria-expanded", String(open));
+  window.vllmChat = {
+    toggleList: panelToggle("#chat-sidebar", "#toggle-list", "list-hidden",
+                            "vllm-chat-list-hidden", false),
+    toggleSettings: panelToggle("#chat-settings", "#toggle-settings", "settings-open",
+                                "vllm-chat-settings-open", true),
   };
-  window.vllmChat.toggleSettings = () => {
-    if (PHONE.matches) {
-      document.querySelector("#chat-settings")?.classList.toggle("drawer-open");
-      return;
-    }
-    const open = !document.body.classList.contains("settings-open");
-    localStorage.setItem(SETTINGS_OPEN, open ? "1" : "");
-    showSettings(open);
-  };
-  showSettings(localStorage.getItem(SETTINGS_OPEN) === "1");
 
   // A drawer closes on a tap beside it; the conversations' also once one is picked.
   const DRAWERS = [["#chat-sidebar", "#toggle-list"], ["#chat-settings", "#toggle-settings"]];

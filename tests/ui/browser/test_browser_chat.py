@@ -631,6 +631,8 @@ def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_serv
     page.keyboard.press("Tab")
     page.wait_for_timeout(300)  # the browser stores them after the change event
     page.reload()
+    # Shown, as before the reload (this browser remembers it).
+    page.locator("#chat-settings").wait_for(state="visible", timeout=30_000)
     wait_for_sampling(page, ["1.3", "77"])
     page.click("#new-chat")
     wait_for_sampling(page, defaults)
