@@ -107,23 +107,21 @@ th .header-content > span { word-break: normal !important; overflow-wrap: normal
   #user-header { font-size: 0.8rem; min-width: 0; }
   #user-header p { margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   #chat-main { order: 1; }
-  /* The conversations: a drawer over the chat, opened by ☰ (ui/chat_page.js); New chat sits
-     beside ☰ meanwhile. Gradio scopes the rules in here to its container: no `body`. */
-  #chat-sidebar { display: none !important; }
-  #chat-sidebar.drawer-open {
-    display: flex !important; position: fixed; top: 0; bottom: 0; left: 0; width: 85vw;
+  /* The conversations (☰) and the settings (⚙): drawers over the chat, from the left and the
+     right (ui/chat_page.js); New chat sits beside ☰ meanwhile. Gradio scopes the rules in
+     here to its container: no `body`. */
+  #chat-sidebar, #chat-settings { display: none !important; }
+  #chat-sidebar.drawer-open, #chat-settings.drawer-open {
+    display: flex !important; position: fixed; top: 0; bottom: 0; width: 85vw;
     z-index: 1000; overflow-y: auto; padding: var(--spacing-xl);
     background: var(--background-fill-primary); box-shadow: 0 0 24px rgba(0, 0, 0, 0.25); }
+  #chat-sidebar.drawer-open { left: 0; }
+  #chat-settings.drawer-open { right: 0; }
   #chat-top #new-chat-top { display: flex !important; flex: 0 0 auto !important;
                             min-width: max-content !important; }
   #chat-top #model-choice { min-width: 0 !important; flex: 1 1 0; }
   #chatbot { height: calc(100dvh - 300px) !important; min-height: 300px; }
-  /* The settings: a drawer from the right, opened by ⚙ (only the sign, for room). */
-  #chat-settings { display: none !important; }
-  #chat-settings.drawer-open {
-    display: flex !important; position: fixed; top: 0; bottom: 0; right: 0; width: 85vw;
-    z-index: 1000; overflow-y: auto; padding: var(--spacing-xl);
-    background: var(--background-fill-primary); box-shadow: 0 0 24px rgba(0, 0, 0, 0.25); }
+  /* ⚙ alone, for room. */
   #chat-top #toggle-settings { font-size: 0; min-width: 44px !important; flex: 0 0 auto !important; }
   #chat-top #toggle-settings::before { content: "⚙"; font-size: 1.1rem; }
 }

@@ -45,10 +45,14 @@
 
   // Each conversation in the list has ⋯ (named as the panel it opens): it opens the
   // conversation and "Rename or delete", the title in the box, ready to edit.
+  // Runs on every change of the page (each streamed update too): nothing more than a query
+  // unless the list has new entries.
   const LISTED = '#conversation-list label:not(:has(input[value^="group:"]))';
   const addEntryActions = () => {
-    const name = document.querySelector("#rename-panel .label-wrap")?.innerText.trim() || "";
-    document.querySelectorAll(`${LISTED}:not(:has(.entry-actions))`).forEach((label) => {
+    const bare = document.querySelectorAll(`${LISTED}:not(:has(.entry-actions))`);
+    if (!bare.length) return;
+    const name = document.querySelector("#rename-panel .label-wrap")?.textContent.trim() || "";
+    bare.forEach((label) => {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "entry-actions";
@@ -57,11 +61,12 @@
       label.appendChild(button);
     });
   };
-  // An answer running (⏳ in the list) while the chat shows something else has no stream to
-  // take its mark off when it ends: the list is asked for again every few seconds meanwhile.
+  // An entry whose answer is still being written (ui/sidebar.py marks it ⏳).
+  const answering = (label) => Boolean(label?.textContent.trim().startsWith("⏳"));
+  // An answer running while the chat shows something else has no stream to take its mark
+  // off when it ends: the list is asked for again every few seconds meanwhile.
   setInterval(() => {
-    const running = [...document.querySelectorAll(LISTED)]
-      .some((label) => label.innerText.trim().startsWith("⏳"));
+    const running = [...document.querySelectorAll(LISTED)].some(answering);
     const streaming = document.querySelector("#chatbot > .wrap:not(.hide)");
     if (running && !streaming) document.querySelector("#refresh-list")?.click();
   }, 3000);
@@ -99,8 +104,8 @@
     if (document.body.classList.contains("page-loaded")) return;
     const ended = document.querySelector("#user-header p")
       && document.querySelector("#chatbot > .wrap")?.classList.contains("hide");
-    const landedOnAnswer = document.querySelector("#conversation-list label:has(input:checked)")
-      ?.innerText.trim().startsWith("⏳");
+    const landedOnAnswer = answering(
+      document.querySelector("#conversation-list label:has(input:checked)"));
     if (ended || landedOnAnswer) document.body.classList.add("page-loaded");
   };
 
@@ -145,8 +150,7 @@
     for (const [panel, toggle] of DRAWERS) {
       const drawer = document.querySelector(`${panel}.drawer-open`);
       if (!drawer || keepDrawer) continue;
-      const picked = panel === "#chat-sidebar" && event.target.closest?.(
-        '#new-chat, #conversation-list label:not(:has(input[value^="group:"]))');
+      const picked = panel === "#chat-sidebar" && event.target.closest?.(`#new-chat, ${LISTED}`);
       const outside = !drawer.contains(event.target) && !event.target.closest?.(toggle);
       if (picked || outside) drawer.classList.remove("drawer-open");
     }
