@@ -70,14 +70,19 @@ class Resend(BaseModel):
 
 class Edit(Resend):
     content: str
+    message_id: int | None = Field(
+        default=None, description="which of your messages to change (default: the last); "
+        "the messages after it are replaced by the new answer")
 
 
-async def _resend(conv_id: int, body: Resend, edited: str | None, request: Request,
-                  chat: ChatDep, user: UserDep) -> StreamingResponse | JSONResponse:
+async def _resend(conv_id: int, body: Resend, request: Request, chat: ChatDep,
+                  user: UserDep) -> StreamingResponse | JSONResponse:
     options = ChatOptions(model=body.model, temperature=body.temperature,
                           max_tokens=body.max_tokens)
-    turn = await chat.start_resend(user, conv_id, options, edited,
-                                   request_id=request_id_of(request))
+    edit = body if isinstance(body, Edit) else None
+    turn = await chat.start_resend(
+        user, conv_id, options, edit.content if edit else None,
+        request_id=request_id_of(request), message_id=edit.message_id if edit else None)
     headers = {"X-Conversation-Id": str(conv_id), "X-Request-Id": turn.request_id,
                "X-Context-Trimmed": str(turn.trimmed)}
     return await answer_response(chat, turn, body.stream, headers)
@@ -87,14 +92,15 @@ async def _resend(conv_id: int, body: Resend, edited: str | None, request: Reque
 async def regenerate(conv_id: int, body: Resend, request: Request, chat: ChatDep,
                      user: UserDep) -> StreamingResponse | JSONResponse:
     """Answer the last message again; the previous answer is replaced."""
-    return await _resend(conv_id, body, None, request, chat, user)
+    return await _resend(conv_id, body, request, chat, user)
 
 
 @router.post("/{conv_id}/edit", response_model=None)
-async def edit_last(conv_id: int, body: Edit, request: Request, chat: ChatDep,
-                    user: UserDep) -> StreamingResponse | JSONResponse:
-    """Change the last user message and answer it again."""
-    return await _resend(conv_id, body, body.content, request, chat, user)
+async def edit_message(conv_id: int, body: Edit, request: Request, chat: ChatDep,
+                       user: UserDep) -> StreamingResponse | JSONResponse:
+    """Change one of your messages (the last, unless `message_id` names another) and answer it
+    again; the turns after it are replaced."""
+    return await _resend(conv_id, body, request, chat, user)
 
 
 @router.get("/{conv_id}")

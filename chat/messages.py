@@ -52,13 +52,16 @@ def title_from(text: str) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def rewound(history: list[dict[str, Any]], edited: str | None) -> list[dict[str, Any]]:
-    """The history as it will be once the last user message is answered again: what followed
-    it dropped and, if `edited` is given, its text replaced. LookupError without a user message."""
-    last_user = max((i for i, m in enumerate(history) if m["role"] == "user"), default=None)
-    if last_user is None:
-        raise LookupError("the conversation has no message to answer again")
-    kept = history[: last_user + 1]
+def rewound(history: list[dict[str, Any]], edited: str | None,
+            message_id: int | None = None) -> list[dict[str, Any]]:
+    """The history as it will be once a user message (`message_id`, else the last) is answered
+    again: what followed it dropped and, if `edited` is given, its text replaced. LookupError
+    when there is no such user message."""
+    users = [i for i, m in enumerate(history) if m["role"] == "user"
+             and (message_id is None or m.get("id") == message_id)]
+    if not users:
+        raise LookupError("the conversation has no such message to answer again")
+    kept = history[: users[-1] + 1]
     if edited is not None:
         kept[-1] = {**kept[-1], "content": edited}
     return kept

@@ -1,5 +1,5 @@
-"""What a turn asks: new messages, or the conversation's last question again (regenerate, or
-edit and answer again). Each is read and stored here, so the chat service prepares both in
+"""What a turn asks: new messages, or one of the conversation's questions again (regenerate the
+last, or edit any and answer it again). Each is read and stored here, so the chat service prepares both in
 one way."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class Question:
     conv: Conversation | None  # None: the turn starts a conversation
     new_messages: Sequence[Mapping[str, Any]] = ()
     source: str | None = "chat"  # "api" (/v1): such conversations are not listed
-    again: bool = False  # the conversation's last user message, answered again ...
+    again: bool = False  # a user message answered again: this one (else the last) ...
+    message_id: int | None = None
     edited: str | None = None  # ... with this text instead, if given
 
     def sent_texts(self, system_prompt: str | None) -> list[str]:
@@ -44,7 +45,7 @@ class Question:
         if not self.again:
             return stored, self.new_messages
         try:
-            kept = rewound(stored, self.edited)
+            kept = rewound(stored, self.edited, self.message_id)
         except LookupError as exc:
             raise InvalidInput("There is no message to answer again",
                                code="nothing_to_resend") from exc

@@ -80,16 +80,18 @@ class ChatService:
 
     async def start_resend(
         self, user: User, conv_id: int, options: ChatOptions, edited: str | None = None,
-        request_id: str | None = None,
+        request_id: str | None = None, message_id: int | None = None,
     ) -> ChatTurn:
-        """Answer the conversation's last user message again (regenerate), after replacing its
-        text when `edited` is given; the previous answer is removed, its usage row stays."""
+        """Answer a user message of the conversation again (`message_id`, else the last: a
+        regenerate), after replacing its text when `edited` is given; what followed it is
+        removed, its usage rows stay."""
         if edited is not None:
             validate_messages([{"role": "user", "content": edited}],
                               self._settings.max_message_chars)
         params = self._params(options)
         conv = await self.conversations.owned(user, conv_id)
-        question = Question(user, conv, source=conv.source, again=True, edited=edited)
+        question = Question(user, conv, source=conv.source, again=True, message_id=message_id,
+                            edited=edited)
         return await self._prepare(question, options, params, request_id)
 
     async def _prepare(self, question: Question, options: ChatOptions, params: Params,

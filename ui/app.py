@@ -25,12 +25,8 @@ JS = (Path(__file__).parent / "chat_page.js").read_text(encoding="utf-8")
 
 CSS = """
 #conversation-list .wrap { flex-direction: column; }
-#refresh-list { display: none !important; }
+#refresh-list, #edit-replaces-later { display: none !important; }
 #conversation-list label { width: 100%; }
-/* Only the last user message can be edited and sent again (ui/chat_view.can_edit): the pencil
-   on earlier ones, whose buttons come before a later user message, is hidden. A user message's
-   buttons are Copy, then Edit, whatever the page's language names them. */
-#chatbot .message-buttons-right:has(~ .user-row) button:not(:first-child) { display: none; }
 /* Gradio's trash icon above the chat emptied the screen but left the conversation selected;
    New chat is the way to a new chat. */
 #chatbot .top-panel { display: none; }

@@ -57,6 +57,9 @@ class ChatTab:
         self.conversation_list = gr.Radio(label=t("recent"), choices=[],
                                           elem_id="conversation-list")
         self.refresh_list = gr.Button("", elem_id="refresh-list")  # out of sight: for the script
+        # Out of sight too: the question the script asks before an edit replaces later turns,
+        # here so that it comes in the page's language.
+        gr.Button(t("edit_replaces_later"), elem_id="edit-replaces-later")
         # Opened by each entry's ⋯ too (ui/chat_page.js).
         with gr.Accordion(t("rename_or_delete"), open=False, elem_id="rename-panel"):
             self.new_title = gr.Textbox(label=t("new_title"), elem_id="new-title")

@@ -16,17 +16,22 @@ from chat.messages import flatten_content
 from chat.service import ChatService
 from chat.turn import ChatOptions, ChatTurn
 from engine.manager import EngineManager, EngineState
-from errors import AppError
+from errors import AppError, InvalidInput
 from services import ServicesHolder
 from settings import Settings
+from storage.users import User
 from ui.base import Handlers, api_errors, ui_errors
-from ui.chat_view import History, assistant_messages, can_edit, stored_history
+from ui.chat_view import History, assistant_messages, edited_question, stored_history
 from ui.errors import Refusal, refusal_text, show_refusal
 from ui.i18n import request_language, request_timezone, role_text, state_text
 from ui.i18n import text as tr
 from ui.page_answers import PageAnswers, page_of
 from ui.presets import page_sampling
 from ui.sidebar import conversation_entries, listed_conversation
+
+# An edit of something that is not one of the user's messages (or no longer stored).
+NOTHING_TO_RESEND = InvalidInput("There is no such message to answer again",
+                                 code="nothing_to_resend")
 
 
 class ChatHandlers(Handlers):
@@ -120,24 +125,31 @@ class ChatHandlers(Handlers):
         temperature: float, max_tokens: float, model: str | None, edit: gr.EditData,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        if not can_edit(history, edit.index):
-            raise Refusal("only_last_edit")
+        """Any of the user's messages, changed and answered again; the turns after it go (the
+        page's script asks first when there are any)."""
+        asked = edited_question(history, edit.index)
+        if asked is None:
+            raise NOTHING_TO_RESEND
         async for update in self.while_shown(request, self._resend(
                 conversation_id, flatten_content(edit.value), system_prompt, temperature,
-                max_tokens, model, request)):
+                max_tokens, model, request, asked)):
             yield update
 
     async def _resend(
         self, conversation_id: int | None, edited: str | None, system_prompt: str,
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
+        asked: int | None = None,
     ) -> AsyncGenerator[tuple[Any, ...], None]:
+        """Answer again the user's last message, or their `asked`-th (0: the first)."""
         lang = request_language(request)
         if not conversation_id:
             raise Refusal("nothing_to_regenerate")
         user = await self.user(request)
         options = ChatOptions(model=self._served(model), system_prompt=system_prompt or None,
                               temperature=temperature, max_tokens=int(max_tokens))
-        turn = await self.chat.start_resend(user, int(conversation_id), options, edited)
+        question = await self._question_id(user, int(conversation_id), asked)
+        turn = await self.chat.start_resend(user, int(conversation_id), options, edited,
+                                            message_id=question)
         shown, _ = await self._display(turn.conversation_id, request)
         async for _, text, thinking in self._follow(turn, detached=True, lang=lang):
             yield ([*shown, *assistant_messages(text, thinking, done=False, lang=lang)],
@@ -145,6 +157,17 @@ class ChatHandlers(Handlers):
         history, _ = await self._display(turn.conversation_id, request)  # as stored, as respond
         yield (history, turn.conversation_id,
                await self.conversation_choices(request, turn.conversation_id))
+
+    async def _question_id(self, user: User, conversation_id: int,
+                           asked: int | None) -> int | None:
+        """The stored id of the user's `asked`-th message (None: the last, as the chat asks)."""
+        if asked is None:
+            return None
+        rows = await self.conversations.messages(user, int(conversation_id))
+        questions = [int(m["id"]) for m in rows if m["role"] == "user"]
+        if asked >= len(questions):
+            raise NOTHING_TO_RESEND
+        return questions[asked]
 
     def _served(self, model: str | None) -> str | None:
         """The page's model choice if the active profile serves it, else the active model: a

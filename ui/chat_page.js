@@ -178,4 +178,18 @@
     event.preventDefault();
     submit.click();
   }, true);
+
+  // Sending the edit of an earlier message replaces the turns after it: asked first (Gradio's
+  // Submit is the first button of the panel after the edit box; an earlier message's panel has a
+  // user message after it).
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("#chatbot .message-buttons button");
+    const panel = button?.closest(".message-buttons");
+    if (!panel?.previousElementSibling?.querySelector(".edit-textarea")) return;
+    if (button !== panel.querySelector("button") || !panel.matches(":has(~ .user-row)")) return;
+    const question = document.querySelector("#edit-replaces-later")?.textContent.trim();
+    if (question && window.confirm(question)) return;
+    event.preventDefault();
+    event.stopPropagation();
+  }, true);
 }

@@ -1,5 +1,5 @@
 """How the chat shows a conversation: answers with their thinking, the notes on answers that did
-not finish, and which message may be edited. Kept apart so ui/chat.py only wires."""
+not finish, and which question an edit changes. Kept apart so ui/chat.py only wires."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ TYPING = '<span class="typing"><span></span><span></span><span></span></span>'
 STATUS_NOTES = {"cancelled": ("", "stopped"), "failed": ("⚠️ ", "failed_here")}
 
 
-def can_edit(history: History | None, index: int | tuple[int, ...] | None) -> bool:
-    """Only the last user message may be edited and sent again: an earlier one would rewrite
-    answers that later messages built on."""
-    users = [i for i, m in enumerate(history or []) if m["role"] == "user"]
-    return bool(users) and index == users[-1]
+def edited_question(history: History | None, index: int | tuple[int, ...] | None) -> int | None:
+    """Which of the user's messages (0 for the first) the chat's message `index` is; None for
+    an answer. The chat shows an answer's thinking as a message of its own, so the chat's
+    indexes are not the stored ones."""
+    shown = history or []
+    if not isinstance(index, int) or not 0 <= index < len(shown):
+        return None
+    if shown[index]["role"] != "user":
+        return None
+    return sum(m["role"] == "user" for m in shown[:index])
 
 
 def cut_off(message: dict[str, Any]) -> bool:

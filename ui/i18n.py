@@ -49,7 +49,8 @@ EN: dict[str, str] = {
     "choose_user_first": "Choose a user first.", "refused_title": "Not done",
     # Role words (the roles themselves stay identifiers): English shows the role as it is.
     "role_user": "user", "role_admin": "admin",
-    "only_last_edit": "Only your last message can be edited and sent again.",
+    "edit_replaces_later": ("Send this edit? The messages after it are replaced by the new"
+                            " answer."),
     "nothing_to_regenerate": "There is no answer to write again yet.",
     "open_conversation_first": "Open a conversation first.",
     "preset_gone": "That preset no longer exists.", "preset_saved": "Saved preset “{name}”.",
@@ -184,7 +185,7 @@ KO: dict[str, str] = {
     "user_changed": "**{name}**: {role}, {state}.", "user_deleted": "**{name}** 삭제됨.",
     "choose_user_first": "먼저 사용자를 선택하세요.", "refused_title": "처리하지 못했습니다",
     "role_user": "일반 사용자", "role_admin": "관리자",
-    "only_last_edit": "마지막 메시지만 수정해서 다시 보낼 수 있습니다.",
+    "edit_replaces_later": "이 수정 내용을 보낼까요? 이후의 메시지는 새 답변으로 바뀝니다.",
     "nothing_to_regenerate": "다시 작성할 답변이 아직 없습니다.",
     "open_conversation_first": "먼저 대화를 여세요.",
     "preset_gone": "그 프리셋은 더 이상 없습니다.", "preset_saved": "프리셋 “{name}” 저장됨.",

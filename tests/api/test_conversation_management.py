@@ -84,6 +84,32 @@ def test_edit_changes_the_last_question_and_answers_it(app_server: AppServer) ->
     assert [m["content"] for m in eventually(answered)] == ["What is 3 + 3?", answer]
 
 
+def test_edit_an_earlier_question_replaces_the_turns_after_it(app_server: AppServer) -> None:
+    """Issue 12, defect 4: any of the user's messages may be edited; the turns after it go (their
+    usage rows stay), and an answer is not a message of the user's to edit."""
+    user = app_server.auth()
+    conv_id = new_chat(app_server, user, "Name a fruit.")
+    stream_chat(app_server.url, user, {"conversation_id": conv_id, "max_tokens": 16,
+                                       "messages": [{"role": "user", "content": "Name a tree."}]})
+    before = stored_conversation(app_server.url, user, conv_id, 4)["messages"]
+    answer = http.post(f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
+                       json={"content": "x", "message_id": before[1]["id"]})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "nothing_to_resend")
+    with http.stream("POST", f"{app_server.url}/api/conversations/{conv_id}/edit", headers=user,
+                     json={"content": "Name a vegetable.", "message_id": before[0]["id"],
+                           "max_tokens": 16}, timeout=60) as r:
+        assert r.status_code == 200
+        text = content_of(list(sse_events(r)))
+
+    def answered() -> list[dict[str, object]] | None:
+        messages = stored_conversation(app_server.url, user, conv_id, 2)["messages"]
+        return messages if len(messages) == 2 and messages[1]["content"] == text else None
+    after = eventually(answered)
+    assert (after[0]["id"], after[0]["content"]) == (before[0]["id"], "Name a vegetable.")
+    requests = [r for r in usage_rows(app_server.url, user) if r["conv_id"] == conv_id]
+    assert len(requests) == 3, "the replaced answers' usage rows stay"
+
+
 def test_resending_needs_a_message_and_your_own_conversation(app_server: AppServer) -> None:
     user, admin = app_server.auth(), app_server.auth("admin", "admin123")
     empty = http.post(f"{app_server.url}/api/conversations", headers=user, json={}).json()["id"]

@@ -89,6 +89,21 @@ def test_rewound_drops_the_last_answer_and_replaces_an_edited_question() -> None
     assert history[2]["content"] == "Q2", "the stored history is not changed"
 
 
+def test_rewound_to_an_earlier_question_drops_every_turn_after_it() -> None:
+    """Issue 12, defect 4: any of the user's messages may be edited; the turns after it go."""
+    history = [{"id": 1, "role": "user", "content": "Q1"},
+               {"id": 2, "role": "assistant", "content": "A1"},
+               {"id": 3, "role": "user", "content": "Q2"},
+               {"id": 4, "role": "assistant", "content": "A2"}]
+    assert [m["content"] for m in rewound(history, "Q1, better", 1)] == ["Q1, better"]
+    assert [m["content"] for m in rewound(history, None, 3)] == ["Q1", "A1", "Q2"]
+
+
 def test_rewound_needs_a_question() -> None:
     with pytest.raises(LookupError):
         rewound([{"role": "assistant", "content": "hello"}], None)
+    answer_or_missing = [{"id": 1, "role": "user", "content": "Q"},
+                         {"id": 2, "role": "assistant", "content": "A"}]
+    for message_id in (2, 7):  # an answer is not a question; 7 is not in the conversation
+        with pytest.raises(LookupError):
+            rewound(answer_or_missing, "edited", message_id)

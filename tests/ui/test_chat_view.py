@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.chat_view import TYPING, assistant_messages, can_edit, shown_text, stored_history
+from ui.chat_view import TYPING, assistant_messages, edited_question, shown_text, stored_history
 
 HISTORY = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
            {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]
@@ -33,11 +33,16 @@ def test_thinking_is_titled_in_the_callers_language() -> None:
     assert assistant_messages("Answer", "Hmm")[0]["metadata"]["title"] == "💭 Thinking"
 
 
-def test_only_the_last_user_message_may_be_edited() -> None:
-    assert can_edit(HISTORY, 2)
-    assert not can_edit(HISTORY, 0)
-    assert not can_edit(HISTORY, 3)
-    assert not can_edit([], 0)
+def test_any_user_message_may_be_edited_and_is_counted_among_the_users() -> None:
+    """The chat's index of an edited message becomes which of the user's messages it is (the
+    chat shows an answer's thinking as a message of its own, so the indexes differ)."""
+    thinking = [{"role": "user", "content": "a"},
+                {"role": "assistant", "content": "hmm", "metadata": {"title": "💭"}},
+                {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}]
+    assert [edited_question(HISTORY, i) for i in range(4)] == [0, None, 1, None]
+    assert edited_question(thinking, 3) == 1
+    assert edited_question([], 0) is None
+    assert edited_question(HISTORY, (2,)) is None
 
 
 def test_an_answer_cut_off_at_the_length_limit_says_so_and_offers_to_continue() -> None:

@@ -324,20 +324,38 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.keyboard.press("Enter")
     stored_when(lambda m: len(m) == 4)
     watch_answer(page, until_stable_s=0.5)
-    # Only the last message can be sent again (issue 12, defect 4): only it shows a pencil.
+    # Any of the user's messages can be edited (issue 12, defect 4). The last at once: only its
+    # answer is replaced.
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message))
     pencils = page.locator("#chatbot button[aria-label='Edit']:visible")
-    assert pencils.count() == 1
-    last_user_row = page.locator("#chatbot .message-buttons-right").last
-    assert last_user_row.locator("button[aria-label='Edit']").is_visible()
-    pencils.click()
+    assert pencils.count() == 2
+    pencils.last.click()
     editor = page.locator("#chatbot textarea")
     size = editor.bounding_box()
     assert size and size["width"] >= 300 and size["height"] >= 80, f"a cramped edit box: {size}"
-    editor.fill("Name one desert with a rare word: quetzalcoatl.")
+    editor.fill("Name one long river.")
     editor.press("Enter")  # sends, as in the message box (Shift+Enter for a new line)
-    stored_when(lambda m: len(m) == 4
-                and m[2]["content"] == "Name one desert with a rare word: quetzalcoatl.")
+    stored_when(lambda m: len(m) == 4 and m[2]["content"] == "Name one long river.")
     watch_answer(page, until_stable_s=0.5)
+    assert asked == [], "nothing after the last message to replace, nothing to ask"
+
+    # An earlier one replaces the turns after it, once the user agrees: refused, nothing changes
+    # and the edit box stays; agreed, the conversation is the edited question and its answer.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    pencils.first.click()
+    editor.fill("Name one desert with a rare word: quetzalcoatl.")
+    editor.press("Enter")  # the question comes while the key is handled
+    assert editor.is_visible(), "refused, the edit stays open"
+    assert asked == ["Send this edit? The messages after it are replaced by the new answer."]
+    assert len(stored_when(lambda m: len(m) == 4)) == 4
+    page.once("dialog", lambda dialog: dialog.accept())
+    editor.press("Enter")
+    stored_when(lambda m: len(m) == 2
+                and m[0]["content"] == "Name one desert with a rare word: quetzalcoatl.")
+    watch_answer(page, until_stable_s=0.5)
+    assert len(asked) == 2
+    page.wait_for_function("document.querySelectorAll('#chatbot .user-row').length === 1")
 
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
