@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from conftest import ROOT, AppServer
-from helpers import conversation, http
+from helpers import conversation, eventually, http
 from playwright.sync_api import Page
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -108,6 +109,23 @@ def newest_answer_stored(server: AppServer, answers: int = 1) -> Callable[[], bo
         return sum(m["role"] == "assistant" for m in messages) >= answers
 
     return stored
+
+
+def newest_messages_when(server: AppServer, ready: Callable[[list[dict[str, Any]]], bool],
+                         username: str = "test", password: str = "test") -> list[dict[str, Any]]:
+    """The user's newest conversation's stored messages once its last answer has ended and
+    `ready` holds (answers are stored at their end, and a busy engine may start a retried
+    answer only seconds after the click)."""
+    headers = server.auth(username, password)
+
+    def check() -> list[dict[str, Any]] | None:
+        listed = http.get(f"{server.url}/api/conversations", headers=headers).json()
+        if not listed["conversations"]:  # the message may not have reached the server yet
+            return None
+        messages = conversation(server.url, headers, listed["conversations"][0]["id"])["messages"]
+        ended = bool(messages) and messages[-1].get("status") in ("completed", "cancelled")
+        return messages if ended and ready(messages) else None
+    return eventually(check, timeout=90)
 
 
 def settled_answer(page: Page, quiet_s: float = 1.0, limit_s: float = 10) -> str:

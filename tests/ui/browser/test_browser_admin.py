@@ -11,81 +11,16 @@ from pathlib import Path
 import pytest
 from browsing import (
     ARTIFACTS,
-    newest_answer_stored,
     open_chat,
     open_models_tab,
     sign_in,
     wait_for_models_text,
-    watch_answer,
 )
 from conftest import ROOT, AppFactory, AppServer, free_port
 from helpers import http
 from playwright.sync_api import Browser, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
-
-
-def test_only_admins_see_the_models_tab_and_can_switch(page: Page, browser: Browser,
-                                                        app_server: AppServer) -> None:
-    open_chat(page, app_server)
-    page.get_by_role("tab", name="GPU & engine").wait_for()  # the tab bar is drawn as a whole
-    assert page.get_by_role("tab", name="Models").count() == 0
-
-    admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-    open_models_tab(admin, app_server)
-    wait_for_models_text(admin, "#profiles-table", "deepseek-r1-distill-qwen-14b")
-    table = admin.locator("#profiles-table").inner_text()
-    assert "llama.cpp runs on the CPU" in table and "no GPU" in table
-    # Issue 12: the active profile first, then those that fit; the menu offers only those,
-    # unless "switch anyway" is ticked, and then says why the others do not fit.
-    assert (table.index("smollm2-135m-cpu") < table.index("smollm2-135m-cpu-precise")
-            < table.index("deepseek-r1-distill-qwen-14b")), table
-    wide = admin.evaluate(  # every part of the table within its box: no sideways scrolling
-        "[...document.querySelectorAll('#profiles-table *')]"
-        ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 600).length")
-    assert wide == 0, "the profiles table scrolls sideways"
-    admin.locator("#profile-choice input").click()
-    offered = admin.get_by_role("option")
-    offered.first.wait_for()
-    assert all("smollm2" in o for o in offered.all_inner_texts()), offered.all_inner_texts()
-    admin.keyboard.press("Escape")
-    admin.locator("#override-fit input").check()
-    admin.locator("#profile-choice input").click()  # refilled by the box's event, open or not
-    admin.get_by_role("option", name="deepseek-r1-distill-qwen-14b").filter(
-        has_text="does not fit").wait_for(timeout=10_000)
-    admin.screenshot(path=str(ARTIFACTS / "browser-models-anyway.png"))
-    admin.keyboard.press("Escape")
-    admin.locator("#override-fit input").uncheck()
-    admin.locator("#profile-choice input").click()  # only what fits again
-    try:
-        admin.wait_for_function("![...document.querySelectorAll('[role=option]')]"
-                                ".some(o => o.innerText.includes('does not fit'))")
-    except PlaywrightTimeout as exc:  # seen once in a CI rehearsal: keep what the admin saw
-        admin.screenshot(path=str(ARTIFACTS / "failed-models-menu.png"), full_page=True)
-        ticked = admin.locator("#override-fit input").is_checked()
-        raise AssertionError(f"switch anyway ticked: {ticked}; menu: "
-                             f"{admin.get_by_role('option').all_inner_texts()}") from exc
-    admin.keyboard.press("Escape")
-    wait_for_models_text(admin, "#engine-status", "Engine state: ready")
-    admin.locator("#profile-choice input").fill("smollm2-135m-cpu-precise")
-    admin.keyboard.press("Enter")
-    admin.click("#switch-profile")
-    wait_for_models_text(admin, "#switch-progress textarea", "smollm2-135m-cpu-precise is ready",
-                         timeout=90_000)
-    admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
-    wait_for_models_text(admin, "#engine-status", "smollm2-135m-cpu-precise")
-    admin.context.close()
-
-    # The user's tab, opened before the switch, keeps chatting with the active model
-    # (issue 12, defect 1): its model choice named the old one.
-    page.fill("#message textarea", "Say hello.")
-    page.keyboard.press("Enter")
-    assert watch_answer(page, stored=newest_answer_stored(app_server)), "no answer"
-    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
-    model = page.locator("#model-choice input")
-    model.wait_for()
-    assert model.input_value() == "smollm2-135m-precise", "the model choice follows the switch"
 
 
 def test_an_admin_sees_why_the_engine_failed_and_restarts_it(

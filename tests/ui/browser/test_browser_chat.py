@@ -3,19 +3,15 @@ regenerate, edit, search, reload, presets, Korean."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import pairwise
-from typing import Any
-
 import pytest
 from browsing import (
     ARTIFACTS,
-    HEADINGS,
     LISTED,
     answer_longer_than,
     cancel_requests,
     last_answer,
     newest_answer_stored,
+    newest_messages_when,
     open_chat,
     open_settings,
     save_preset,
@@ -29,83 +25,6 @@ from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
-
-
-def test_sign_in_chat_and_see_the_answer_stream(page: Page, app_server: AppServer) -> None:
-    # Whether Stop ever shows while the page loads (issue 12: it flickered to Stop and back).
-    page.add_init_script("""window.stopSeen = false;
-      new MutationObserver(() => {
-        const stop = document.querySelector('#stop');
-        if (stop && stop.offsetParent !== null) window.stopSeen = true;
-      }).observe(document, {childList: true, subtree: true, attributes: true});""")
-    page.goto(app_server.url)
-    assert "/login" in page.url, "a visitor without a session is sent to the login page"
-    sign_in(page, app_server, "test", "wrong")
-    assert page.locator(".error").inner_text() == "Wrong username or password."
-
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
-    page.wait_for_function(
-        "document.querySelector('#user-header')?.innerText.includes('Signed in as test')")
-    page.locator("#send").wait_for()
-    assert not page.evaluate("window.stopSeen"), "Stop showed while the page loaded"
-
-    page.fill("#message textarea", "Write a short poem about the moon.")
-    page.keyboard.press("Enter")
-    seen = watch_answer(page, stored=newest_answer_stored(app_server))
-    assert len(seen) >= 3, f"the answer should grow in steps, saw {seen!r}"
-    assert all(len(a) <= len(b) for a, b in pairwise(seen))
-    # New chat is the way to a new chat: Gradio's trash icon above the chat, which emptied the
-    # screen but left the conversation selected, is gone (issue 12).
-    page.hover("#chatbot")
-    assert page.locator("#chatbot .top-panel button:visible").count() == 0
-    # One "Settings" on the page, the chat's: Gradio's footer link to its own settings (theme,
-    # language) had the same name and another meaning (issue 12).
-    assert page.locator("footer").get_by_text("Settings").count() == 0
-    assert page.locator("footer").get_by_text("Use via API").count() == 1
-    assert page.locator("footer").inner_text().strip() == "Use via API", "a stray separator"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
-    assert (ARTIFACTS / "browser-chat.png").stat().st_size > 10_000
-
-    # Under a date heading, as in the chat apps people know (issue 12).
-    labels = page.locator(LISTED)
-    page.wait_for_function("([listed, heading]) => document.querySelector(listed)?.innerText"
-                           " === 'Write a short poem about the moon.' && document.querySelector("
-                           "heading)?.innerText === 'Today'", arg=[LISTED, HEADINGS])
-    assert page.locator(HEADINGS).count() == 1
-    assert page.locator(HEADINGS).locator("input").is_disabled(), "arrow keys would pick it"
-
-    page.click("#new-chat")
-    page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
-    labels.first.click()
-    page.wait_for_function(
-        "document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 1")
-    assert last_answer(page).strip()[:20] == seen[-1].strip()[:20]
-
-    # ☰ hides the conversation list and the chat takes the width; it stays hidden after a
-    # reload (this browser remembers it); ☰ shows it again (issue 12: a collapsible sidebar).
-    width = page.locator("#chat-main").bounding_box()["width"]  # type: ignore[index]
-    page.click("#toggle-list")
-    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
-    assert page.locator("#chat-main").bounding_box()["width"] > width + 150  # type: ignore[index]
-    page.screenshot(path=str(ARTIFACTS / "browser-list-hidden.png"))
-    page.click("#new-chat-top")  # New chat stays at hand
-    page.wait_for_function("document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
-    page.reload()
-    page.wait_for_selector("#message textarea", timeout=30_000)
-    assert page.locator("#chat-sidebar").is_hidden()
-    page.click("#toggle-list")
-    page.locator("#chat-sidebar").wait_for(state="visible", timeout=5_000)
-    assert page.locator("#new-chat-top").is_hidden(), "one New chat on screen"
-
-    # Sign out happens in this tab, not in a new one that leaves this one looking signed in
-    # (issue 12, defect 3).
-    page.get_by_text("Sign out", exact=True).click()
-    page.wait_for_url("**/login**", timeout=10_000)
-    assert len(page.context.pages) == 1, "signing out opened another tab"
-    page.goto(app_server.url)
-    assert "/login" in page.url, "the session ended"
 
 
 def test_a_refused_message_comes_back_to_the_box_with_the_reason(
@@ -299,30 +218,17 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     page.fill("#message textarea", "Name one ocean with a rare word: quetzalcoatl.")
     page.keyboard.press("Enter")
     headers = app_server.auth()
-
-    def stored_when(ready: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-        """The conversation's stored messages once `ready` holds (answers are stored at their end,
-        and a busy engine may start a retried answer only seconds after the click)."""
-        def check() -> list[dict[str, Any]] | None:
-            listed = http.get(f"{app_server.url}/api/conversations", headers=headers).json()
-            if not listed["conversations"]:  # the message may not have reached the server yet
-                return None
-            conv = conversation(app_server.url, headers, listed["conversations"][0]["id"])
-            messages = conv["messages"]
-            ended = bool(messages) and messages[-1].get("status") == "completed"
-            return messages if ended and ready(messages) else None
-        return eventually(check, timeout=90)
-
-    answer_id = stored_when(lambda m: len(m) == 2)[1]["id"]
+    answer_id = newest_messages_when(app_server, lambda m: len(m) == 2)[1]["id"]
     assert watch_answer(page, until_stable_s=0.5), "no answer appeared"
 
     page.get_by_role("button", name="Retry").click()
-    stored_when(lambda m: len(m) == 2 and m[1]["id"] != answer_id)  # replaced, not appended
+    # Replaced, not appended.
+    newest_messages_when(app_server, lambda m: len(m) == 2 and m[1]["id"] != answer_id)
     watch_answer(page, until_stable_s=0.5)
 
     page.fill("#message textarea", "Name one river.")
     page.keyboard.press("Enter")
-    stored_when(lambda m: len(m) == 4)
+    newest_messages_when(app_server, lambda m: len(m) == 4)
     watch_answer(page, until_stable_s=0.5)
     # Any of the user's messages can be edited (issue 12, defect 4). The last at once: only its
     # answer is replaced.
@@ -336,7 +242,7 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     assert size and size["width"] >= 300 and size["height"] >= 80, f"a cramped edit box: {size}"
     editor.fill("Name one long river.")
     editor.press("Enter")  # sends, as in the message box (Shift+Enter for a new line)
-    stored_when(lambda m: len(m) == 4 and m[2]["content"] == "Name one long river.")
+    newest_messages_when(app_server, lambda m: len(m) == 4 and m[2]["content"] == "Name one long river.")
     watch_answer(page, until_stable_s=0.5)
     assert asked == [], "nothing after the last message to replace, nothing to ask"
 
@@ -348,10 +254,10 @@ def test_regenerate_edit_search_and_delete_in_the_browser(page: Page, app_server
     editor.press("Enter")  # the question comes while the key is handled
     assert editor.is_visible(), "refused, the edit stays open"
     assert asked == ["Send this edit? The messages after it are replaced by the new answer."]
-    assert len(stored_when(lambda m: len(m) == 4)) == 4
+    assert len(newest_messages_when(app_server, lambda m: len(m) == 4)) == 4
     page.once("dialog", lambda dialog: dialog.accept())
     editor.press("Enter")
-    stored_when(lambda m: len(m) == 2
+    newest_messages_when(app_server, lambda m: len(m) == 2
                 and m[0]["content"] == "Name one desert with a rare word: quetzalcoatl.")
     watch_answer(page, until_stable_s=0.5)
     assert len(asked) == 2
