@@ -36,7 +36,8 @@ class ChatTab:
         self.handlers = ChatHandlers(holder)
         self.presets = PresetHandlers(holder)
         self.conversation_id = gr.State(None)
-        self.pending = gr.State("")
+        self.pending = gr.State("")  # a sent message, for the queued step that answers it
+        self.pending_edit = gr.State(None)  # (which of the user's messages, its new text)
         # The model, temperature and max tokens the page shows, kept in this browser so that a
         # reload starts from them (a new key each time the app starts: no stale values).
         self.saved_sampling = gr.BrowserState(None)
@@ -206,11 +207,14 @@ def _wire_answers(chat: ChatTab, settings: Settings) -> None:
         event.then(handlers.model_choice, [chat.model], [chat.model], queue=False,
                    api_visibility="private", show_progress="hidden")
     settings_inputs = [chat.system_prompt, chat.temperature, chat.max_tokens, chat.model]
-    chat.chatbot.retry(
+    # Retry and an edit are asked for before they join the queue, so Stop covers them there.
+    chat.chatbot.retry(handlers.ask_again, None, None, queue=False,
+                       api_visibility="private").then(
         handlers.regenerate, [chat.conversation_id, *settings_inputs], outputs,
         api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
-    chat.chatbot.edit(
-        handlers.edit, [chat.chatbot, chat.conversation_id, *settings_inputs], outputs,
+    chat.chatbot.edit(handlers.ask_edit, [chat.chatbot], [chat.pending_edit], queue=False,
+                      api_visibility="private").then(
+        handlers.edit, [chat.pending_edit, chat.conversation_id, *settings_inputs], outputs,
         api_visibility="private", concurrency_limit=limit, concurrency_id="chat")
     # Not Gradio's `cancels=` (ui/page_answers.py says why): the answering events end from
     # the inside, and complete like any other.

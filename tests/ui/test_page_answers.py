@@ -87,6 +87,24 @@ async def test_a_message_stopped_while_it_waited_goes_back_to_the_message_box() 
     assert updates == [(gr.skip(), gr.skip(), gr.skip(), "Tell me a story")]
 
 
+async def test_a_retry_or_an_edit_stopped_while_it_waited_never_starts() -> None:
+    """Stop covers Retry and an edit as it covers a sent message: asked for before they join
+    the queue, they end at once if Stop came meanwhile (nothing is asked of the services; the
+    chat shows the stored conversation, which they did not change)."""
+    handlers = ChatHandlers(ServicesHolder())
+    request: Any = SimpleNamespace(session_hash="tab", username="test")
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    await handlers.ask_again(request)
+    edit = gr.EditData(SimpleNamespace(_id="chatbot"), {"index": 0, "value": "Hi there", "previous_value": "Hi"})
+    pending = await handlers.ask_edit(history, edit, request)
+    assert pending == (0, "Hi there")
+    handlers.pages.stop(page_of(request))
+    regenerated = [u async for u in handlers.regenerate(1, "", 0.7, 64, None, request)]
+    edited = [u async for u in handlers.edit(pending, 1, "", 0.7, 64, None, request)]
+    assert regenerated == edited == [(gr.skip(), gr.skip(), gr.skip())]
+    assert len(handlers.pages) == 0
+
+
 async def test_a_move_ends_the_stream_into_the_chat_and_waits_for_it() -> None:
     """New chat or another conversation: a stream into the chat sees it no longer shows its
     view at its next update and ends; the move returns after that, so what the mover shows
