@@ -127,6 +127,7 @@ class ChatTab:
             [header, self.conversation_list, self.model, self.temperature, self.max_tokens,
              self.chatbot, self.preset, self.system_prompt, self.conversation_id],
             api_visibility="private")
+        demo.unload(self.handlers.page_closed)
 
     @ui_errors
     async def open_page(self, saved: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:

@@ -111,6 +111,10 @@ class ChatHandlers(Handlers):
                     yield turn.conversation_id, turn.answer, turn.thinking
         yield turn.conversation_id, turn.answer, turn.thinking
 
+    async def page_closed(self, request: gr.Request) -> None:
+        """Gradio's unload: nothing waits for the page's queued answers any more."""
+        self.pages.closed(page_of(request))
+
     @ui_errors
     async def ask_again(self, request: gr.Request) -> None:
         """Retry pressed: like a send, its answer is covered by the page's Stop from now on,

@@ -94,6 +94,14 @@ class PageAnswers:
         state.stopped_upto = state.asked
         return set(state.running.values())
 
+    def closed(self, page: str) -> None:
+        """The page is gone (closed or reloaded): Gradio drops its queued events, so what it
+        asked for and did not start never will; answers running go on until they end."""
+        state = self._pages.get(page)
+        if state is not None:
+            state.asked = min(state.asked, state.started)
+            self._forget_if_idle(page)
+
     @contextmanager
     def showing(self, page: str) -> Iterator[Callable[[], bool]]:
         """A stream into the page's chat (an answer, a conversation opened on a running one):

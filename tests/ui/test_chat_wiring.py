@@ -32,3 +32,10 @@ def test_new_chat_empties_the_chat_and_resets_the_settings_in_one_update() -> No
     outputs = {getattr(o, "elem_id", None) for o in events[0].outputs}
     assert {"chatbot", "conversation-list", "temperature", "max-tokens", "system-prompt",
             "preset-choice"} <= outputs
+
+
+def test_a_closed_page_is_forgotten_by_the_chat() -> None:
+    """Gradio's unload event (the page closed or reloaded) tells the chat's page records."""
+    demo = build_blocks(ServicesHolder(), Settings())
+    unload = [fn for fn in demo.fns.values() if any(t[1] == "unload" for t in fn.targets)]
+    assert [fn.fn.__name__ for fn in unload] == ["page_closed"]

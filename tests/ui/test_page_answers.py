@@ -75,6 +75,24 @@ def test_nothing_is_kept_for_a_page_once_its_answers_ended() -> None:
     assert pages.stop("tab") == set()
 
 
+def test_a_closed_page_keeps_nothing_of_what_it_asked_for_and_never_started() -> None:
+    """Gradio drops a closed page's queued events: their answers never start, so what the page
+    asked for is forgotten; an answer already running keeps its entry until it ends."""
+    pages = PageAnswers()
+    pages.asked("tab")
+    pages.closed("tab")
+    assert len(pages) == 0
+    pages.asked("tab")
+    pages.asked("tab")
+    number = pages.starting("tab")
+    assert number is not None
+    pages.running("tab", number, 5)
+    pages.closed("tab")
+    assert len(pages) == 1
+    pages.ended("tab", number)
+    assert len(pages) == 0
+
+
 async def test_a_message_stopped_while_it_waited_goes_back_to_the_message_box() -> None:
     """No conversation, no answer, no request to the engine: the event ends at once with the
     text back where it was typed (services are not even looked up)."""
@@ -95,7 +113,8 @@ async def test_a_retry_or_an_edit_stopped_while_it_waited_never_starts() -> None
     request: Any = SimpleNamespace(session_hash="tab", username="test")
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
     await handlers.ask_again(request)
-    edit = gr.EditData(SimpleNamespace(_id="chatbot"), {"index": 0, "value": "Hi there", "previous_value": "Hi"})
+    edit = gr.EditData(SimpleNamespace(_id="chatbot"),
+                       {"index": 0, "value": "Hi there", "previous_value": "Hi"})
     pending = await handlers.ask_edit(history, edit, request)
     assert pending == (0, "Hi there")
     handlers.pages.stop(page_of(request))
