@@ -97,9 +97,10 @@ def watch_answer(page: Page, until_stable_s: float = 2.0, limit_s: float = 60,
     return seen
 
 
-def newest_answer_stored(server: AppServer, answers: int = 1) -> Callable[[], bool]:
+def newest_answer_stored(server: AppServer, answers: int = 1, username: str = "test",
+                         password: str = "test") -> Callable[[], bool]:
     """`stored` for watch_answer: the user's newest conversation holds `answers` answers."""
-    headers = server.auth()
+    headers = server.auth(username, password)
 
     def stored() -> bool:
         listed = http.get(f"{server.url}/api/conversations", headers=headers).json()

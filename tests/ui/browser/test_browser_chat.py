@@ -495,9 +495,6 @@ def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppSe
     page.locator("#send").wait_for(timeout=10_000)  # Stop, while the page loads
     # Its label, whether or not a late update of the load shows Stop again for a moment.
     assert (page.locator("#send").text_content() or "").strip() == "보내기"
-    # The question before an edit replaces later turns (the page's script reads it here).
-    assert (page.locator("#edit-replaces-later").text_content() or "").strip() == (
-        "이 수정 내용을 보낼까요? 이후의 메시지는 새 답변으로 바뀝니다.")
     page.fill("#message textarea", "   ")
     page.click("#send")
     page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)

@@ -1,11 +1,14 @@
 """A newcomer's first five minutes as one script (issue 12): sign in, chat, retry, stop, edit an
 earlier message, reload and land in the same conversation, new chat, an admin switches the model
-from another session, keep chatting in the open tab, sign out. No red error pill, no lost text.
+from another session, keep chatting in the open tab, sign out. No red error pill, no lost text;
+in English on a desktop, and in Korean on a phone.
 
 Its own app: the admin's switch changes the profile every later test would see."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import pairwise
 
 import pytest
@@ -21,9 +24,13 @@ from browsing import (
     wait_for_models_text,
     watch_answer,
 )
-from conftest import AppServer
+from conftest import AppServer, call_failed
+from helpers import eventually, http
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from auth.login_page import WORDS
+from ui.i18n import EN, KO
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +52,47 @@ new MutationObserver((records) => {
   }
 }).observe(document, {childList: true, subtree: true, attributes: true});
 """
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    lang: str  # "en" or "ko": the browser's language
+    phone: bool  # 390 x 844, touch; else a 1280 x 900 desktop
+
+    @property
+    def login(self) -> tuple[str, str]:
+        """A user of their own, made by an admin just before: no conversations yet."""
+        return f"newcomer-{self.lang}", "first five minutes"
+
+    def word(self, key: str) -> str:
+        """The app's own text for `key`, in this newcomer's language."""
+        return (KO if self.lang == "ko" else EN)[key]
+
+    def gradio(self, key: str) -> str:
+        """Gradio's own labels (its chatbot's buttons, its footer), as its page translates them."""
+        return {"en": {"retry": "Retry", "edit": "Edit", "use_via_api": "Use via API"},
+                "ko": {"retry": "다시 시도", "edit": "편집",
+                       "use_via_api": "API를 통해 사용"}}[self.lang][key]
+
+
+NEWCOMERS = [Newcomer("en", phone=False), Newcomer("ko", phone=True)]
+
+
+@pytest.fixture
+def newcomer_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    who: Newcomer = request.param
+    size = {"width": 390, "height": 844} if who.phone else {"width": 1280, "height": 900}
+    context = browser.new_context(
+        viewport=size, is_mobile=who.phone, has_touch=who.phone,
+        locale="ko-KR" if who.lang == "ko" else "en-US",
+        extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9" if who.lang == "ko" else "en"})
+    page = context.new_page()
+    page.add_init_script(WATCH)
+    yield page
+    if call_failed(request):  # what the person saw when it went wrong
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
+    context.close()
 
 
 def nothing_went_wrong(page: Page) -> None:
@@ -69,125 +117,142 @@ def last_answer_longer_than(page: Page, chars: int) -> None:
         timeout=30_000)
 
 
-def test_a_newcomers_first_five_minutes(page: Page, browser: Browser,
-                                        app_server: AppServer) -> None:
-    page.add_init_script(WATCH)
+@pytest.mark.parametrize("newcomer_page", NEWCOMERS, indirect=True,
+                         ids=["english-desktop", "korean-phone"])
+def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
+                                        app_server: AppServer,
+                                        request: pytest.FixtureRequest) -> None:
+    page, who = newcomer_page, request.node.callspec.params["newcomer_page"]
+    username, password = who.login
+    http.post(f"{app_server.url}/api/admin/users", headers=app_server.auth("admin", "admin123"),
+              json={"username": username, "password": password}).raise_for_status()
     page.goto(app_server.url)
     assert "/login" in page.url, "a visitor without a session is sent to the login page"
-    sign_in(page, app_server, "test", "wrong")
-    assert page.locator(".error").inner_text() == "Wrong username or password."
-    assert page.input_value("#username") == "test", "a wrong password keeps the username"
-    sign_in(page, app_server, "test", "test")
+    sign_in(page, app_server, username, "wrong")
+    assert page.locator(".error").inner_text() == WORDS[who.lang]["wrong"]
+    assert page.input_value("#username") == username, "a wrong password keeps the username"
+    sign_in(page, app_server, username, password)
     page.wait_for_selector("#message textarea", timeout=30_000)
-    page.wait_for_function(
-        "document.querySelector('#user-header')?.innerText.includes('Signed in as test')")
+    page.wait_for_function("text => document.querySelector('#user-header')?.innerText"
+                           ".includes(text)", arg=f"{who.word('signed_in_as')} {username}")
     page.locator("#send").wait_for()
     assert not page.evaluate("window.stopSeen"), "Stop showed while the page loaded"
-    page.get_by_role("tab", name="GPU & engine").wait_for()  # the tab bar is drawn as a whole
-    assert page.get_by_role("tab", name="Models").count() == 0, "only admins see Models"
-    chat_streams_and_is_listed(page, app_server)
-    retry_stop_and_edit(page, app_server)
-    reload_lands_in_the_conversation(page)
+    if not who.phone:  # (on a phone the tabs are a menu)
+        page.get_by_role("tab", name=who.word("gpu")).wait_for()  # the tab bar is drawn whole
+        assert page.get_by_role("tab", name=who.word("models")).count() == 0, "admins only"
+    chat_streams_and_is_listed(page, app_server, who)
+    retry_stop_and_edit(page, app_server, who)
+    reload_lands_in_the_conversation(page, who)
 
     # New chat: empty, with its welcome; the next message starts another conversation.
     page.click("#new-chat-top")
     page.wait_for_function("!document.querySelector('#chatbot .user-row')"
                            " && !location.search.includes('c=')")
-    page.locator("#chatbot").get_by_text("What can I help with?").wait_for()
+    page.locator("#chatbot").get_by_text(who.word("welcome_title")).wait_for()
     send(page, "Say hi.")
-    assert watch_answer(page, stored=newest_answer_stored(app_server)), "no answer"
+    assert watch_answer(page, stored=newest_answer_stored(app_server, 1, *who.login)), "no answer"
 
-    switch_as_admin(browser, app_server)
+    served = switch_as_admin(browser, app_server) if who.lang == "en" else switch_over_rest(
+        app_server)
     # The user's tab, opened before the switch, keeps chatting with the active model
     # (issue 12, defect 1): its model choice named the old one.
     send(page, "Say hello.")
-    assert watch_answer(page, stored=newest_answer_stored(app_server, 2)), "no answer"
+    assert watch_answer(page, stored=newest_answer_stored(app_server, 2, *who.login)), "no answer"
     model = page.locator("#model-choice input")
     model.wait_for()
-    assert model.input_value() == "smollm2-135m-precise", "the model choice follows the switch"
+    assert model.input_value() == served, "the model choice follows the switch"
 
-    # ☰ shows the list again, with one New chat on screen; picking a conversation reopens it.
+    # ☰ shows the list again (on a phone, as a drawer); picking a conversation reopens it.
     page.click("#toggle-list")
     page.locator("#chat-sidebar").wait_for(state="visible", timeout=5_000)
-    assert page.locator("#new-chat-top").is_hidden(), "one New chat on screen"
+    if not who.phone:
+        assert page.locator("#new-chat-top").is_hidden(), "one New chat on screen"
     page.locator(LISTED).nth(1).click()
     page.wait_for_function(
         "document.querySelector('#chatbot')?.innerText.includes('poem about the sun')")
+    if who.phone:
+        page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
     nothing_went_wrong(page)
 
     # Sign out happens in this tab, not in a new one that leaves this one looking signed in
     # (issue 12, defect 3).
-    page.get_by_text("Sign out", exact=True).click()
+    page.get_by_text(who.word("sign_out"), exact=True).click()
     page.wait_for_url("**/login**", timeout=10_000)
     assert len(page.context.pages) == 1, "signing out opened another tab"
     page.goto(app_server.url)
     assert "/login" in page.url, "the session ended"
 
 
-def chat_streams_and_is_listed(page: Page, app_server: AppServer) -> None:
+def chat_streams_and_is_listed(page: Page, app_server: AppServer, who: Newcomer) -> None:
     send(page, "Write a short poem about the moon.")
-    seen = watch_answer(page, stored=newest_answer_stored(app_server))
+    seen = watch_answer(page, stored=newest_answer_stored(app_server, 1, *who.login))
     assert len(seen) >= 3, f"the answer should grow in steps, saw {seen!r}"
     assert all(len(a) <= len(b) for a, b in pairwise(seen))
     # New chat is the way to a new chat: Gradio's trash icon above the chat, which emptied the
     # screen but left the conversation selected, is gone (issue 12).
-    page.hover("#chatbot")
+    page.locator("#chatbot").hover()
     assert page.locator("#chatbot .top-panel button:visible").count() == 0
     # One "Settings" on the page, the chat's: Gradio's footer link to its own settings (theme,
     # language) had the same name and another meaning (issue 12).
-    assert page.locator("footer").get_by_text("Settings").count() == 0
-    assert page.locator("footer").inner_text().strip() == "Use via API", "a stray separator"
+    if not who.phone:  # (no footer on a phone)
+        assert page.locator("footer").inner_text().strip() == who.gradio("use_via_api")
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser-chat.png"), full_page=True)
-    # Under a date heading, as in the chat apps people know (issue 12).
-    page.wait_for_function("([listed, heading]) => document.querySelector(listed)?.innerText"
-                           " === 'Write a short poem about the moon.' && document.querySelector("
-                           "heading)?.innerText === 'Today'", arg=[LISTED, HEADINGS])
+    name = "browser-chat.png" if who.lang == "en" else f"browser-first-minutes-{who.lang}.png"
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    # Under a date heading, as in the chat apps people know (issue 12); on a phone the list
+    # is in its drawer, out of sight.
+    page.wait_for_function("([listed, heading, today]) => document.querySelector(listed)"
+                           "?.textContent.trim() === 'Write a short poem about the moon.'"
+                           " && document.querySelector(heading)?.textContent.trim() === today",
+                           arg=[LISTED, HEADINGS, who.word("group_today")])
     assert page.locator(HEADINGS).count() == 1
     assert page.locator(HEADINGS).locator("input").is_disabled(), "arrow keys would pick it"
     nothing_went_wrong(page)
 
 
-def retry_stop_and_edit(page: Page, app_server: AppServer) -> None:
-    first = newest_messages_when(app_server, lambda m: len(m) == 2)
-    page.get_by_role("button", name="Retry").click()
-    newest_messages_when(app_server, lambda m: len(m) == 2 and m[1]["id"] != first[1]["id"])
+def retry_stop_and_edit(page: Page, app_server: AppServer, who: Newcomer) -> None:
+    first = newest_messages_when(app_server, lambda m: len(m) == 2, *who.login)
+    page.get_by_role("button", name=who.gradio("retry")).click()
+    newest_messages_when(app_server, lambda m: len(m) == 2 and m[1]["id"] != first[1]["id"],
+                         *who.login)
     watch_answer(page, until_stable_s=0.5)
 
     send(page, "Tell me a very long story about a dragon and a knight.")
     last_answer_longer_than(page, 40)
     page.click("#stop")
-    stopped = newest_messages_when(app_server, lambda m: len(m) == 4)
+    stopped = newest_messages_when(app_server, lambda m: len(m) == 4, *who.login)
     assert stopped[3]["status"] == "cancelled"
-    assert settled_answer(page).endswith("(stopped)")
+    assert settled_answer(page).endswith(f"({who.word('stopped')})")
     page.locator("#send").wait_for(timeout=10_000)
 
     # Editing the first message replaces the turns after it, once the person agrees.
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
-    page.locator("#chatbot button[aria-label='Edit']:visible").first.click()
+    page.locator(f"#chatbot button[aria-label='{who.gradio('edit')}']:visible").first.click()
     editor = page.locator("#chatbot textarea")
     editor.fill("Write a short poem about the sun.")
     editor.press("Enter")
-    edited = newest_messages_when(app_server, lambda m: len(m) == 2
-                                  and m[0]["content"] == "Write a short poem about the sun.")
-    assert asked, "the page did not ask before replacing the later turns"
+    edited = newest_messages_when(app_server, lambda m: len(m) == 2 and m[0]["content"]
+                                  == "Write a short poem about the sun.", *who.login)
+    assert asked == [who.word("edit_replaces_later")], "the page did not ask first"
     assert edited[0]["id"] == first[0]["id"]
-    watch_answer(page, stored=newest_answer_stored(app_server))
+    watch_answer(page, stored=newest_answer_stored(app_server, 1, *who.login))
     page.wait_for_function("document.querySelectorAll('#chatbot .user-row').length === 1")
     nothing_went_wrong(page)
 
 
-def reload_lands_in_the_conversation(page: Page) -> None:
-    """A reload reopens the conversation on screen; ☰ hides the list, and it stays hidden
-    after the reload (this browser remembers it) until ☰ shows it again."""
+def reload_lands_in_the_conversation(page: Page, who: Newcomer) -> None:
+    """A reload reopens the conversation on screen. On a desktop ☰ hides the list first, and
+    it stays hidden after the reload (this browser remembers it); on a phone the list is a
+    drawer, closed."""
     page.wait_for_url("**/?c=*")
     shown = page.url
-    width = page.locator("#chat-main").bounding_box()["width"]  # type: ignore[index]
-    page.click("#toggle-list")
-    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
-    assert page.locator("#chat-main").bounding_box()["width"] > width + 150  # type: ignore[index]
-    page.screenshot(path=str(ARTIFACTS / "browser-list-hidden.png"))
+    if not who.phone:
+        width = page.locator("#chat-main").bounding_box()["width"]  # type: ignore[index]
+        page.click("#toggle-list")
+        page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
+        assert page.locator("#chat-main").bounding_box()["width"] > width + 150  # type: ignore[index]
+        page.screenshot(path=str(ARTIFACTS / "browser-list-hidden.png"))
     page.reload()
     page.wait_for_function(
         "document.querySelector('#chatbot')?.innerText.includes('poem about the sun')",
@@ -199,9 +264,26 @@ def reload_lands_in_the_conversation(page: Page) -> None:
     nothing_went_wrong(page)
 
 
-def switch_as_admin(browser: Browser, app_server: AppServer) -> None:
-    """An admin, in a session of their own, switches the served model; the Models tab shows
-    only admins, offers what fits, and says how the switch goes."""
+def switch_over_rest(app_server: AppServer) -> str:
+    """An admin switches to the other CPU profile from a script of theirs: the model it serves."""
+    admin = app_server.auth("admin", "admin123")
+    active = http.get(f"{app_server.url}/api/engine", headers=admin).json()["profile"]
+    target = "smollm2-135m-cpu" if active != "smollm2-135m-cpu" else "smollm2-135m-cpu-precise"
+    http.post(f"{app_server.url}/api/engine/switch", headers=admin,
+              json={"profile": target}).raise_for_status()
+
+    def switched() -> str | None:
+        status = http.get(f"{app_server.url}/api/engine", headers=admin).json()
+        if (status["profile"], status["state"]) != (target, "ready"):
+            return None
+        return str(http.get(f"{app_server.url}/api/models", headers=admin).json()
+                   ["models"][0]["id"])
+    return eventually(switched, timeout=90, interval=0.5)
+
+
+def switch_as_admin(browser: Browser, app_server: AppServer) -> str:
+    """An admin, in a session of their own, switches the served model on the Models tab, which
+    offers what fits and says how the switch goes: the model the new profile serves."""
     admin = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     open_models_tab(admin, app_server)
     wait_for_models_text(admin, "#profiles-table", "deepseek-r1-distill-qwen-14b")
@@ -246,3 +328,4 @@ def switch_as_admin(browser: Browser, app_server: AppServer) -> None:
     admin.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
     wait_for_models_text(admin, "#engine-status", "smollm2-135m-cpu-precise")
     admin.context.close()
+    return "smollm2-135m-precise"
