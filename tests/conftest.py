@@ -60,24 +60,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-# Fixtures that start processes (Chromium; `python app.py`; an engine of the app's own): a file
-# using them takes tens of seconds.
-SLOW_FIXTURES = {"browser": 0, "server_factory": 1, "app_factory": 2}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow files first, so that pytest-xdist's two workers start them at once and the short
-    ones fill in around them. By default xdist (--dist loadfile) orders files by their number of
-    tests, which put the browser files, with few long tests, last: one worker ran them alone
-    for the last minutes of a run. The order in a file stays as written."""
-    rank: dict[Path, int] = {}
-    for item in items:
-        used = [SLOW_FIXTURES[name] for name in getattr(item, "fixturenames", ())
-                if name in SLOW_FIXTURES]
-        rank[item.path] = min([rank.get(item.path, len(SLOW_FIXTURES)), *used])
-    items.sort(key=lambda item: rank[item.path])
-
-
 def call_failed(request: pytest.FixtureRequest) -> bool:
     return bool(getattr(request.node, "call_failed", False))
 
