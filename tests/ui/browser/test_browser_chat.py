@@ -16,7 +16,6 @@ from browsing import (
     open_settings,
     save_preset,
     settled_answer,
-    sign_in,
     watch_answer,
 )
 from conftest import AppServer
@@ -421,90 +420,6 @@ def test_an_answer_cut_off_at_the_length_limit_says_so_and_continues(
         timeout=30_000)
     assert page.locator("#chatbot .user-row").last.inner_text().strip() == "Continue"
     assert go_on.count() == 1, "only the last answer offers to continue"
-
-
-def test_on_a_phone_the_chat_and_its_message_box_fit_the_screen(
-    browser: Browser, app_server: AppServer
-) -> None:
-    """Issue 12, mobile: at 390 x 844 the message box was below the fold, under the
-    conversation list, and the header took three lines."""
-    picked = http.post(f"{app_server.url}/api/conversations", headers=app_server.auth(),
-                       json={"title": "Picked on a phone"}).json()["id"]  # one to pick, at least
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True)
-    page = context.new_page()
-    open_chat(page, app_server, new_chat=False)  # lands on the empty conversation just made
-    page.wait_for_url(f"**/?c={picked}", timeout=15_000)
-    page.wait_for_function("document.querySelector('#user-header')?.innerText"
-                           ".includes('Signed in as test')")  # the page has loaded
-    page.click("#new-chat-top")  # beside ☰, as the list is out of sight
-    page.wait_for_function("!location.search.includes('c=')")
-    page.evaluate("window.scrollTo(0, 0)")
-    box = page.locator("#message textarea").bounding_box()
-    assert box and box["y"] + box["height"] <= 844, f"the message box is below the fold: {box}"
-    chat = page.locator("#chatbot").bounding_box()
-    assert chat and chat["height"] >= 300, f"a chat too small to read: {chat}"
-    header = page.locator("#user-header").bounding_box()
-    assert header and header["height"] <= 50, f"the header wraps: {header}"
-    picker = page.locator("#model-choice").bounding_box()
-    assert picker and picker["x"] + picker["width"] <= 390, f"the model picker overflows: {picker}"
-    page.screenshot(path=str(ARTIFACTS / "browser-phone.png"))
-
-    # The conversations are a drawer (issue 12): ☰ opens it over the chat, and picking one
-    # opens that conversation and closes the drawer.
-    assert page.locator("#chat-sidebar").is_hidden()
-    page.click("#toggle-list")
-    page.locator(LISTED).first.wait_for(timeout=5_000)
-    drawer = page.locator("#chat-sidebar").bounding_box()
-    assert drawer and drawer["x"] <= 0 and drawer["width"] < 390, f"not a drawer: {drawer}"
-    page.screenshot(path=str(ARTIFACTS / "browser-phone-drawer.png"))
-    page.mouse.click(380, 400)  # beside the drawer: it closes
-    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
-    page.click("#toggle-list")
-    page.locator(LISTED, has_text="Picked on a phone").click()
-    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
-    page.wait_for_url(f"**/?c={picked}", timeout=10_000)  # that conversation is open
-
-    # The settings too: ⚙ opens them over the chat from the right; a tap beside them closes.
-    assert page.locator("#chat-settings").is_hidden()
-    page.click("#toggle-settings")
-    page.locator("#system-prompt textarea").wait_for(state="visible", timeout=5_000)
-    panel = page.locator("#chat-settings").bounding_box()
-    assert panel and panel["x"] > 0 and panel["x"] + panel["width"] <= 391, f"not a drawer: {panel}"
-    page.screenshot(path=str(ARTIFACTS / "browser-phone-settings.png"))
-    page.mouse.click(10, 400)
-    page.locator("#chat-settings").wait_for(state="hidden", timeout=5_000)
-    context.close()
-    http.delete(f"{app_server.url}/api/conversations/{picked}",
-                headers=app_server.auth()).raise_for_status()
-
-
-def test_a_korean_browser_gets_the_korean_ui(browser: Browser, app_server: AppServer) -> None:
-    context = browser.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900},
-                                  extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"})
-    page = context.new_page()
-    page.goto(app_server.url)
-    assert page.locator("#sign-in").inner_text() == "로그인"
-    sign_in(page, app_server, "test", "wrong")
-    assert page.locator(".error").inner_text() == "아이디 또는 비밀번호가 올바르지 않습니다."
-    sign_in(page, app_server, "test", "test")
-    page.wait_for_selector("#message textarea", timeout=30_000)
-    assert page.get_by_role("tab", name="채팅").count() == 1
-    page.wait_for_function(  # the page's load event has answered
-        "document.querySelector('#user-header')?.innerText.includes('로그인 사용자')")
-    page.locator("#send").wait_for(timeout=10_000)  # Stop, while the page loads
-    # Its label, whether or not a late update of the load shows Stop again for a moment.
-    assert (page.locator("#send").text_content() or "").strip() == "보내기"
-    page.fill("#message textarea", "   ")
-    page.click("#send")
-    page.wait_for_selector("text=메시지가 비어 있습니다.", timeout=10_000)
-    # The toast has no English heading: Gradio labels it with its type ("Warning") whatever
-    # the language, so the page shows none (the icon says it).
-    assert page.locator(".toast-body").inner_text().split() == ["×", "메시지가", "비어", "있습니다."]
-    page.click("#new-chat")  # the page opened on the latest conversation
-    page.wait_for_selector("#chatbot >> text=무엇을 도와드릴까요?", timeout=10_000)
-    page.screenshot(path=str(ARTIFACTS / "browser-korean.png"))
-    context.close()
 
 
 def test_html_in_messages_is_not_executed_and_presets_apply(page: Page, app_server: AppServer) -> None:

@@ -29,7 +29,7 @@ from helpers import eventually, http
 from playwright.sync_api import Browser, Page
 
 from auth.login_page import WORDS
-from ui.i18n import EN, KO
+from ui.i18n import EN, ERRORS_KO, KO
 
 pytestmark = pytest.mark.browser
 
@@ -127,6 +127,7 @@ def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
               json={"username": username, "password": password}).raise_for_status()
     page.goto(app_server.url)
     assert "/login" in page.url, "a visitor without a session is sent to the login page"
+    assert page.locator("#sign-in").inner_text() == WORDS[who.lang]["sign_in"]
     sign_in(page, app_server, username, "wrong")
     assert page.locator(".error").inner_text() == WORDS[who.lang]["wrong"]
     assert page.input_value("#username") == username, "a wrong password keeps the username"
@@ -136,6 +137,9 @@ def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
                            ".includes(text)", arg=f"{who.word('signed_in_as')} {username}")
     page.locator("#send").wait_for()
     assert not page.evaluate("window.stopSeen"), "Stop showed while the page loaded"
+    assert (page.locator("#send").text_content() or "").strip() == who.word("send")
+    if who.lang == "ko":
+        an_empty_message_is_refused_in_korean(page)
     if not who.phone:  # (on a phone the tabs are a menu)
         page.get_by_role("tab", name=who.word("gpu")).wait_for()  # the tab bar is drawn whole
         assert page.get_by_role("tab", name=who.word("models")).count() == 0, "admins only"
@@ -148,6 +152,8 @@ def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
     page.wait_for_function("!document.querySelector('#chatbot .user-row')"
                            " && !location.search.includes('c=')")
     page.locator("#chatbot").get_by_text(who.word("welcome_title")).wait_for()
+    if who.phone:
+        the_chat_fits_the_phone(page)
     send(page, "Say hi.")
     assert watch_answer(page, stored=newest_answer_stored(app_server, 1, *who.login)), "no answer"
 
@@ -162,6 +168,8 @@ def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
     assert model.input_value() == served, "the model choice follows the switch"
 
     # ☰ shows the list again (on a phone, as a drawer); picking a conversation reopens it.
+    if who.phone:
+        phone_drawers_open_and_close(page)
     page.click("#toggle-list")
     page.locator("#chat-sidebar").wait_for(state="visible", timeout=5_000)
     if not who.phone:
@@ -182,6 +190,54 @@ def test_a_newcomers_first_five_minutes(newcomer_page: Page, browser: Browser,
     assert "/login" in page.url, "the session ended"
 
 
+def an_empty_message_is_refused_in_korean(page: Page) -> None:
+    """A refusal is a toast in the page's language, without Gradio's English heading ("Warning",
+    whatever the language): the page shows none, the icon says it."""
+    page.fill("#message textarea", "   ")
+    page.click("#send")
+    page.wait_for_selector(f"text={ERRORS_KO['empty_message']}", timeout=10_000)
+    assert page.locator(".toast-body").inner_text().split() == [
+        "×", *ERRORS_KO["empty_message"].split()]
+    page.locator(".toast-body button").click()
+    page.evaluate("window.toasts.length = 0")  # the one refusal this newcomer meets
+
+
+def the_chat_fits_the_phone(page: Page) -> None:
+    """Issue 12, mobile: at 390 x 844 the message box was below the fold, under the
+    conversation list, and the header took three lines."""
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#message textarea").bounding_box()
+    assert box and box["y"] + box["height"] <= 844, f"the message box is below the fold: {box}"
+    chat = page.locator("#chatbot").bounding_box()
+    assert chat and chat["height"] >= 300, f"a chat too small to read: {chat}"
+    header = page.locator("#user-header").bounding_box()
+    assert header and header["height"] <= 50, f"the header wraps: {header}"
+    picker = page.locator("#model-choice").bounding_box()
+    assert picker and picker["x"] + picker["width"] <= 390, f"the model picker overflows: {picker}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone.png"))
+
+
+def phone_drawers_open_and_close(page: Page) -> None:
+    """On a phone the conversations are a drawer from the left, the settings one from the
+    right, each over the chat; a tap beside one closes it."""
+    assert page.locator("#chat-sidebar").is_hidden()
+    page.click("#toggle-list")
+    page.locator(LISTED).first.wait_for(timeout=5_000)
+    drawer = page.locator("#chat-sidebar").bounding_box()
+    assert drawer and drawer["x"] <= 0 and drawer["width"] < 390, f"not a drawer: {drawer}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone-drawer.png"))
+    page.mouse.click(380, 400)  # beside the drawer
+    page.locator("#chat-sidebar").wait_for(state="hidden", timeout=5_000)
+    assert page.locator("#chat-settings").is_hidden()
+    page.click("#toggle-settings")
+    page.locator("#system-prompt textarea").wait_for(state="visible", timeout=5_000)
+    panel = page.locator("#chat-settings").bounding_box()
+    assert panel and panel["x"] > 0 and panel["x"] + panel["width"] <= 391, f"not a drawer: {panel}"
+    page.screenshot(path=str(ARTIFACTS / "browser-phone-settings.png"))
+    page.mouse.click(10, 400)
+    page.locator("#chat-settings").wait_for(state="hidden", timeout=5_000)
+
+
 def chat_streams_and_is_listed(page: Page, app_server: AppServer, who: Newcomer) -> None:
     send(page, "Write a short poem about the moon.")
     seen = watch_answer(page, stored=newest_answer_stored(app_server, 1, *who.login))
@@ -196,7 +252,7 @@ def chat_streams_and_is_listed(page: Page, app_server: AppServer, who: Newcomer)
     if not who.phone:  # (no footer on a phone)
         assert page.locator("footer").inner_text().strip() == who.gradio("use_via_api")
     ARTIFACTS.mkdir(exist_ok=True)
-    name = "browser-chat.png" if who.lang == "en" else f"browser-first-minutes-{who.lang}.png"
+    name = "browser-chat.png" if who.lang == "en" else "browser-korean.png"
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
     # Under a date heading, as in the chat apps people know (issue 12); on a phone the list
     # is in its drawer, out of sight.
