@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -50,6 +50,24 @@ class ChatBase(Handlers):
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    async def page_answer(
+        self, request: gr.Request, stopped: tuple[Any, ...],
+        answer: Callable[[int], AsyncGenerator[tuple[Any, ...], None]],
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """The page's next answer asked for (a send, Retry, an edit): `stopped` alone when Stop
+        came while it waited in the queue, else the updates of `answer(its number)` while the
+        chat shows them."""
+        page = page_of(request)
+        number = self.pages.starting(page)
+        if number is None:
+            yield stopped
+            return
+        try:
+            async for update in self.while_shown(request, answer(number)):
+                yield update
+        finally:
+            self.pages.ended(page, number)
 
     async def while_shown(self, request: gr.Request, updates: AsyncGenerator[tuple[Any, ...], None],
                           ) -> AsyncIterator[tuple[Any, ...]]:

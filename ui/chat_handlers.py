@@ -73,18 +73,12 @@ class ChatHandlers(OpeningHandlers, ResendHandlers):
         model: str | None,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        page = page_of(request)
-        number = self.pages.starting(page)
-        if number is None:  # Stop pressed while it waited in the queue: the text comes back
-            yield gr.skip(), gr.skip(), gr.skip(), message
-            return
-        try:
-            async for update in self.while_shown(request, self._respond(
-                    message, history, conversation_id, system_prompt, temperature, max_tokens,
-                    model, request, number)):
-                yield update
-        finally:
-            self.pages.ended(page, number)
+        # Stopped while it waited in the queue: the text comes back to the box.
+        async for update in self.page_answer(
+                request, (gr.skip(), gr.skip(), gr.skip(), message),
+                lambda number: self._respond(message, history, conversation_id, system_prompt,
+                                             temperature, max_tokens, model, request, number)):
+            yield update
 
     async def _respond(
         self, message: str, history: History, conversation_id: int | None, system_prompt: str,

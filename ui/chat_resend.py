@@ -69,18 +69,12 @@ class ResendHandlers(ChatBase):
         temperature: float, max_tokens: float, model: str | None, request: gr.Request,
         asked: int | None = None,
     ) -> AsyncGenerator[tuple[Any, ...], None]:
-        page = page_of(request)
-        number = self.pages.starting(page)
-        if number is None:  # Stop pressed while it waited in the queue: nothing changed
-            yield gr.skip(), gr.skip(), gr.skip()
-            return
-        try:
-            async for update in self.while_shown(request, self._resend(
-                    conversation_id, edited, system_prompt, temperature, max_tokens, model,
-                    request, number, asked)):
-                yield update
-        finally:
-            self.pages.ended(page, number)
+        # Stopped while it waited in the queue: nothing changed.
+        async for update in self.page_answer(
+                request, (gr.skip(), gr.skip(), gr.skip()),
+                lambda number: self._resend(conversation_id, edited, system_prompt, temperature,
+                                            max_tokens, model, request, number, asked)):
+            yield update
 
     async def _resend(
         self, conversation_id: int | None, edited: str | None, system_prompt: str,
