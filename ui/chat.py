@@ -252,7 +252,7 @@ def _wire_sidebar(chat: ChatTab, sidebar: SidebarHandlers) -> None:
                         show_progress="hidden")
     # The page's script presses it while the list shows an answer running (⏳) that nothing
     # streams into the chat: its mark then goes once it has ended.
-    chat.refresh_list.click(sidebar.search, [chat.search, chat.conversation_id],
+    chat.refresh_list.click(sidebar.refresh_list, [chat.search],
                             [chat.conversation_list], api_visibility="private",
                             show_progress="hidden", trigger_mode="always_last")
 

@@ -66,6 +66,18 @@ class SidebarHandlers(Handlers):
     async def search(self, query: str, selected: int | None, request: gr.Request) -> Any:
         """The conversations the search finds (all, for an empty one), under a label that
         says how many, or that none matches."""
+        choices, label = await self._listing(query, request)
+        return gr.Radio(choices=choices, label=label,
+                        value=selected if selected in dict(choices).values() else None)
+
+    @ui_errors
+    async def refresh_list(self, query: str, request: gr.Request) -> Any:
+        """The entries again (their ⏳ marks), the selection left as the page has it: one set
+        from the conversation the page had when it asked could land after New chat."""
+        choices, label = await self._listing(query, request)
+        return gr.update(choices=choices, label=label)
+
+    async def _listing(self, query: str, request: gr.Request) -> tuple[list[Any], str]:
         user = await self.user(request)
         query = (query or "").strip()
         rows = await self.conversations.search(user, query)
@@ -75,8 +87,7 @@ class SidebarHandlers(Handlers):
         label = (text("recent", lang) if not query
                  else text("search_found", lang, n=len(rows)) if rows
                  else text("search_none", lang, query=query))
-        return gr.Radio(choices=choices, label=label,
-                        value=selected if selected in dict(choices).values() else None)
+        return choices, label
 
     @ui_errors
     async def current_title(self, listed: int | str | None, request: gr.Request) -> str:

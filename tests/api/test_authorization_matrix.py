@@ -72,7 +72,7 @@ _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "re
              "table", "create", "revoke", "admin_view", "load_all", "chat",
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
              "model_choice_2", "model_choice_3", "suggestion", "suggestion_1", "respond_2",
-             "respond_3", "current_title", "send", "send_1", "start_new_chat", "search_1",
+             "respond_3", "current_title", "send", "send_1", "start_new_chat", "refresh_list",
              "ask_again", "ask_edit", "delete_preset", "page_closed"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}

@@ -51,6 +51,16 @@ async def test_search_results_mark_the_conversation_whose_answer_is_running() ->
     assert found.value == 1
 
 
+async def test_the_running_marks_refresh_leaves_the_selection_alone() -> None:
+    """The page's script refreshes the list every 3 s while it shows an answer running (⏳).
+    A refresh that also set the selection, from the conversation the page had when it was
+    sent, selected the left conversation again (and put it in the address) when it landed just
+    after New chat (a CI rehearsal): it brings the entries only."""
+    refreshed = await SidebarHandlers(holder_with_a_running_answer()).refresh_list("", request())
+    assert "value" not in refreshed
+    assert any(label.startswith("⏳") for label, _ in refreshed["choices"])
+
+
 async def test_the_full_list_and_a_search_show_the_same_entries() -> None:
     holder = holder_with_a_running_answer()
     listed = await ChatHandlers(holder).conversation_choices(request(), None)
