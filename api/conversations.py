@@ -75,14 +75,13 @@ class Edit(Resend):
         "the messages after it are replaced by the new answer")
 
 
-async def _resend(conv_id: int, body: Resend, request: Request, chat: ChatDep,
-                  user: UserDep) -> StreamingResponse | JSONResponse:
+async def _resend(conv_id: int, body: Resend, request: Request, chat: ChatDep, user: UserDep,
+                  edited: str | None = None,
+                  message_id: int | None = None) -> StreamingResponse | JSONResponse:
     options = ChatOptions(model=body.model, temperature=body.temperature,
                           max_tokens=body.max_tokens)
-    edit = body if isinstance(body, Edit) else None
-    turn = await chat.start_resend(
-        user, conv_id, options, edit.content if edit else None,
-        request_id=request_id_of(request), message_id=edit.message_id if edit else None)
+    turn = await chat.start_resend(user, conv_id, options, edited,
+                                   request_id=request_id_of(request), message_id=message_id)
     headers = {"X-Conversation-Id": str(conv_id), "X-Request-Id": turn.request_id,
                "X-Context-Trimmed": str(turn.trimmed)}
     return await answer_response(chat, turn, body.stream, headers)
@@ -100,7 +99,7 @@ async def edit_message(conv_id: int, body: Edit, request: Request, chat: ChatDep
                        user: UserDep) -> StreamingResponse | JSONResponse:
     """Change one of your messages (the last, unless `message_id` names another) and answer it
     again; the turns after it are replaced."""
-    return await _resend(conv_id, body, request, chat, user)
+    return await _resend(conv_id, body, request, chat, user, body.content, body.message_id)
 
 
 @router.get("/{conv_id}")

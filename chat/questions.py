@@ -1,6 +1,6 @@
 """What a turn asks: new messages, or one of the conversation's questions again (regenerate the
-last, or edit any and answer it again). Each is read and stored here, so the chat service prepares both in
-one way."""
+last, or edit any and answer it again). Each is read and stored here, so the chat service
+prepares both in one way."""
 
 from __future__ import annotations
 
@@ -22,14 +22,19 @@ from storage.users import User
 Messages = Sequence[Mapping[str, Any]]
 
 
+def nothing_to_resend() -> InvalidInput:
+    """No such message of the user's to answer again (none yet, or not theirs, or gone)."""
+    return InvalidInput("There is no message to answer again", code="nothing_to_resend")
+
+
 @dataclass(frozen=True)
 class Question:
     user: User
     conv: Conversation | None  # None: the turn starts a conversation
     new_messages: Sequence[Mapping[str, Any]] = ()
     source: str | None = "chat"  # "api" (/v1): such conversations are not listed
-    again: bool = False  # a user message answered again: this one (else the last) ...
-    message_id: int | None = None
+    again: bool = False  # a user message answered again ...
+    message_id: int | None = None  # ... this one (None: the last) ...
     edited: str | None = None  # ... with this text instead, if given
 
     def sent_texts(self, system_prompt: str | None) -> list[str]:
@@ -47,8 +52,7 @@ class Question:
         try:
             kept = rewound(stored, self.edited, self.message_id)
         except LookupError as exc:
-            raise InvalidInput("There is no message to answer again",
-                               code="nothing_to_resend") from exc
+            raise nothing_to_resend() from exc
         return kept[:-1], kept[-1:]
 
     async def system_prompt(self, db: Database, options: ChatOptions,

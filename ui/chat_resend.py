@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 
 from chat.messages import flatten_content
+from chat.questions import nothing_to_resend
 from chat.turn import ChatOptions
-from errors import InvalidInput
 from storage.users import User
 from ui.base import ui_errors
 from ui.chat_base import ChatBase
@@ -18,11 +18,6 @@ from ui.chat_view import History, assistant_messages, edited_question
 from ui.errors import Refusal
 from ui.i18n import request_language
 from ui.page_answers import page_of
-
-
-def nothing_to_resend() -> InvalidInput:
-    """An edit of something that is not one of the user's messages (or no longer stored)."""
-    return InvalidInput("There is no such message to answer again", code="nothing_to_resend")
 
 
 class ResendHandlers(ChatBase):
