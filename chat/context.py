@@ -24,9 +24,16 @@ async def fit_context(
     messages: list[dict[str, str]], count: Count, context_len: int, max_tokens: int
 ) -> tuple[list[dict[str, str]], int, int | None]:
     """(messages that fit, how many were left out, prompt tokens); unchanged when the engine
-    cannot count (it will then answer or refuse on its own)."""
+    cannot count (it will then answer or refuse on its own). Prompt tokens are None when the
+    text certainly fits: it is not counted then (the engine's usage counts it afterwards)."""
     budget = context_len - max_tokens - TEMPLATE_TOKENS_FIXED
-    whole = await count("\n".join(m["content"] for m in messages))
+    text = "\n".join(m["content"] for m in messages)
+    # A token is at least one byte of UTF-8 (byte-level BPE; SentencePiece falls back to
+    # bytes), and a count may add a BOS: most turns never wait for the tokenizer, which on
+    # llama.cpp answers only between the answers it generates.
+    if len(text.encode()) + 1 + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) <= budget:
+        return messages, 0, None
+    whole = await count(text)
     if whole is None:
         return messages, 0, None
     if whole + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) <= budget:

@@ -8,6 +8,7 @@ prefix until the next chunk decides it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chat.turn import Delta
@@ -54,12 +55,11 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
     return 0
 
 
-def delta_from(delta: Any, splitter: ThinkSplitter) -> Delta:
+def delta_from(delta: Mapping[str, Any] | None, splitter: ThinkSplitter) -> Delta:
     """Thinking from an OpenAI stream delta's reasoning fields or from <think> tags in its
-    content."""
-    if delta is None:
+    content (the delta as the engine sent it)."""
+    if not delta:
         return Delta()
-    extra = getattr(delta, "model_extra", None) or {}
-    reasoning = str(extra.get("reasoning") or extra.get("reasoning_content") or "")
-    inline_reasoning, content = splitter.feed(delta.content or "")
+    reasoning = str(delta.get("reasoning") or delta.get("reasoning_content") or "")
+    inline_reasoning, content = splitter.feed(delta.get("content") or "")
     return Delta(content=content, reasoning=reasoning + inline_reasoning)

@@ -67,7 +67,8 @@ async def generate_title(client: EngineClient, model: str, first_message: str) -
                                           temperature=0.2, max_tokens=24)
         async with stream:
             async for chunk in stream:
-                parts += [choice.delta.content or "" for choice in chunk.choices]
+                parts += [(choice.get("delta") or {}).get("content") or ""
+                          for choice in chunk.get("choices") or ()]
     except Exception as exc:
         log.info("no title generated: %s", exc)
         return None

@@ -55,12 +55,12 @@ async def read_answer(client: EngineClient, turn: ChatTurn,
     splitter = ThinkSplitter()
     try:
         async for chunk in first_chunk_by(upstream, deadline, first_token_timeout_s):
-            if chunk.usage is not None:
-                turn.usage = chunk.usage.model_dump()
-            for choice in chunk.choices:
-                if choice.finish_reason:
-                    turn.finish_reason = choice.finish_reason
-                delta = delta_from(choice.delta, splitter)
+            if usage := chunk.get("usage"):
+                turn.usage = usage
+            for choice in chunk.get("choices") or ():
+                if finish_reason := choice.get("finish_reason"):
+                    turn.finish_reason = finish_reason
+                delta = delta_from(choice.get("delta"), splitter)
                 if delta.content or delta.reasoning:
                     yield _took(turn, delta)
         if (rest := Delta(*reversed(splitter.flush()))).content or rest.reasoning:

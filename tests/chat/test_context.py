@@ -20,9 +20,32 @@ def msg(role: str, n: int, tag: str = "w") -> dict[str, str]:
 
 async def test_a_conversation_that_fits_is_sent_whole() -> None:
     messages = [msg("system", 5), msg("user", 10), msg("assistant", 10), msg("user", 10)]
-    kept, dropped, tokens = await fit_context(messages, words, 200, 50)
+    # 69 bytes of text: more than the budget leaves once the template's tokens are counted,
+    # so the tokenizer is asked.
+    kept, dropped, tokens = await fit_context(messages, words, 8 + 16 + 60 + 50, 50)
     assert (kept, dropped) == (messages, 0)
     assert tokens == 35
+
+
+async def test_text_with_fewer_bytes_than_the_budget_is_sent_without_counting() -> None:
+    """No token is shorter than a byte of UTF-8 (byte-level BPE, or SentencePiece with byte
+    fallback), so such text fits whatever the tokenizer says; on llama.cpp a count waits for
+    the answers being generated."""
+    asked: list[str] = []
+
+    async def count(text: str) -> int:
+        asked.append(text)
+        return len(text.split())
+
+    messages = [msg("system", 5), msg("user", 10, "한국어")]  # 3 bytes a character
+    size = len("\n".join(m["content"] for m in messages).encode())
+    budget = size + 1 + 2 * TEMPLATE_TOKENS_PER_MESSAGE
+    assert await fit_context(messages, count, budget + TEMPLATE_TOKENS_FIXED + 50, 50) == (
+        messages, 0, None)
+    assert asked == []
+    kept, _, tokens = await fit_context(messages, count, budget - 1 + TEMPLATE_TOKENS_FIXED + 50,
+                                        50)
+    assert (kept, tokens) == (messages, 15) and asked
 
 
 async def test_the_oldest_turns_go_first_and_the_system_prompt_stays() -> None:

@@ -1,0 +1,188 @@
+"""What a benchmark sends its requests to: an OpenAI-compatible URL (the engine, or the app's
+/v1), the app's REST /api/chat, or a Gradio endpoint through `gradio_client`.
+
+Each target answers one request with a `Sample`: when it started, when each piece of the
+answer arrived, and how many tokens it had. The client side is kept cheap and the same for
+every SSE path (one `json.loads` per event on a warm `httpx` client), because it shares the
+machine's cores with what it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+
+@dataclass
+class Sample:
+    started: float
+    ended: float = 0.0
+    arrivals: list[float] = field(default_factory=list)  # one per piece with text
+    output_tokens: int = 0
+    error: str | None = None
+
+    @property
+    def ttft(self) -> float | None:
+        return self.arrivals[0] - self.started if self.arrivals else None
+
+    @property
+    def e2e(self) -> float:
+        return self.ended - self.started
+
+
+class Target(Protocol):
+    name: str
+
+    async def open(self, concurrency: int) -> None: ...
+    async def one(self, prompt: str, max_tokens: int) -> Sample: ...
+    async def close(self) -> None: ...
+
+
+def words(text: str) -> int:
+    """Tokens when no usage comes back: exact for the fake engine (one word a token)."""
+    return len(text.split())
+
+
+class SseTarget:
+    """An OpenAI chunk stream over SSE: `/v1/chat/completions` anywhere, or the app's /api/chat."""
+
+    def __init__(self, name: str, url: str, headers: dict[str, str], model: str | None) -> None:
+        self.name, self._url, self._headers, self._model = name, url, headers, model
+        self._client: httpx.AsyncClient | None = None
+
+    async def open(self, concurrency: int) -> None:
+        self._client = httpx.AsyncClient(headers=self._headers, timeout=httpx.Timeout(600.0),
+                                         limits=httpx.Limits(max_connections=1000))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _body(self, prompt: str, max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}],
+                                "max_tokens": max_tokens, "stream": True}
+        if self._model:
+            body["model"] = self._model
+        if self._url.endswith("/chat/completions"):
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def one(self, prompt: str, max_tokens: int) -> Sample:
+        assert self._client is not None
+        sample = Sample(time.perf_counter())
+        text: list[str] = []
+        try:
+            async with self._client.stream("POST", self._url,
+                                           json=self._body(prompt, max_tokens)) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    sample.error = f"HTTP {response.status_code}"
+                    return sample
+                async for line in response.aiter_lines():
+                    self._event(line, sample, text)
+        except (httpx.HTTPError, ValueError) as exc:
+            sample.error = type(exc).__name__
+        finally:
+            sample.ended = time.perf_counter()
+        if not sample.output_tokens:
+            sample.output_tokens = words("".join(text))
+        return sample
+
+    @staticmethod
+    def _event(line: str, sample: Sample, text: list[str]) -> None:
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            return
+        event = json.loads(line[6:])
+        if "error" in event:
+            sample.error = str(event["error"].get("code") or "stream error")
+        if event.get("usage"):
+            sample.output_tokens = int(event["usage"]["completion_tokens"])
+        for choice in event.get("choices", ()):
+            content = choice.get("delta", {}).get("content")
+            if content:
+                sample.arrivals.append(time.perf_counter())
+                text.append(content)
+
+
+class GradioTarget:
+    """A Gradio endpoint through `gradio_client`, as a developer calls it: one Client per
+    worker (on a thread of its own, as the client is synchronous), iterating the job's
+    updates. Each update is the answer so far."""
+
+    def __init__(self, name: str, url: str, api_name: str, headers: dict[str, str],
+                 extra_args: tuple[Any, ...] = ()) -> None:
+        self.name, self._url, self._api_name = name, url, api_name
+        self._headers, self._extra = headers, extra_args
+        self._local = threading.local()
+        self._threads: ThreadPoolExecutor | None = None
+
+    async def open(self, concurrency: int) -> None:
+        # asyncio's default pool has min(32, cores + 4) threads: too few for the workers.
+        self._threads = ThreadPoolExecutor(max_workers=concurrency)
+
+    async def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+
+    def _client(self) -> Any:
+        from gradio_client import Client  # imported when used: it is slow to import
+
+        if getattr(self._local, "client", None) is None:
+            self._local.client = Client(self._url, headers=self._headers, verbose=False)
+        return self._local.client
+
+    def _one(self, prompt: str, max_tokens: int) -> Sample:
+        client = self._client()
+        sample = Sample(time.perf_counter())
+        answer = ""
+        try:
+            job = client.submit(prompt, *self._extra, api_name=self._api_name)
+            for update in job:
+                text = update[0] if isinstance(update, (tuple, list)) else update
+                if isinstance(text, str) and len(text) > len(answer):
+                    sample.arrivals.append(time.perf_counter())
+                    answer = text
+            job.result()  # raises what the server reported
+        except Exception as exc:
+            sample.error = type(exc).__name__
+        sample.ended = time.perf_counter()
+        sample.output_tokens = words(answer)
+        return sample
+
+    async def one(self, prompt: str, max_tokens: int) -> Sample:
+        assert self._threads is not None
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, self._one, prompt, max_tokens)
+
+
+def app_token(url: str, username: str, password: str) -> str:
+    response = httpx.post(f"{url}/api/auth/login", json={"username": username,
+                                                          "password": password}, timeout=30)
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def make_target(kind: str, url: str, *, token: str | None = None, model: str | None = None,
+                max_tokens: int = 256) -> Target:
+    """kind: openai (url is a base ending in /v1), rest (the app), gradio (the app's /chat),
+    gradio-plain (a ChatInterface's /chat), gradio-floor (benchmarks/plain_gradio.py's /floor)."""
+    url = url.rstrip("/")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if kind == "openai":
+        return SseTarget(kind, f"{url}/chat/completions", headers, model)
+    if kind == "rest":
+        return SseTarget(kind, f"{url}/api/chat", headers, model)
+    if kind == "gradio":
+        return GradioTarget(kind, f"{url}/", "/chat", headers, (None, None, None, max_tokens))
+    if kind == "gradio-plain":
+        return GradioTarget(kind, f"{url}/", "/chat", headers)
+    if kind == "gradio-floor":
+        return GradioTarget(kind, f"{url}/", "/floor", headers)
+    raise ValueError(f"unknown target {kind!r}")
