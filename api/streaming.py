@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from chat.service import ChatService
 from chat.turn import ChatTurn, Delta
 from errors import AppError
+
+T = TypeVar("T")
 
 
 async def answer_response(
@@ -61,6 +65,41 @@ def _delta_body(delta: Delta) -> dict[str, Any]:
     return body
 
 
+async def arrived_together(items: AsyncGenerator[T, None]) -> AsyncIterator[list[T]]:
+    """`items` read on a task of their own, handed on in the groups that arrived while the
+    last group was being sent: a fast engine's chunks, written one socket write (and one
+    pass through every middleware) each, cost more than the rest of the answer. Ending this
+    early (the client left) cancels the reading task, which closes `items`."""
+    arrived: list[T] = []
+    more = asyncio.Event()
+
+    async def read() -> None:
+        async with aclosing(items):
+            async for item in items:
+                arrived.append(item)
+                more.set()
+
+    reader = asyncio.create_task(read())
+    reader.add_done_callback(lambda _: more.set())  # wakes the wait below when it ends
+    try:
+        while True:
+            if not arrived and not reader.done():
+                await more.wait()
+            more.clear()
+            if arrived:
+                group = arrived[:]
+                arrived.clear()
+                yield group
+            elif reader.done():
+                reader.result()  # raises what the reading raised
+                return
+    finally:
+        if not reader.done():
+            reader.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(reader, return_exceptions=True)
+
+
 async def _sse(
     turn: ChatTurn, first: Delta | None, rest: AsyncGenerator[Delta, None],
     include_usage: bool,
@@ -70,8 +109,8 @@ async def _sse(
         try:
             if first is not None:
                 yield _chunk(turn, _delta_body(first))
-                async for delta in rest:
-                    yield _chunk(turn, _delta_body(delta))
+                async for group in arrived_together(rest):
+                    yield "".join(_chunk(turn, _delta_body(delta)) for delta in group)
         except AppError as exc:
             # Headers are gone: report the failure in the stream, as vLLM does.
             error = {"message": exc.message, "type": exc.error_type, "code": exc.code}

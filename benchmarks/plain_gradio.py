@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
+from typing import Any
 
 import gradio as gr
 import openai
@@ -21,10 +22,10 @@ def build(engine_url: str, model: str) -> gr.Blocks:
     client = openai.AsyncOpenAI(base_url=engine_url, api_key="not-needed", max_retries=0)
 
     async def chat(message: str, history: list[dict[str, str]]) -> AsyncIterator[str]:
-        messages = [*({"role": m["role"], "content": m["content"]} for m in history),
-                    {"role": "user", "content": message}]
-        stream = await client.chat.completions.create(model=model, messages=messages,  # type: ignore[arg-type]
-                                                      stream=True, max_tokens=256)
+        messages: list[Any] = [*({"role": m["role"], "content": m["content"]} for m in history),
+                               {"role": "user", "content": message}]
+        stream = await client.chat.completions.create(
+            model=model, messages=messages, stream=True, max_tokens=256)
         answer = ""
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +62,9 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: floa
 
 @contextmanager
 def _process(argv: list[str], env: dict[str, str], log: Path, ready_path: str, port: int,
-             timeout_s: float) -> Iterator[Server]:
+             timeout_s: float, cwd: Path = ROOT) -> Iterator[Server]:
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=out,
+        process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=out,
                                    stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
@@ -79,22 +79,24 @@ def _process(argv: list[str], env: dict[str, str], log: Path, ready_path: str, p
             process.wait()
 
 
-def fake_engine(logs: Path, *engine_args: str) -> Iterator[Server]:
+def fake_engine(logs: Path, *engine_args: str) -> AbstractContextManager[Server]:
     port = free_port()
     return _process([sys.executable, "-m", "benchmarks.fake_engine", "--port", str(port),
                      *engine_args], {}, logs / "fake_engine.log", "/health", port, 30)
 
 
-def app(logs: Path, data_dir: Path, engine_url: str | None, **env: str) -> Iterator[Server]:
-    """The app on `engine_url`, or (None) with the engine its active profile starts."""
+def app(logs: Path, data_dir: Path, engine_url: str | None, root: Path = ROOT,
+        **env: str) -> AbstractContextManager[Server]:
+    """The app on `engine_url`, or (None) with the engine its active profile starts; `root`:
+    another checkout's app (an earlier commit, to compare with)."""
     port = free_port()
     engine = {"ENGINE_BASE_URL": engine_url} if engine_url else {"VLLM_PORT": str(free_port())}
-    return _process([sys.executable, "app.py"],
+    return _process([sys.executable, str(root / "app.py")],
                     {**APP_ENV, **engine, "DATA_DIR": str(data_dir), "GATEWAY_PORT": str(port),
-                     **env}, logs / "app.log", "/health", port, 300)
+                     **env}, logs / "app.log", "/health", port, 600, cwd=root)
 
 
-def plain_gradio(logs: Path, engine_url: str) -> Iterator[Server]:
+def plain_gradio(logs: Path, engine_url: str) -> AbstractContextManager[Server]:
     port = free_port()
     return _process([sys.executable, "-m", "benchmarks.plain_gradio", "--port", str(port),
                      "--engine", f"{engine_url}/v1"], {}, logs / "plain_gradio.log",

@@ -44,9 +44,11 @@ class LiveAnswer:
         what a Stop on the page showed, and it lacks the stored answer's note."""
         while not self.done:
             changed = self._changed
+            started = self.turn.first_token_at is not None
             yield self.turn
             await changed.wait()
-            await asyncio.sleep(interval_s)
+            if started:  # the first words go out at once, later ones gathered per interval
+                await asyncio.sleep(interval_s)
         if self.error is not None:
             raise self.error
 

@@ -9,13 +9,12 @@ from typing import Any, TypeVar
 import httpx
 import httpx2
 import openai
-from openai import AsyncOpenAI, AsyncStream, Timeout
+from openai import AsyncOpenAI, Timeout
 
 from engine.http import engine_http, openai_http
+from engine.sse import EngineStream
 
 T = TypeVar("T")
-# One streamed chat.completion.chunk, as the engine sent it.
-Chunk = dict[str, Any]
 
 
 class FirstTokenTimeout(Exception):
@@ -65,18 +64,19 @@ class EngineClient:
     async def stream_chat(
         self, model: str, messages: list[dict[str, str]], temperature: float, max_tokens: int,
         sampling: Mapping[str, Any] | None = None,
-    ) -> AsyncStream[Chunk]:
-        """The engine's chunks as the dicts it sent. `sampling`: further OpenAI request fields
-        (top_p, stop, seed, penalties), checked by the caller.
-
-        The SDK still sends the request, decodes the SSE and raises its errors; only the
-        pydantic object it would build per chunk is skipped (`cast_to=object`), which was a
-        third of the app's CPU per streamed answer."""
-        body = {"model": model, "messages": messages, "temperature": temperature,
-                "max_tokens": max_tokens, "stream": True,
-                "stream_options": {"include_usage": True}, **(sampling or {})}
-        return await self.openai.post("/chat/completions", body=body, cast_to=object,
-                                      stream=True, stream_cls=AsyncStream[Chunk])
+    ) -> EngineStream:
+        """The engine's chunks as the dicts it sent (engine/sse.py). `sampling`: further
+        OpenAI request fields (top_p, stop, seed, penalties), checked by the caller."""
+        response = await self.openai.chat.completions.with_raw_response.create(  # type: ignore[call-overload]
+            model=model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+            **(sampling or {}),
+        )
+        return EngineStream(response.http_response)
 
     async def count_tokens(self, text: str) -> int | None:
         """Token count from the engine's own tokenizer (llama.cpp or vLLM); None if neither answers."""

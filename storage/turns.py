@@ -78,7 +78,7 @@ def ask_again(conn: duckdb.DuckDBPyConnection, conv_id: int, message_id: int,
     when `edited` is given, and the new answer's draft starts."""
     with transaction(conn):
         conversations.rewind(conn, conv_id, message_id, edited)
-        drafts.start(conn, request.draft(conv_id, message_id))
+        drafts.start(conn, request.draft(conv_id, message_id), replacing=True)
 
 
 def answer(conn: duckdb.DuckDBPyConnection, answer: Answer, usage: UsageRecord) -> None:

@@ -125,7 +125,7 @@ class ChatBase(Handlers):
                 yield current.conversation_id, current.answer, current.thinking
             return
         yield turn.conversation_id, self._waiting_note(lang), ""
-        last_flush = time.monotonic()
+        last_flush = -interval  # the first words go out at once, later ones in flushes
         async with aclosing(self.chat.stream(turn)) as deltas:
             async for _ in deltas:
                 if time.monotonic() - last_flush >= interval:
