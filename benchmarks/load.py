@@ -196,5 +196,9 @@ async def main(argv: list[str] | None = None) -> list[StepResult]:
     return results
 
 
+def run_cli(argv: list[str] | None = None) -> list[StepResult]:
+    return asyncio.run(main(argv))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_cli()
