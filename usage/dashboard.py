@@ -44,7 +44,10 @@ async def load_view(db: Database, flt: UsageFilter, per_user: bool) -> UsageView
         models=await db.run(lambda c: analytics.models_present(c, flt)),
     )
     if per_user:
-        view.by_user = await db.run(lambda c: analytics.tokens_by_user(c, flt))
-        view.heaviest = await db.run(lambda c: analytics.heaviest_users(c, flt, HEAVIEST_LIMIT))
-        view.users = await db.run(lambda c: analytics.users_present(c, flt))
+        by_user = await db.run(lambda c: analytics.tokens_by_user(c, flt))
+        view.by_user = by_user
+        view.heaviest = analytics.heaviest_of(by_user, HEAVIEST_LIMIT)
+        # The choice's list ignores the choice itself: with one made, it needs its own query.
+        view.users = analytics.users_of(by_user) if flt.user_id is None else await db.run(
+            lambda c: analytics.users_present(c, flt))
     return view

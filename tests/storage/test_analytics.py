@@ -151,6 +151,20 @@ def test_heaviest_users_are_the_top_n_by_tokens(db: Database, ids: dict[str, int
     assert records(heaviest, "username", "requests", "tokens") == [("bob", 3, 160), ("alice", 4, 140)]
 
 
+def test_heaviest_users_break_ties_by_requests_then_name() -> None:
+    by_user = pd.DataFrame({"user_id": [3, 1, 2, 4], "username": ["c", "a", "b", "d"],
+                            "requests": [1, 2, 2, 9], "tokens": [50, 50, 50, 10]})
+    assert analytics.heaviest_of(by_user, 3)["username"].tolist() == ["a", "b", "c"]
+
+
+def test_the_user_list_from_the_per_user_totals_is_the_one_queried(
+        db: Database, ids: dict[str, int]) -> None:
+    """The dashboard takes it from tokens_by_user's frame when no user is chosen."""
+    for flt in (UsageFilter(START, END), UsageFilter(START, END, model="B")):
+        by_user = query(db, analytics.tokens_by_user, flt)
+        assert analytics.users_of(by_user) == query(db, analytics.users_present, flt)
+
+
 def test_percentiles_interpolate_over_completed_requests_only(
         db: Database, ids: dict[str, int]) -> None:
     # Completed latencies 50 100 200 300 400 1000: position (n-1)p = 5p between sorted values.
@@ -258,3 +272,70 @@ def test_requests_without_a_model_or_known_user_are_labelled(db: Database, ids: 
     assert records(query(db, analytics.slowest_requests, flt, 1), "request_id", "username", "model") == [
         ("x", "(unknown)", "(unknown)")]
     assert query(db, analytics.models_present, flt) == ["A", "B", "C"]  # not "(unknown)"
+
+
+def _random_requests(db: Database, user_id: int, count: int, seed: float) -> None:
+    """`count` requests over 2030-01-01, with repeated latencies, NULL TTFTs and every status."""
+    db.call(lambda c: c.execute("SELECT setseed(?)", [seed]))
+    db.call(lambda c: c.execute(
+        "INSERT INTO requests (request_id, user_id, status, status_code, latency_ms, ttft_ms,"
+        " input_tokens, output_tokens, created_at)"
+        " SELECT 'p' || i, ?, CASE WHEN random() < 0.1 THEN 'failed' ELSE 'completed' END, 200,"
+        "        (random() * random() * 90000)::INTEGER,"
+        "        CASE WHEN random() < 0.2 THEN NULL ELSE (random() * 3000)::INTEGER END,"
+        "        (random() * 100)::INTEGER, NULL,"
+        "        ?::TIMESTAMPTZ + to_microseconds((random() * 86400e6)::BIGINT)"
+        " FROM range(?) t(i)", [user_id, at(1, 0), count]))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 100, 2501])
+def test_percentiles_are_exactly_duckdbs_quantile_cont(db: Database, count: int) -> None:
+    """latency_percentiles counts each value instead of calling quantile_cont: the figures must
+    be the very same doubles, whatever the number of rows and their ties."""
+    user = db.call(lambda c: users.create(c, "p", "hash", "user")).id
+    _random_requests(db, user, count, 0.25)
+    flt = UsageFilter(at(1, 0), at(2, 0))
+    expected = db.call(lambda c: c.execute(
+        "SELECT count(*), quantile_cont(latency_ms, [0.5, 0.95, 0.99]),"
+        "       quantile_cont(ttft_ms, [0.5, 0.95, 0.99])"
+        " FROM requests WHERE status = 'completed'").fetchone())
+    assert expected is not None
+    completed, latency, ttft = expected
+    found = query(db, analytics.latency_percentiles, flt)
+    lat = list(latency) if latency is not None else [None] * 3
+    first = list(ttft) if ttft is not None else [None] * 3
+    assert found == Percentiles(completed, *lat, *first)
+
+
+def test_percentiles_leave_the_hash_table_setting_as_it_was(db: Database) -> None:
+    db.call(lambda c: c.execute("SET perfect_ht_threshold = 13"))
+    query(db, analytics.latency_percentiles, UsageFilter(START, END))
+    assert db.call(lambda c: c.execute(
+        "SELECT current_setting('perfect_ht_threshold')").fetchone()) == (13,)
+
+
+@pytest.mark.parametrize(("start", "span"), [
+    (datetime(2030, 1, 1, 3, 17, 29, 1, tzinfo=UTC), timedelta(hours=2, minutes=59)),
+    (datetime(2030, 1, 1, 0, 0, tzinfo=UTC), timedelta(hours=3)),
+    (datetime(2029, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), timedelta(hours=24)),
+    (datetime(2029, 12, 31, 13, 30, tzinfo=UTC), timedelta(days=7)),
+])
+def test_buckets_are_duckdbs_time_bucket_of_each_request(
+    db: Database, start: datetime, span: timedelta
+) -> None:
+    """requests_over_time numbers buckets by integer division: they must be time_bucket's."""
+    user = db.call(lambda c: users.create(c, "b", "hash", "user")).id
+    _random_requests(db, user, 3000, 0.5)
+    flt = UsageFilter(start, start + span)
+    width = analytics.BUCKET_WIDTHS[flt.bucket]
+    expected = db.call(lambda c: c.execute(
+        "SELECT time_bucket(?::INTERVAL, make_timestamp(epoch_us(created_at))) AS b, count(*)"
+        " FROM requests WHERE created_at >= ? AND created_at < ? GROUP BY 1 ORDER BY 1",
+        [width, flt.start, flt.end]).fetchall())
+    series = query(db, analytics.requests_over_time, flt)
+    found = [(row.bucket.tz_localize(None).to_pydatetime(), row.requests)
+             for row in series.itertuples() if row.requests]
+    assert found == expected
+    assert series["bucket"].iloc[0] <= pd.Timestamp(flt.start) < series["bucket"].iloc[0] + width
+    assert series["bucket"].iloc[-1] < pd.Timestamp(flt.end) <= series["bucket"].iloc[-1] + width
+    assert (series["bucket"].diff().dropna() == width).all()
