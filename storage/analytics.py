@@ -198,7 +198,7 @@ def requests_over_time(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> pd.
     """One row per bucket of the range (empty buckets included, as zeros), oldest first.
 
     Columns: bucket (UTC start of the bucket), requests, completed, cancelled, failed,
-    input_tokens, output_tokens, tokens. The bucket size is `flt.bucket`.
+    server_errors, input_tokens, output_tokens, tokens. The bucket size is `flt.bucket`.
     """
     where, params = _where(flt)
     first, width, count = _bucket_slots(flt)
@@ -212,6 +212,7 @@ def requests_over_time(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> pd.
             SELECT (epoch_us(r.created_at) - ?) // ? AS slot,
                    count(*) FILTER (WHERE r.status = 'completed')::BIGINT AS completed,
                    count(*) FILTER (WHERE r.status = 'cancelled')::BIGINT AS cancelled,
+                   count(*) FILTER (WHERE r.status_code >= 500)::BIGINT AS server_errors,
                    {_SUMS}
             FROM requests r
             WHERE {where}
@@ -222,6 +223,7 @@ def requests_over_time(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> pd.
                coalesce(c.completed, 0)::BIGINT AS completed,
                coalesce(c.cancelled, 0)::BIGINT AS cancelled,
                coalesce(c.requests - c.completed - c.cancelled, 0)::BIGINT AS failed,
+               coalesce(c.server_errors, 0)::BIGINT AS server_errors,
                coalesce(c.input_tokens, 0)::BIGINT AS input_tokens,
                coalesce(c.output_tokens, 0)::BIGINT AS output_tokens,
                coalesce(c.tokens, 0)::BIGINT AS tokens
@@ -381,6 +383,13 @@ def latency_percentiles(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> Pe
     return Percentiles(completed, *(
         next(values) if histogram else None
         for histogram in histograms.values() for _ in _QUANTILES))
+
+
+def outcomes_of(series: pd.DataFrame) -> Outcomes:
+    """outcomes from requests_over_time's frame, whose buckets cover the same range: the tab
+    has it already, and a scan of ten million rows costs ~50 ms more."""
+    return Outcomes(*(int(series[column].sum()) for column in
+                      ("requests", "completed", "cancelled", "failed", "server_errors")))
 
 
 def outcomes(conn: duckdb.DuckDBPyConnection, flt: UsageFilter) -> Outcomes:

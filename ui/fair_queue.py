@@ -22,11 +22,11 @@ from typing import Any, Literal
 import fastapi
 import gradio as gr
 from gradio.data_classes import PredictBodyInternal
-from gradio.queueing import Queue
 
 from errors import RateLimited
 from settings import Settings
 from ui.errors import as_http_exception
+from ui.waking_queue import WakingQueue
 
 DEFAULT_CONCURRENCY_LIMIT = 4
 RETRY_AFTER_S = 5  # a hint only: how soon the user's earlier events end is not known here
@@ -35,7 +35,7 @@ PushResult = tuple[bool, str | list[dict[str, Any]],
                    Literal["success", "error", "queue_full", "validator_error"]]
 
 
-class PerUserQueue(Queue):
+class PerUserQueue(WakingQueue):
     """Refuses a join (HTTP 429) while its user already has `per_user` events waiting."""
 
     def __init__(self, blocks: gr.Blocks, *, per_user: int, max_size: int) -> None:

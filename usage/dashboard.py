@@ -34,12 +34,13 @@ async def load_view(db: Database, flt: UsageFilter, per_user: bool) -> UsageView
     """Run the queries, each as its own call so queued writes interleave between them.
 
     `per_user` (admins only) adds the figures that name other users."""
+    series = await db.run(lambda c: analytics.requests_over_time(c, flt))
     view = UsageView(
         flt=flt,
-        series=await db.run(lambda c: analytics.requests_over_time(c, flt)),
+        series=series,
         by_model=await db.run(lambda c: analytics.tokens_by_model(c, flt)),
         percentiles=await db.run(lambda c: analytics.latency_percentiles(c, flt)),
-        outcomes=await db.run(lambda c: analytics.outcomes(c, flt)),
+        outcomes=analytics.outcomes_of(series),
         slowest=await db.run(lambda c: analytics.slowest_requests(c, flt, SLOWEST_LIMIT)),
         models=await db.run(lambda c: analytics.models_present(c, flt)),
     )

@@ -89,7 +89,7 @@ async def test_a_followed_answer_that_ends_takes_its_mark_off_the_list() -> None
     answer = SlowAnswer()
     live = LiveAnswers(answer)  # type: ignore[arg-type]
     live.start(SimpleNamespace(conversation_id=1, user=user, answer="", thinking="",  # type: ignore[arg-type]
-                               request_id="r1"))
+                               request_id="r1", first_token_at=None))
     stored = [{"role": "user", "content": "Tell a story"},
               {"role": "assistant", "content": "Once upon a time the end.", "status": "completed"}]
 

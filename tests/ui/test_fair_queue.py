@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -100,3 +101,33 @@ def test_the_queue_is_sized_from_the_settings() -> None:
     queue, _ = queue_for(Settings(chat_concurrency=3, queue_per_user=5, queue_max_size=40))
     assert (queue.per_user, queue.max_size) == (5, 40)
     assert queue.max_thread_count >= 6 and queue.default_concurrency_limit == 4
+
+
+async def test_an_idle_queue_sleeps_until_something_wakes_it() -> None:
+    queue, _ = queue_for(Settings())
+    loop = asyncio.create_task(queue.start_processing())
+    try:
+        await asyncio.sleep(0.3)
+        # Gradio's own loop would have looked ~300 times (every millisecond).
+        assert queue.idle_waits <= 2
+        looked = queue.idle_waits
+        queue.wake()  # as a push or a job's end does
+        await asyncio.sleep(0.01)
+        assert queue.idle_waits == looked + 1
+    finally:
+        queue.stopped = True
+        queue.wake()
+        await asyncio.wait_for(loop, 2)
+
+
+async def test_progress_updates_sleep_while_no_job_runs() -> None:
+    queue, _ = queue_for(Settings())
+    progress = asyncio.create_task(queue.start_progress_updates())
+    try:
+        await asyncio.sleep(0.2)
+        assert not progress.done()
+        queue.stopped = True
+        queue._jobs_running.set()
+        await asyncio.wait_for(progress, 2)  # it was waiting, not polling, and ends at once
+    finally:
+        progress.cancel()
