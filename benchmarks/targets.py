@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -113,33 +112,32 @@ class SseTarget:
 
 class GradioTarget:
     """A Gradio endpoint through `gradio_client`, as a developer calls it: one Client per
-    worker (on a thread of its own, as the client is synchronous), iterating the job's
-    updates. Each update is the answer so far."""
+    worker (made one after another before the step: a hundred fetching the app's config at
+    once time out), each used from a thread of its own, as the client is synchronous,
+    iterating the job's updates. Each update is the answer so far."""
 
     def __init__(self, name: str, url: str, api_name: str, headers: dict[str, str],
                  extra_args: tuple[Any, ...] = ()) -> None:
         self.name, self._url, self._api_name = name, url, api_name
         self._headers, self._extra = headers, extra_args
-        self._local = threading.local()
+        self._idle: asyncio.Queue[Any] = asyncio.Queue()
         self._threads: ThreadPoolExecutor | None = None
 
     async def open(self, concurrency: int) -> None:
+        from gradio_client import Client  # imported when used: it is slow to import
+
         # asyncio's default pool has min(32, cores + 4) threads: too few for the workers.
         self._threads = ThreadPoolExecutor(max_workers=concurrency)
+        loop = asyncio.get_running_loop()
+        for _ in range(concurrency):
+            self._idle.put_nowait(await loop.run_in_executor(
+                self._threads, lambda: Client(self._url, headers=self._headers, verbose=False)))
 
     async def close(self) -> None:
         if self._threads is not None:
             self._threads.shutdown(wait=False)
 
-    def _client(self) -> Any:
-        from gradio_client import Client  # imported when used: it is slow to import
-
-        if getattr(self._local, "client", None) is None:
-            self._local.client = Client(self._url, headers=self._headers, verbose=False)
-        return self._local.client
-
-    def _one(self, prompt: str, max_tokens: int) -> Sample:
-        client = self._client()
+    def _one(self, client: Any, prompt: str) -> Sample:
         sample = Sample(time.perf_counter())
         answer = ""
         try:
@@ -158,8 +156,12 @@ class GradioTarget:
 
     async def one(self, prompt: str, max_tokens: int) -> Sample:
         assert self._threads is not None
-        return await asyncio.get_running_loop().run_in_executor(
-            self._threads, self._one, prompt, max_tokens)
+        client = await self._idle.get()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threads, self._one, client, prompt)
+        finally:
+            self._idle.put_nowait(client)
 
 
 def app_token(url: str, username: str, password: str) -> str:

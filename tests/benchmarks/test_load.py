@@ -58,3 +58,11 @@ def test_a_target_not_measured_is_never_reported_as_met() -> None:
     assert verdicts["REST: end-to-end at c=10 ≤ 1.2× direct"].met is True  # 1.1×
     assert verdicts["App CPU per 256-token answer ≤ 15 ms, Gradio API"].met is None
     assert verdicts["REST at c=100: TTFT p50 ≤ 2× direct, no errors"].mark == "not measured"
+
+
+def test_failures_the_fake_engine_injects_are_counted_as_errors(tmp_path: Path) -> None:
+    with servers.fake_engine(tmp_path, "--failure-rate", "1") as engine:
+        [result] = load.run_cli(["--target", "openai", "--url", f"{engine.url}/v1",
+                                 "--concurrency", "2", "--requests", "4", "--no-progress"])
+    assert (result.requests, result.errors, result.error_kinds) == (4, 4, {"HTTP 500": 4})
+    assert result.requests_per_min == 0
