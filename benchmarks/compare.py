@@ -47,13 +47,16 @@ async def compare(args: argparse.Namespace) -> list[StepResult]:
     levels = [int(c) for c in args.concurrency.split(",")]
     with servers.scratch() as (stack, tmp):
         engine = stack.enter_context(servers.fake_engine(tmp))
-        app = stack.enter_context(servers.app(tmp, tmp / "data", engine.url))
+        app_env = {"PYTHONPATH": args.app_pythonpath} if args.app_pythonpath else {}
+        app = stack.enter_context(servers.app(tmp, tmp / "data", engine.url, args.app_root,
+                                              **app_env))
         plain = stack.enter_context(servers.plain_gradio(tmp, engine.url))
         token = app_token(app.url, "test", "test")
         results = await _steps("openai", f"{engine.url}/v1", None, engine.ps, levels, args)
         results += await _steps("rest", app.url, token, app.ps, levels, args)
         results += await _steps("openai", f"{app.url}/v1", token, app.ps, levels, args, "v1")
-        results += await _steps("gradio", app.url, token, app.ps, levels, args)
+        gradio_levels = [c for c in levels if c <= args.gradio_max_concurrency]
+        results += await _steps("gradio", app.url, token, app.ps, gradio_levels, args)
         results += await _steps("gradio-floor", plain.url, None, plain.ps, levels[:1], args)
         plain_levels = [c for c in levels if c <= args.plain_max_concurrency]
         results += await _steps("gradio-plain", plain.url, None, plain.ps, plain_levels, args)
@@ -67,8 +70,16 @@ def main() -> None:
                         help="requests per step: max(50, 3 x concurrency) times this")
     parser.add_argument("--plain-max-concurrency", type=int, default=10,
                         help="the plain Gradio chat is slow: not above this")
+    parser.add_argument("--gradio-max-concurrency", type=int, default=10,
+                        help="the app's Gradio API: not above this (gradio_client's threads"
+                        " then take the machine's cores from what they measure)")
     parser.add_argument("--prompt-tokens", type=int, default=16)
     parser.add_argument("--output-tokens", type=int, default=256)
+    parser.add_argument("--app-root", type=Path, default=servers.ROOT,
+                        help="another checkout's app (an earlier commit, to compare with)")
+    parser.add_argument("--app-pythonpath", help="PYTHONPATH for the app only (a folder with"
+                        " uvloop.py and httptools.py that raise ImportError runs it without"
+                        " them, as before they were required)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()

@@ -19,10 +19,13 @@ import psutil
 
 from benchmarks.compare import LABELS
 from benchmarks.load import StepResult, markdown
-from benchmarks.targets_check import Verdict, fake_engine_verdicts, verdict_table
+from benchmarks.targets_check import Verdict, fake_engine_verdicts, step, verdict_table
 from benchmarks.texts import ANALYTICS, COMPARE, GPU, HEADER, KPI, SOAK
 
 SOAK_GROWTH_BOUND_MB = 64.0  # the bound benchmarks/soak.py's slow test holds the app to
+# The *-baseline.json results: the app at the last commit before issue 13's changes, run with
+# --app-root on a checkout of it and without uvloop and httptools, as it then ran.
+BASELINE = "49d0eb3"
 
 
 def load(path: Path) -> Any:
@@ -52,13 +55,31 @@ def measured_on(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def before_after(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> str:
+    """The app's paths before and after this issue's changes, step by step."""
+    rows = ["| path | c | CPU ms/answer | TTFT p50 ms | end-to-end p50 ms |", "|---|---|---|---|---|"]
+    for old in before:
+        new = step(after, old["target"], old["concurrency"])
+        if new is None or old["target"] not in ("rest", "v1", "gradio"):
+            continue
+        rows.append(f"| {LABELS[old['target']]} | {old['concurrency']} |"
+                    f" {old['cpu_ms_per_answer']:.1f} → {new['cpu_ms_per_answer']:.1f} |"
+                    f" {old['ttft_ms']['p50']:.0f} → {new['ttft_ms']['p50']:.0f} |"
+                    f" {old['e2e_ms']['p50']:.0f} → {new['e2e_ms']['p50']:.0f} |")
+    return "\n".join(rows) + "\n"
+
+
 def compare_section(results: Path) -> str:
     raw = load(results / "compare.json")
     if raw is None:
-        return COMPARE.format(table="(not run)", verdicts="", when="—")
+        return COMPARE.format(table="(not run)", verdicts="", when="—", before="")
+    baseline = load(results / "compare-baseline.json")
+    before = "" if baseline is None else (
+        f"Before → after this issue's changes: the same comparison with the app at {BASELINE}"
+        " (`compare-baseline.json`, the same session):\n\n" + before_after(baseline, raw))
     return COMPARE.format(table=markdown(steps(raw), LABELS),
                           verdicts=verdict_table(fake_engine_verdicts(raw)),
-                          when=measured_on(results / "compare.json"))
+                          when=measured_on(results / "compare.json"), before=before)
 
 
 def kpi_verdicts(raw: list[dict[str, Any]]) -> list[Verdict]:
@@ -80,8 +101,8 @@ def kpi_section(results: Path) -> str:
     baseline = load(results / "kpi-baseline.json")
     before = ""
     if baseline is not None:
-        before = ("Before this issue's changes (the same steps on the app at the commit named in"
-                  " `kpi-baseline.json`'s run):\n\n" + markdown(steps(baseline)))
+        before = (f"Before this issue's changes (the same steps, the app at {BASELINE},"
+                  " `kpi-baseline.json`):\n\n" + markdown(steps(baseline)))
     return KPI.format(table=markdown(steps(raw)), verdicts=verdict_table(kpi_verdicts(raw)),
                       baseline=before, when=measured_on(results / "kpi.json"))
 

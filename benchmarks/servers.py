@@ -104,7 +104,13 @@ def plain_gradio(logs: Path, engine_url: str) -> AbstractContextManager[Server]:
 
 
 @contextmanager
-def scratch() -> Iterator[tuple[ExitStack, Path]]:
-    """An exit stack for the servers and a directory for their logs and data."""
+def scratch(keep: Path | None = None) -> Iterator[tuple[ExitStack, Path]]:
+    """An exit stack for the servers and a directory for their logs and data: `keep`, which
+    stays for reading the logs afterwards, else a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as stack:
+            yield stack, keep
+        return
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="vllm-chat-bench-") as tmp:
         yield stack, Path(tmp)

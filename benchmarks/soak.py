@@ -50,7 +50,7 @@ async def _sample(process: psutil.Process, result: SoakResult, started: float,
 
 
 async def soak(args: argparse.Namespace) -> SoakResult:
-    with servers.scratch() as (stack, tmp):
+    with servers.scratch(args.logs) as (stack, tmp):
         engine = stack.enter_context(servers.fake_engine(
             tmp, "--tokens-per-s", str(args.tokens_per_s), "--output-tokens",
             str(args.output_tokens)))
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--tokens-per-s", type=float, default=20.0)
     parser.add_argument("--output-tokens", type=int, default=128)
     parser.add_argument("--sample-every", type=float, default=5.0)
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs and data here")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()

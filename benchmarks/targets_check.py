@@ -55,7 +55,7 @@ def _ratio(limit: float, key: str = "e2e_ms") -> Callable[[Step, Step], tuple[st
 def _overhead(limit_ms: float) -> Callable[[Step, Step], tuple[str, bool]]:
     def judge(app: Step, base: Step) -> tuple[str, bool]:
         extra = app["ttft_ms"]["p50"] - base["ttft_ms"]["p50"]
-        return (f"+{extra:.1f} ms ({app['ttft_ms']['p50']:.1f} vs"
+        return (f"{extra:+.1f} ms ({app['ttft_ms']['p50']:.1f} vs"
                 f" {base['ttft_ms']['p50']:.1f} ms)", extra <= limit_ms)
     return judge
 

@@ -37,10 +37,13 @@ ChatInterface** whose function streams from the same engine with the `openai` cl
 (`benchmarks/plain_gradio.py`, concurrency opened up; the baseline a team would write first).
 The **Gradio floor** is an endpoint of that plain Gradio app that streams 256 words with no
 engine at all: what Gradio and `gradio_client` cost by themselves. The app runs with its
-per-user limits off (every worker is the same user) and titles off. Measured {when} with
-`scripts/benchmark.sh compare`.
+per-user limits off (every worker is the same user) and titles off. The Gradio paths run up
+to c=10 and are read every 5 ms (`gradio_client`'s own iteration polls every millisecond
+under a lock per worker: at c=100 its threads took the cores from the app they measured).
+Measured {when} with `scripts/benchmark.sh compare`.
 
 {table}
+{before}
 ### Targets
 
 {verdicts}
@@ -63,10 +66,11 @@ for 60 s (`scripts/benchmark.sh kpi`, measured {when}).
 {verdicts}
 {baseline}
 What this CPU can and cannot show: llama.cpp serves one request at a time here, so 5 sessions
-queue behind each other and their TTFT is mostly waiting (a GPU engine batches them); a 135M
-model's speed says nothing about a 14B model's. The figures show that the app adds little to
-what the engine takes, that nothing fails, and that the throughput the plan asks for is met
-even by this engine.
+queue behind each other and their TTFT is mostly waiting (a GPU engine batches them), and
+SmolLM2's prompt evaluation on 2 cores is nearly all of the TTFT at a 2k context (its log gives
+the prompt's evaluation time per request). A 135M model's speed says nothing about a 14B
+model's on GPUs: the KPIs' verdicts here are this engine's, and the app's own part is its CPU
+per answer and the change against the earlier commit.
 """
 
 SOAK = """
@@ -75,6 +79,9 @@ SOAK = """
 `scripts/benchmark.sh soak`: 200 REST sessions against the fake engine paced at 20 tokens a
 second per stream (128-token answers, a busy GPU's pace), for 5 minutes. The slow test
 `tests/benchmarks/test_soak.py` (`pytest -m slow`) runs the same and holds the app to the bound.
+The client drops a kept-alive connection after 2 s, before uvicorn's 5 s keep-alive timeout
+does: with both at 5 s, a request sent just as the app closed its connection failed without
+reaching the app (a client-side race every HTTP client has; the `openai` SDK retries it).
 
 {summary}
 
@@ -83,8 +90,8 @@ second per stream (128-token answers, a busy GPU's pace), for 5 minutes. The slo
 ANALYTICS = """
 ## Usage dashboards at 10 million requests
 
-`scripts/benchmark.sh analytics` (`scripts/bench_analytics.py --rows 10000000`): a fresh
-database filled with 10 million synthetic request rows, then each Usage-tab query timed
+`scripts/benchmark.sh analytics` (`scripts/bench_analytics.py --rows 10000000`): a database
+filled with 10 million synthetic request rows over 30 days, then each Usage-tab query timed
 (median of 5 after a warm-up) and the whole tab as it loads one view ({when}).
 
 {table}

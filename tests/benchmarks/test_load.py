@@ -41,7 +41,9 @@ def test_the_load_command_measures_the_fake_engine(tmp_path: Path) -> None:
                                 "--no-progress"])
     stored = json.loads(out.read_text())
     assert [(r["concurrency"], r["requests"], r["errors"]) for r in stored] == [(1, 6, 0), (3, 6, 0)]
-    assert all(r.output_tokens_per_s > 0 and r.cpu_ms_per_answer for r in results)
+    assert all(r.output_tokens_per_s > 0 for r in results)
+    # Measured (CPU time comes in clock ticks: a few tiny answers may take none of them).
+    assert all(r.cpu_ms_per_answer is not None and r.cpu_ms_per_answer >= 0 for r in results)
     assert stored[0]["ttft_ms"]["p50"] <= stored[0]["e2e_ms"]["p50"]
 
 
