@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 import psutil
 
 from benchmarks import servers
-from benchmarks.load import StepResult, markdown, run_step
+from benchmarks.load import StepResult, markdown, run_step, write_results
 from benchmarks.targets import app_token, make_target
 
 LABELS = {"openai": "engine directly", "rest": "app REST /api/chat", "v1": "app /v1",
@@ -84,8 +82,7 @@ def main() -> None:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(compare(args))
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
+    write_results(results, args.json, None)
     print(markdown(results, LABELS), end="")
 
 

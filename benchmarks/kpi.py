@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks import servers
-from benchmarks.load import StepResult, markdown, run_step
+from benchmarks.load import StepResult, markdown, run_step, write_results
 from benchmarks.targets import app_token, make_target
 
 
@@ -52,8 +50,7 @@ def main() -> None:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(measure(args))
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
+    write_results(results, args.json, None)
     print(markdown(results), end="")
 
 
