@@ -40,7 +40,7 @@ import duckdb
 from storage import analytics
 from storage.analytics import UsageFilter
 from storage.db import Database
-from usage.dashboard import HEAVIEST_LIMIT, SLOWEST_LIMIT, load_view
+from usage.dashboard import SLOWEST_LIMIT, load_view
 
 TARGET_MS = 300.0
 TAB_TARGET_MS = 500.0
@@ -50,19 +50,17 @@ SPAN = timedelta(days=30)
 
 Query = Callable[[duckdb.DuckDBPyConnection, UsageFilter], Any]
 
+# What the tab queries (the heaviest users and the outcomes it derives from these; the user
+# list too, unless a user is chosen).
 QUERIES: list[tuple[str, Query]] = [
     ("requests_over_time", analytics.requests_over_time),
     ("tokens_by_model", analytics.tokens_by_model),
     ("tokens_by_user", analytics.tokens_by_user),
-    ("heaviest_users", lambda c, f: analytics.heaviest_users(c, f, HEAVIEST_LIMIT)),
     ("latency_percentiles", analytics.latency_percentiles),
-    ("outcomes", analytics.outcomes),
     ("slowest_requests", lambda c, f: analytics.slowest_requests(c, f, SLOWEST_LIMIT)),
     ("models_present", analytics.models_present),
     ("users_present", analytics.users_present),
 ]
-# The queries only an admin's tab runs (load_view's per_user).
-ADMIN_ONLY = {"tokens_by_user", "heaviest_users", "users_present"}
 
 
 def fill(db: Database, rows: int, user_count: int, end: datetime, span: timedelta) -> None:

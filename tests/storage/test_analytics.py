@@ -151,14 +151,6 @@ def test_heaviest_users_are_the_top_n_by_tokens(db: Database, ids: dict[str, int
     assert records(heaviest, "username", "requests", "tokens") == [("bob", 3, 160), ("alice", 4, 140)]
 
 
-def test_outcomes_from_the_series_are_the_ones_queried(db: Database, ids: dict[str, int]) -> None:
-    """The dashboard sums them from requests_over_time's buckets instead of a scan of its own."""
-    for flt in (UsageFilter(START, END), UsageFilter(START, END, model="B"),
-                UsageFilter(START, END, user_id=ids["alice"]), UsageFilter(at(1, 11), at(1, 12))):
-        series = query(db, analytics.requests_over_time, flt)
-        assert analytics.outcomes_of(series) == query(db, analytics.outcomes, flt)
-
-
 def test_heaviest_users_break_ties_by_requests_then_name() -> None:
     by_user = pd.DataFrame({"user_id": [3, 1, 2, 4], "username": ["c", "a", "b", "d"],
                             "requests": [1, 2, 2, 9], "tokens": [50, 50, 50, 10]})
