@@ -18,6 +18,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -66,10 +67,7 @@ def prompt_for(n: int, prompt_tokens: int) -> str:
 def summarize(target: str, concurrency: int, samples: list[Sample], duration_s: float,
               cpu_s: float | None) -> StepResult:
     good = [s for s in samples if s.error is None]
-    kinds: dict[str, int] = {}
-    for s in samples:
-        if s.error is not None:
-            kinds[s.error] = kinds.get(s.error, 0) + 1
+    kinds = dict(Counter(s.error for s in samples if s.error is not None))
     itl = [b - a for s in good for a, b in zip(s.arrivals, s.arrivals[1:], strict=False)]
     tpot = [(s.e2e - (s.ttft or 0)) / (s.output_tokens - 1) for s in good if s.output_tokens > 1]
     return StepResult(
