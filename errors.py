@@ -10,11 +10,14 @@ class AppError(Exception):
     error_type = "server_error"
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 params: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+        # What the message names (a model, a profile), for the same message in other languages.
+        self.params = params or {}
 
 
 class InvalidInput(AppError):

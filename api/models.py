@@ -1,26 +1,18 @@
-"""GET /api/models: the names the active deployment answers to."""
+"""GET /api/models: every profile's model, and whether it can be used now."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.deps import EngineDep, UserDep
+from engine.catalog import model_catalog
 
 router = APIRouter(prefix="/api", tags=["models"])
 
 
 @router.get("/models")
 async def list_models(engine: EngineDep, _: UserDep) -> dict[str, list[dict[str, object]]]:
-    profile = engine.profile
-    return {
-        "models": [
-            {
-                "id": profile.served_model_name,
-                "name": profile.name,
-                "profile": profile.id,
-                "engine": profile.engine,
-                "aliases": [n for n in profile.model_names if n != profile.served_model_name],
-                "state": engine.state.value,
-            }
-        ]
-    }
+    """The plan's `{"models": [{"id", "name"}]}`, one entry per profile, the active one first,
+    with `profile`, `aliases`, `state` (active, available, does_not_fit with `reason`),
+    `engine` and `max_model_len`. Chat with a model whose state is not active answers 409."""
+    return {"models": model_catalog(engine)}

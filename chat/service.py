@@ -25,6 +25,7 @@ from chat.titles import TitleWriter
 from chat.turn import ChatOptions, ChatTurn, Delta
 from chat.upstream import answer_from
 from chat.validation import Params, validate_messages, validate_params
+from engine.catalog import check_model_active
 from engine.client import FirstTokenTimeout, describe_engine_error
 from engine.manager import EngineManager
 from errors import AppError, EngineError, EngineUnavailable
@@ -123,6 +124,7 @@ class ChatService:
         return turn
 
     def _params(self, options: ChatOptions) -> Params:
+        check_model_active(self._engine, options.model)
         return validate_params(options, self.model_ids, self._engine.profile.sampling,
                                self._settings.max_tokens_limit)
 

@@ -26,7 +26,7 @@ class Refusal(InvalidInput):
 def refusal_text(exc: AppError, lang: str) -> str:
     if isinstance(exc, Refusal):
         return text(exc.code, lang)
-    return error_text(exc.code, exc.message, lang)
+    return error_text(exc.code, exc.message, lang, exc.params)
 
 
 def _log_refusal(exc: AppError) -> None:
@@ -57,5 +57,5 @@ def as_http_exception(exc: AppError, request: Request | None = None) -> HTTPExce
     `detail` as the error."""
     _log_refusal(exc)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-    text = error_text(exc.code, exc.message, request_language(request))
+    text = error_text(exc.code, exc.message, request_language(request), exc.params)
     return HTTPException(status_code=exc.status_code, detail=text, headers=headers)

@@ -299,6 +299,8 @@ ERRORS_KO: dict[str, str] = {
     "switching": "모델을 전환하는 중입니다. 잠시 후 다시 시도하세요.",
     "conversation_not_found": "대화를 찾을 수 없습니다.",
     "model_not_found": "알 수 없는 모델입니다.",
+    "model_not_active": ("모델 {model}은(는) 지금 실행 중인 프로필이 아닌 {profile} 프로필의 모델입니다"
+                         " (실행 중: {active}). 관리자가 모델 탭에서 그 프로필로 전환할 수 있습니다."),
     "invalid_temperature": "온도는 0에서 2 사이여야 합니다.",
     "invalid_max_tokens": "최대 토큰 값이 허용 범위를 벗어났습니다.",
     "admin_only": "관리자 계정이 필요합니다.",
@@ -439,5 +441,11 @@ def fit_templates(lang: str) -> Mapping[str, str]:
     return FIT_KO if lang == "ko" else FIT_EN
 
 
-def error_text(code: str, message: str, lang: str) -> str:
-    return ERRORS_KO.get(code, message) if lang == "ko" else message
+def error_text(code: str, message: str, lang: str, params: Mapping[str, str] | None = None) -> str:
+    """The refusal's message in `lang`; a translation may name what the English one names."""
+    if lang != "ko" or code not in ERRORS_KO:
+        return message
+    try:
+        return ERRORS_KO[code].format_map(dict(params or {}))
+    except KeyError:  # raised without what the translation names: the English says it all
+        return message

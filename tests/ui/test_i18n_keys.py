@@ -12,7 +12,7 @@ from engine.manager import EngineState
 from services import ServicesHolder
 from settings import Settings
 from ui.app import build_blocks
-from ui.i18n import EN, FIT_KO, KO, state_text
+from ui.i18n import EN, FIT_KO, KO, error_text, state_text
 
 
 def test_no_choice_of_any_dropdown_or_radio_is_an_i18n_key(tmp_path: Path) -> None:
@@ -46,3 +46,13 @@ def test_the_korean_table_has_every_english_key_and_the_same_placeholders() -> N
 def test_the_korean_fit_table_has_every_english_fit_key_and_the_same_placeholders() -> None:
     assert set(FIT_KO) == set(FIT_EN)
     assert {k: set(fields(v)) for k, v in FIT_KO.items()} == {k: set(fields(v)) for k, v in FIT_EN.items()}
+
+
+def test_a_korean_refusal_names_what_the_english_one_names() -> None:
+    params = {"model": "r1-14b", "profile": "deepseek-r1-distill-qwen-14b",
+              "active": "smollm2-135m-cpu"}
+    korean = error_text("model_not_active", "English", "ko", params)
+    assert all(value in korean for value in params.values()) and "관리자" in korean
+    assert error_text("model_not_active", "English", "en", params) == "English"
+    # Raised without them, the English message is the one that names everything.
+    assert error_text("model_not_active", "English", "ko") == "English"
