@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import ChatDep, ConversationsDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
+from chat.conversations import MAX_LISTED
 from chat.turn import ChatOptions
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -32,13 +33,12 @@ async def create_conversation(
 
 @router.get("")
 async def list_conversations(
-    conversations: ConversationsDep, user: UserDep, limit: int = Query(default=50, ge=1, le=500),
+    conversations: ConversationsDep, user: UserDep,
+    limit: int = Query(default=50, ge=1, le=MAX_LISTED),
     q: str | None = Query(default=None, max_length=200, description="search titles and messages"),
     source: Literal["chat", "api"] = "chat",
 ) -> dict[str, list[dict[str, Any]]]:
-    if q:
-        return {"conversations": await conversations.search(user, q)}
-    return {"conversations": await conversations.recent(user, limit, source)}
+    return {"conversations": await conversations.listing(user, q, limit, source)}
 
 
 class Rename(BaseModel):
@@ -105,9 +105,4 @@ async def edit_message(conv_id: int, body: Edit, request: Request, chat: ChatDep
 @router.get("/{conv_id}")
 async def get_conversation(conv_id: int, conversations: ConversationsDep,
                            user: UserDep) -> dict[str, Any]:
-    conv = await conversations.get(user, conv_id)
-    messages = await conversations.messages(user, conv_id)
-    return {"id": conv.id, "title": conv.title, "title_source": conv.title_source,
-            "system_prompt": conv.system_prompt, "model": conv.model,
-            "created_at": conv.created_at.isoformat(),
-            "updated_at": conv.updated_at.isoformat(), "messages": messages}
+    return await conversations.transcript(user, conv_id)

@@ -6,6 +6,7 @@ but change only their own (admins support users, they do not write as them)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from chat.admission import ContentCheck
@@ -13,6 +14,8 @@ from errors import InvalidInput, NotFound
 from storage import conversations
 from storage.db import Database
 from storage.users import User
+
+MAX_LISTED = 500
 
 
 class ConversationService:
@@ -46,11 +49,33 @@ class ConversationService:
                    source: str = "chat") -> list[dict[str, Any]]:
         return await self._db.run(lambda c: conversations.list_for_user(c, user.id, limit, source))
 
-    async def search(self, user: User, query: str) -> list[dict[str, Any]]:
+    async def search(self, user: User, query: str, limit: int = 50) -> list[dict[str, Any]]:
         if not query.strip():
-            return await self.recent(user)
+            return await self.recent(user, limit)
         return await self._db.run(
-            lambda c: conversations.search_for_user(c, user.id, query.strip()))
+            lambda c: conversations.search_for_user(c, user.id, query.strip(), limit))
+
+    async def listing(self, user: User, query: str | None = None, limit: int = 50,
+                      source: str = "chat") -> list[dict[str, Any]]:
+        """The user's conversations as callers get them (REST and the Gradio API): newest
+        first, or those matching `query`; each with id, title, model, created_at, updated_at
+        (ISO 8601, UTC), message_count and running."""
+        if not 1 <= limit <= MAX_LISTED:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LISTED}", code="invalid_limit")
+        rows = await (self.search(user, query, limit) if query and query.strip()
+                      else self.recent(user, limit, source))
+        return [_plain(row) for row in rows]
+
+    async def transcript(self, user: User, conv_id: int) -> dict[str, Any]:
+        """One conversation the user may read, with its messages (role, content, reasoning,
+        status, note, tokens, times), as callers get it."""
+        conv = await self.get(user, conv_id)
+        messages = await self._db.run(lambda c: conversations.list_messages(c, conv_id))
+        return _plain({
+            "id": conv.id, "title": conv.title, "title_source": conv.title_source,
+            "system_prompt": conv.system_prompt, "model": conv.model,
+            "created_at": conv.created_at, "updated_at": conv.updated_at,
+            "messages": [_plain(m) for m in messages]})
 
     async def create(self, user: User, title: str | None,
                      system_prompt: str | None) -> conversations.Conversation:
@@ -70,6 +95,12 @@ class ConversationService:
         await self.owned(user, conv_id)
         await self._wait_for_answer(conv_id)
         await self._db.run(lambda c: conversations.delete(c, conv_id))
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON's types: times as ISO 8601 (stored in UTC), as FastAPI wrote them before."""
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in row.items()}
 
 
 def _not_found(conv_id: int) -> NotFound:

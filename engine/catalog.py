@@ -6,6 +6,7 @@ service all read these functions, so the answers cannot drift apart."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.fit import summary
@@ -77,7 +78,8 @@ def engine_status(engine: EngineManager, admin: bool) -> dict[str, Any]:
         "engine": snapshot["engine"],
         "fits": verdict.fits,
         "fit": summary(verdict),
-        "events": snapshot["events"][-RECENT_EVENTS:],
+        "events": [{"at": datetime.fromtimestamp(e["at"], UTC).isoformat(), "message": e["message"]}
+                   for e in snapshot["events"][-RECENT_EVENTS:]],
     }
     if admin:
         status.update({key: snapshot[key] for key in (

@@ -54,13 +54,19 @@ def get(conn: duckdb.DuckDBPyConnection, conv_id: int) -> Conversation | None:
     return Conversation(*row) if row else None
 
 
+# A listed conversation's columns. `running`: an answer is being written in it, from any entry
+# point (its draft lives until the answer is stored, storage/drafts.py).
+LISTED = ("c.id, c.title, c.model, c.created_at, c.updated_at,"
+          " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count,"
+          " EXISTS (SELECT 1 FROM answer_drafts d WHERE d.conv_id = c.id) AS running")
+
+
 def list_for_user(
     conn: duckdb.DuckDBPyConnection, user_id: int, limit: int = 50, source: str = "chat"
 ) -> list[dict[str, Any]]:
     """Newest first; `source` keeps chats apart from conversations made through /v1."""
     cur = conn.execute(
-        "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
-        " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count"
+        f"SELECT {LISTED}"
         " FROM conversations c WHERE c.user_id = ? AND coalesce(c.source, 'chat') = ?"
         " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
         [user_id, source, limit],
@@ -130,8 +136,7 @@ def search_for_user(
     """The user's chats whose title or any message contains `query` (case-insensitive)."""
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     cur = conn.execute(
-        "SELECT c.id, c.title, c.model, c.created_at, c.updated_at,"
-        " (SELECT count(*) FROM messages m WHERE m.conv_id = c.id) AS message_count"
+        f"SELECT {LISTED}"
         " FROM conversations c WHERE c.user_id = ? AND coalesce(c.source, 'chat') = 'chat'"
         " AND (c.title ILIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
         "      WHERE m.conv_id = c.id AND m.content ILIKE ? ESCAPE '\\'))"

@@ -45,6 +45,22 @@ def profiles_dir_with(tmp_path: Path, profile_id: str, toml: str) -> Path:
     return directory
 
 
+def broken_profiles_dir(tmp_path: Path) -> Path:
+    """The shipped CPU profile plus one whose model file is not a model."""
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"not a model" * 100)
+    return profiles_dir_with(tmp_path, "broken-cpu", f'''
+id = "broken-cpu"
+name = "A profile whose engine cannot start"
+engine = "llama.cpp"
+served_model_name = "broken"
+max_model_len = 2048
+
+[model_file]
+path = "{garbage}"
+''')
+
+
 def sse_events(response: httpx.Response) -> Iterator[Any]:
     """Decoded `data:` payloads of an SSE response; "[DONE]" stays a string."""
     for line in response.iter_lines():

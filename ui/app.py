@@ -10,6 +10,7 @@ import gradio as gr
 from errors import PermissionDenied
 from services import ServicesHolder
 from settings import Settings
+from ui.api_endpoints import register_api
 from ui.base import ui_errors
 from ui.chat import build_chat_tab
 from ui.fair_queue import install_queue
@@ -146,8 +147,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
         stop_refreshing_on([chat.tab, usage_tab, gpu_tab, keys_tab, users_tab], models_timer)
         chat.load_on(demo, header)
         _load_admin_tabs(demo, holder, [models_tab, users_tab], [*admin_loaders, *user_loaders])
-        gr.api(chat.handlers.chat_api, api_name="chat", concurrency_limit=settings.chat_concurrency,
-               concurrency_id="chat")
+        register_api(holder, settings, chat.handlers)
     demo.max_threads = max(40, settings.chat_concurrency * 2)
     install_queue(demo, settings)
     return demo

@@ -89,6 +89,18 @@ def api_errors(handler: H) -> H:
     return cast(H, _raising(handler))
 
 
+def returns(*types: Any) -> Callable[[H], H]:
+    """Gradio takes an endpoint's outputs from its return annotation, unevaluated (this code's
+    annotations are strings), and a stream's `AsyncIterator[...]` as one output: this gives it
+    the types themselves, one per output (a client gets a tuple for several)."""
+    def mark(handler: H) -> H:
+        annotation = types[0] if len(types) == 1 else tuple.__class_getitem__(types)
+        signature = inspect.signature(handler).replace(return_annotation=annotation)
+        setattr(handler, "__signature__", signature)  # noqa: B010 (read by inspect)
+        return handler
+    return mark
+
+
 class Handlers:
     def __init__(self, holder: ServicesHolder) -> None:
         self._holder = holder

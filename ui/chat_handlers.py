@@ -11,7 +11,7 @@ import gradio as gr
 
 from chat.turn import ChatOptions
 from errors import AppError
-from ui.base import api_errors, ui_errors
+from ui.base import api_errors, returns, ui_errors
 from ui.chat_opening import OpeningHandlers
 from ui.chat_resend import ResendHandlers
 from ui.chat_view import History, assistant_messages
@@ -116,6 +116,7 @@ class ChatHandlers(OpeningHandlers, ResendHandlers):
         history, _ = await self._display(conv_id, request)
         yield history, conv_id, await self.conversation_choices(request, conv_id), gr.skip()
 
+    @returns(str, int)
     @api_errors
     async def chat_api(
         self,
@@ -126,14 +127,17 @@ class ChatHandlers(OpeningHandlers, ResendHandlers):
         max_tokens: int | None = None,
         model: str | None = None,
         request: gr.Request | None = None,
-    ) -> AsyncIterator[str]:
-        """Send a message and stream the growing answer. Starts a new conversation unless
-        `conversation_id` names one of yours; `model` is the served name or an alias."""
+    ) -> AsyncIterator[tuple[str, int]]:
+        """Send a message and stream (answer so far, conversation_id). A new conversation
+        unless conversation_id names one of yours (its history is sent with the message);
+        system_prompt for a new one; temperature 0-2 and max_tokens as the profile's defaults
+        when empty; model: the active model's id or an alias (/models). Cancelling the job
+        stops the answer, which is stored as cancelled."""
         assert request is not None
-        async for _, text, _thinking in self.answer(
+        async for conv_id, text, _thinking in self.answer(
             message, conversation_id, system_prompt, temperature, max_tokens, model, request
         ):
-            yield text
+            yield text, conv_id
 
     @ui_errors
     async def stop(self, conversation_id: int | None, request: gr.Request) -> tuple[Any, Any]:

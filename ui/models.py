@@ -16,6 +16,7 @@ import pandas as pd
 from engine.fit import FitVerdict, summary
 from engine.manager import EngineManager
 from engine.profiles import Profile
+from engine.progress import follow
 from services import ServicesHolder
 from ui.base import Handlers, ui_errors
 from ui.i18n import fit_templates, request_language, state_text, t, text
@@ -100,18 +101,12 @@ class ModelHandlers(Handlers):
                       lang: str = "en") -> AsyncIterator[str]:
         """`what`: "Switch" or "Restart"."""
         key = f"models_{what.lower()}"
-        engine = self.engine
-        _, seen = engine.events_since(0)  # only what happens from now on
-        lines: list[str] = []
-        while True:
-            fresh, seen = engine.events_since(seen)
-            lines += [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}" for at, message in fresh]
+        async for progress in follow(self.engine, task, self.poll_interval_s):
+            lines = [f"{datetime.fromtimestamp(at):%H:%M:%S} {message}"
+                     for at, message in progress.events]
             yield "\n".join(lines) or text(f"{key}_starting", lang)
-            if task.done():
-                break
-            await asyncio.sleep(self.poll_interval_s)
-        if not task.cancelled() and task.exception() is not None:
-            yield "\n".join([*lines, text(f"{key}_failed", lang, error=task.exception())])
+            if progress.error is not None:
+                yield "\n".join([*lines, text(f"{key}_failed", lang, error=progress.error)])
 
 
 def _menu(verdicts: list[tuple[Profile, FitVerdict]], override_fit: bool,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from services import ServicesHolder
 from ui import usage_charts as charts
-from ui.base import Handlers, api_errors, ui_errors
+from ui.base import Handlers, api_errors, returns, ui_errors
 from ui.i18n import counted, headers, request_language, t, text
 from ui.usage_export import export_button
 from usage import ALL, DEFAULT_RANGE, RANGES, UsageView
@@ -92,6 +92,7 @@ class UsageHandlers(Handlers):
         return tab_outputs(view, admin, model or ALL, user if admin and user else ALL,
                            request_language(request))
 
+    @returns(dict)
     @api_errors
     async def summary_api(self, range: str | None = DEFAULT_RANGE, model: str | None = None,
                           user: str | None = None,
@@ -158,10 +159,6 @@ def build_usage_tab(holder: ServicesHolder) -> gr.Tab:
             download = gr.Button(t("download_csv"), elem_id="usage-download", visible=False,
                                  scale=1)
         figures = _figures()
-        # For programs: the figures of GET /api/usage/summary. Inside the Tab, as the Tabs
-        # may hold only tabs; gr.api renders nothing.
-        gr.api(handlers.summary_api, api_name="usage_summary", concurrency_limit=2,
-               concurrency_id="usage")
     inputs = [range_choice, model, user]
     gr.on([tab.select, refresh.click, range_choice.input, model.input, user.input],
           handlers.refresh, inputs, [model, user, *figures, download], api_visibility="private",

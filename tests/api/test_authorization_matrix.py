@@ -65,7 +65,8 @@ ROUTES: dict[tuple[str, str], Access] = {
 _UI_ONLY = {"lambda", "js_fn", *(f"js_fn_{i}" for i in range(1, 8)),
             *(f"lambda_{i}" for i in range(1, 15))}
 _ADMIN_FNS = {"status", "switch", "switch_choices", "profiles_table", "restart", "table_1", "create_1",
-              "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1"}
+              "apply_1", "apply_2", "apply_3", "apply_4", "reset_password", "delete_1",
+              "switch_profile"}
 _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "rename", "delete",
              "apply", "save", "make_default", "open_conversation",
              "open_page", "refresh", "refresh_1", "refresh_2", "refresh_3", "change_password",
@@ -73,7 +74,8 @@ _USER_FNS = {"respond", "respond_1", "regenerate", "edit", "stop", "search", "re
              "ask_revoke", "how_to_use", "usage_summary", "model_choice", "model_choice_1",
              "model_choice_2", "model_choice_3", "suggestion", "suggestion_1", "respond_2",
              "respond_3", "current_title", "send", "send_1", "start_new_chat", "refresh_list",
-             "ask_again", "ask_edit", "delete_preset", "page_closed"}
+             "ask_again", "ask_edit", "delete_preset", "page_closed", "conversations",
+             "conversation", "models", "engine_status"}
 FUNCTIONS: dict[str, Access] = {**{n: "user" for n in _UI_ONLY | _USER_FNS},
                                 **{n: "admin" for n in _ADMIN_FNS}}
 
@@ -189,9 +191,12 @@ def _gradio_call(server: AppServer, fn_index: int, inputs: int,
 
 
 def _refused_as_admin_only(messages: list[dict[str, Any]]) -> bool:
-    """The page's refusal: a warning toast, and every output left as it was."""
+    """The page's refusal: a warning toast, and every output left as it was; or a Gradio API
+    endpoint's: the event's error."""
     toasts = [m for m in messages if m.get("msg") == "log" and m.get("level") == "warning"]
     completed = messages[-1] if messages else {}
+    if completed.get("success") is False:
+        return "admin account" in str((completed.get("output") or {}).get("error"))
     untouched = all(value == {"__type__": "update"} or value is None
                     for value in (completed.get("output") or {}).get("data", [None]))
     return any("admin account" in str(t.get("log")) for t in toasts) and untouched

@@ -12,12 +12,12 @@ from typing import Any
 from conftest import AppFactory, AppServer
 from helpers import (
     after,
+    broken_profiles_dir,
     chat_then,
     content_of,
     eventually,
     gradio_client,
     http,
-    profiles_dir_with,
     sse_events,
     stored_conversation,
     stream_chat,
@@ -67,22 +67,6 @@ def test_switch_between_cpu_profiles_keeps_answering(app_factory: AppFactory) ->
     assert (server.data_dir / "active_profile").read_text() == PRECISE_PROFILE
     messages = [e["message"] for e in status["events"]]
     assert any("stopping smollm2-135m-cpu" in m for m in messages)
-
-
-def broken_profiles_dir(tmp_path: Path) -> Path:
-    """The shipped CPU profile plus one whose model file is not a model."""
-    garbage = tmp_path / "garbage.gguf"
-    garbage.write_bytes(b"not a model" * 100)
-    return profiles_dir_with(tmp_path, "broken-cpu", f'''
-id = "broken-cpu"
-name = "A profile whose engine cannot start"
-engine = "llama.cpp"
-served_model_name = "broken"
-max_model_len = 2048
-
-[model_file]
-path = "{garbage}"
-''')
 
 
 def test_switch_to_a_broken_profile_rolls_back(app_factory: AppFactory, tmp_path: Path) -> None:
@@ -191,7 +175,7 @@ def test_a_switch_cuts_off_answers_after_the_grace_period_and_holds_new_chats(
     stored = stored_conversation(server.url, user, conv_id, 2)
     assert stored["messages"][1]["status"] == "failed"
 
-    outputs = list(waiting)
+    outputs = [text for text, _ in waiting]
     assert outputs[0].startswith("⏳ The model is being switched")
     assert outputs[-1].strip() and not outputs[-1].startswith("⏳")
     assert engine_status(server, admin)["profile"] == PRECISE_PROFILE

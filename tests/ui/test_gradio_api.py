@@ -3,49 +3,51 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
-from helpers import gradio_client, http, stored_conversation, usage_rows
+from helpers import broken_profiles_dir, gradio_client, http, stored_conversation, usage_rows
 
 from services import ServicesHolder
 from settings import Settings
 from ui.app import build_blocks
 
 
-def bearer(token: str | None) -> dict[str, str] | None:
-    return {"Authorization": f"Bearer {token}"} if token else None
+def bearer(token: str | None, language: str | None = None) -> dict[str, str] | None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if language:
+        headers["Accept-Language"] = language
+    return headers or None
 
 
-def newest_conversation(server: AppServer, headers: dict[str, str]) -> dict[str, object]:
-    listed = http.get(f"{server.url}/api/conversations", headers=headers).json()
-    return dict(listed["conversations"][0])
-
-
-def test_gradio_chat_streams_the_growing_answer(app_server: AppServer) -> None:
+def test_gradio_chat_streams_the_growing_answer_with_its_conversation(
+        app_server: AppServer) -> None:
     client = gradio_client(app_server.url, bearer(app_server.token()))
     job = client.submit("Name three colors.", None, None, 0.0, 40, api_name="/chat")
-    updates = [text for text in job if text]
-    final = job.result()
-    assert len(set(updates)) >= 2, "the answer arrives in pieces"
-    assert all(b.startswith(a) for a, b in pairwise(updates))
-    assert final == updates[-1] and final.strip()
+    updates = [update for update in job if update[0]]
+    answer, conv_id = job.result()
+    texts = [text for text, _ in updates]
+    assert len(set(texts)) >= 2, "the answer arrives in pieces"
+    assert all(b.startswith(a) for a, b in pairwise(texts))
+    assert answer == texts[-1] and answer.strip()
+    assert {update_id for _, update_id in updates} == {conv_id}
 
     headers = app_server.auth()
-    conv = newest_conversation(app_server, headers)  # its title may already be the model's
-    stored = stored_conversation(app_server.url, headers, str(conv["id"]), 2)
+    stored = stored_conversation(app_server.url, headers, str(conv_id), 2)
     assert stored["messages"][0]["content"] == "Name three colors."
-    assert stored["messages"][1]["content"] == final
+    assert stored["messages"][1]["content"] == answer
 
 
 def test_gradio_chat_continues_a_conversation_with_its_system_prompt(app_server: AppServer) -> None:
     client = gradio_client(app_server.url, bearer(app_server.token()))
-    client.predict("Hello there", None, "Answer in one sentence.", 0.2, 20, api_name="/chat")
+    _, conv_id = client.predict("Hello there", None, "Answer in one sentence.", 0.2, 20,
+                                api_name="/chat")
     headers = app_server.auth()
-    conv_id = int(str(newest_conversation(app_server, headers)["id"]))
     stored_conversation(app_server.url, headers, conv_id, 2)
-    client.predict("And again", conv_id, None, 0.2, 20, api_name="/chat")
+    _, again = client.predict("And again", conv_id, None, 0.2, 20, api_name="/chat")
+    assert again == conv_id
     stored = stored_conversation(app_server.url, headers, conv_id, 4)
     assert stored["system_prompt"] == "Answer in one sentence."
     assert [m["content"] for m in stored["messages"] if m["role"] == "user"] == [
@@ -72,16 +74,18 @@ def test_gradio_cancel_closes_the_upstream_stream(app_factory: AppFactory) -> No
         server = app_factory({"ENGINE_BASE_URL": engine.base_url})
         client = gradio_client(server.url, bearer(server.token()))
         job = client.submit("go on forever", api_name="/chat")
-        for n, _ in enumerate(job):
+        for n, (_, conv_id) in enumerate(job):  # noqa: B007 (the id is the one used below)
             if n >= 3:
                 break
+        listed = client.predict(api_name="/conversations")
+        assert [(c["id"], c["running"]) for c in listed] == [(conv_id, True)]
         job.cancel()
         assert engine.disconnected.wait(10), "cancelling the job did not close the engine stream"
         headers = server.auth()
-        conv = newest_conversation(server, headers)
-        stored = stored_conversation(server.url, headers, str(conv["id"]), 2)
+        stored = stored_conversation(server.url, headers, conv_id, 2)
         assert stored["messages"][1]["status"] == "cancelled"
         assert usage_rows(server.url, headers)[0]["status"] == "cancelled"
+        assert client.predict(api_name="/conversations")[0]["running"] is False
 
 
 def test_chat_events_are_not_limited_to_one_user_at_a_time() -> None:
@@ -106,3 +110,137 @@ def test_the_app_phones_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda data: calls.append("telemetry"))
     blocks = build_blocks(ServicesHolder(), Settings())
     assert calls == [] and not blocks.analytics_enabled
+
+
+ENDPOINTS = {"/chat", "/conversations", "/conversation", "/models", "/usage_summary",
+             "/engine_status", "/switch_profile"}
+
+
+def test_the_api_page_lists_exactly_the_endpoints_with_descriptions(app_server: AppServer) -> None:
+    info = http.get(f"{app_server.url}/gradio_api/info", headers=app_server.auth()).json()
+    assert set(info["named_endpoints"]) == ENDPOINTS and not info["unnamed_endpoints"]
+    for name, endpoint in info["named_endpoints"].items():
+        assert len(endpoint["description"]) > 80, name  # what "Use via API" shows
+    chat = info["named_endpoints"]["/chat"]
+    assert [p["parameter_name"] for p in chat["parameters"]] == [
+        "message", "conversation_id", "system_prompt", "temperature", "max_tokens", "model"]
+    assert [r["python_type"]["type"] for r in chat["returns"]] == ["str", "int"]
+    assert "Admins only" in info["named_endpoints"]["/switch_profile"]["description"]
+
+
+def test_conversations_and_a_conversation_are_what_rest_gives(app_server: AppServer) -> None:
+    token = app_server.token()
+    client = gradio_client(app_server.url, bearer(token))
+    answer, conv_id = client.predict("Name a river in Korea.", None, "Be brief.", 0.0, 12,
+                                     api_name="/chat")
+    headers = bearer(token) or {}
+    stored = stored_conversation(app_server.url, headers, conv_id, 2)
+    listed = client.predict(None, 500, api_name="/conversations")
+    assert listed == http.get(f"{app_server.url}/api/conversations", params={"limit": 500},
+                              headers=headers).json()["conversations"]
+    mine = next(c for c in listed if c["id"] == conv_id)
+    assert mine["running"] is False and mine["updated_at"] and mine["message_count"] == 2
+    found = client.predict("river in Korea", 50, api_name="/conversations")
+    assert conv_id in [c["id"] for c in found]
+    assert client.predict("no conversation says this", 50, api_name="/conversations") == []
+
+    conversation = client.predict(conv_id, api_name="/conversation")
+    assert conversation == http.get(f"{app_server.url}/api/conversations/{conv_id}",
+                                    headers=headers).json() == stored
+    assert conversation["system_prompt"] == "Be brief."
+    assert [(m["role"], m["status"]) for m in conversation["messages"]] == [
+        ("user", "completed"), ("assistant", "completed")]
+    assert conversation["messages"][1]["content"] == answer
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((999999,), "Conversation 999999 not found"), (("abc",), "conversation_id must be a whole"),
+    ((None,), "conversation_id must be a whole")])
+def test_opening_a_conversation_that_is_not_yours_or_not_a_number_is_refused(
+        app_server: AppServer, args: tuple[object], message: str) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name="/conversation")
+
+
+def test_another_users_conversation_is_not_found_over_gradio(app_server: AppServer) -> None:
+    admin = gradio_client(app_server.url, bearer(app_server.token("admin", "admin123")))
+    _, conv_id = admin.predict("Hi", None, None, 0.0, 4, api_name="/chat")
+    user = gradio_client(app_server.url, bearer(app_server.token()))
+    with pytest.raises(Exception, match=f"Conversation {conv_id} not found"):
+        user.predict(conv_id, api_name="/conversation")
+    assert conv_id not in [c["id"] for c in user.predict(None, 500, api_name="/conversations")]
+
+
+def test_models_over_gradio_are_get_api_models(app_server: AppServer) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
+    models = client.predict(api_name="/models")
+    assert models == http.get(f"{app_server.url}/api/models", headers=app_server.auth()).json()
+    assert models["models"][0]["state"] == "active"
+
+
+def test_chat_with_an_inactive_model_over_gradio_names_the_profile_in_korean(
+        app_server: AppServer) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token(), "ko-KR,ko;q=0.9"))
+    with pytest.raises(Exception, match=r"deepseek-r1-distill-qwen-14b 프로필.*관리자"):
+        client.predict("hi", None, None, None, None, "r1-14b", api_name="/chat")
+
+
+def test_engine_status_tells_users_the_state_and_admins_more(app_server: AppServer) -> None:
+    user = gradio_client(app_server.url, bearer(app_server.token())).predict(
+        api_name="/engine_status")
+    assert (user["state"], user["profile"], user["model"], user["fits"]) == (
+        "ready", "smollm2-135m-cpu", "smollm2-135m-instruct", True)
+    assert user["fit"] and isinstance(user["events"], list)
+    assert "last_error" not in user and "in_flight" not in user
+    admin = gradio_client(app_server.url, bearer(app_server.token("admin", "admin123"))).predict(
+        api_name="/engine_status")
+    assert {"last_error", "restarts", "in_flight", "replicas"} <= set(admin)
+    assert admin["state"] == "ready"
+
+
+def test_a_user_calling_switch_profile_is_refused(app_server: AppServer) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
+    with pytest.raises(Exception, match="This needs an admin account"):
+        client.predict("smollm2-135m-cpu-precise", api_name="/switch_profile")
+    status = client.predict(api_name="/engine_status")
+    assert (status["state"], status["profile"]) == ("ready", "smollm2-135m-cpu")
+
+
+def test_switch_profile_refuses_what_cannot_start(app_server: AppServer) -> None:
+    admin = gradio_client(app_server.url, bearer(app_server.token("admin", "admin123")))
+    with pytest.raises(Exception, match="Unknown profile 'nope'"):
+        admin.predict("nope", api_name="/switch_profile")
+    with pytest.raises(Exception, match="no GPU here"):
+        admin.predict("deepseek-r1-distill-qwen-14b", True, api_name="/switch_profile")
+
+
+def test_an_admin_switch_streams_its_progress_until_the_new_profile_answers(
+        app_factory: AppFactory) -> None:
+    server = app_factory(own_engine=True)
+    admin = gradio_client(server.url, bearer(server.token("admin", "admin123")))
+    updates = list(admin.submit("smollm2-135m-cpu-precise", api_name="/switch_profile"))
+    last = updates[-1]
+    assert (last["done"], last["outcome"], last["error"]) == (True, "switched", None)
+    assert (last["state"], last["active_profile"]) == ("ready", "smollm2-135m-cpu-precise")
+    assert not any(update["done"] for update in updates[:-1])
+    messages = [event["message"] for event in last["events"]]
+    assert messages[0].startswith("switching to smollm2-135m-cpu-precise")
+    assert messages[-1] == "smollm2-135m-cpu-precise is ready"
+    models = admin.predict(api_name="/models")["models"]
+    assert (models[0]["profile"], models[0]["state"]) == ("smollm2-135m-cpu-precise", "active")
+    answer, _ = admin.predict("Say hello.", None, None, 0.0, 8, "smollm2-precise", api_name="/chat")
+    assert answer.strip()
+    with pytest.raises(Exception, match="which is not active"):
+        admin.predict("Say hello.", None, None, 0.0, 8, "smollm2", api_name="/chat")
+
+
+def test_a_failed_switch_streams_until_the_old_profile_is_back(app_factory: AppFactory,
+                                                               tmp_path: Path) -> None:
+    server = app_factory({"PROFILES_DIR": str(broken_profiles_dir(tmp_path))}, own_engine=True)
+    admin = gradio_client(server.url, bearer(server.token("admin", "admin123")))
+    last = list(admin.submit("broken-cpu", api_name="/switch_profile"))[-1]
+    assert (last["done"], last["outcome"], last["active_profile"]) == (
+        True, "rolled_back", "smollm2-135m-cpu")
+    assert "engine exited with code 1" in last["error"]
+    assert last["events"][-1]["message"] == "rolled back: smollm2-135m-cpu is ready"
