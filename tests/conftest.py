@@ -3,6 +3,7 @@ child process on free ports, each server with its own data directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -301,3 +302,22 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path,
     server = start_app(tmp_path_factory.mktemp("app"), model_dir, shared_engine)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `python3` kernelspec that runs this interpreter (the venv's), found before any other:
+    JUPYTER_PATH comes first in Jupyter's search path."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (vLLM Chat venv)", "language": "python",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    for name in ("VLLM_CHAT_EXPORTS", "VLLM_CHAT_URL", "VLLM_CHAT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    from jupyter_client.kernelspec import KernelSpecManager  # only the notebook tests need it
+
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == sys.executable

@@ -9,10 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from gradio_client import Client
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 T = TypeVar("T")
 
@@ -169,3 +172,15 @@ def stored_conversation(url: str, headers: dict[str, str], conv_id: int | str,
         conv = conversation(url, headers, conv_id)
         return conv if len(conv["messages"]) >= messages else None
     return eventually(check)
+
+
+def printed(notebook: NotebookNode) -> str:
+    """What the cells printed and the text form of what they displayed."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif "data" in output:
+                parts.append(output.data.get("text/plain", ""))
+    return "\n".join(parts)

@@ -3,15 +3,12 @@ on a snapshot with no requests at all, and says where it looked when there is no
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import ROOT, AppFactory
-from helpers import after, chat_then, eventually, http, stream_chat
-from jupyter_client.kernelspec import KernelSpecManager
+from helpers import after, chat_then, eventually, http, printed, stream_chat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
@@ -23,23 +20,6 @@ from storage.exports import write_snapshot
 NOTEBOOK = ROOT / "notebooks" / "usage_analytics.ipynb"
 
 
-@pytest.fixture
-def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A `python3` kernelspec that runs this interpreter (the venv's), found before any other:
-    JUPYTER_PATH comes first in Jupyter's search path."""
-    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (vLLM Chat venv)", "language": "python",
-    }))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    for name in ("VLLM_CHAT_EXPORTS", "VLLM_CHAT_URL", "VLLM_CHAT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == sys.executable
-
-
 def run_notebook() -> NotebookNode:
     """Execute the notebook as Jupyter would (working directory: notebooks/); any cell error
     raises CellExecutionError."""
@@ -47,18 +27,6 @@ def run_notebook() -> NotebookNode:
     NotebookClient(notebook, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     return notebook
-
-
-def printed(notebook: NotebookNode) -> str:
-    """What the cells printed and the text form of what they displayed."""
-    parts = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.output_type == "stream":
-                parts.append(output.text)
-            elif "data" in output:
-                parts.append(output.data.get("text/plain", ""))
-    return "\n".join(parts)
 
 
 def test_the_notebook_runs_on_a_live_apps_snapshot_and_counts_its_requests(
