@@ -1,0 +1,41 @@
+"""The README's examples run as written: its gradio_client block, against a running app with the
+real model, from the first endpoint to an admin's profile switch."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import ROOT, AppFactory
+
+README = ROOT / "README.md"
+README_URL = 'url = "http://127.0.0.1:8080"'
+
+
+def code_block(section: str, language: str) -> str:
+    """The first ```language block under the README's `## section` heading."""
+    text = README.read_text(encoding="utf-8")
+    body = text[text.index(f"\n## {section}\n"):]
+    body = body[:body.find("\n## ", 1) if "\n## " in body[1:] else None]
+    found = re.search(rf"```{language}\n(.*?)```", body, re.DOTALL)
+    assert found, f"no {language} block under {section}"
+    return found[1]
+
+
+def test_the_gradio_client_example_runs_as_written(app_factory: AppFactory) -> None:
+    server = app_factory(own_engine=True)
+    example = code_block("Python: gradio_client", "python")
+    assert README_URL in example
+    result = subprocess.run([sys.executable, "-c",
+                             example.replace(README_URL, f'url = "{server.url}"')],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "('smollm2-135m-instruct', 'active')" in result.stdout
+    assert "ready" in lines, "the engine's state"
+    totals = re.search(r"\{'requests': (\d+), 'completed'", result.stdout)
+    # The last answer's usage row is written just after its stream ends: 3 or 4 of 4.
+    assert totals and int(totals[1]) >= 3
+    assert lines[-2].endswith(" smollm2-135m-cpu-precise is ready")
+    assert lines[-1] == "switched smollm2-135m-cpu-precise"
