@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import ChatDep, ConversationsDep, UserDep
 from api.request_id import request_id_of
 from api.streaming import answer_response
-from chat.conversations import MAX_LISTED
+from chat.conversations import MAX_LISTED, MAX_QUERY_CHARS
 from chat.turn import ChatOptions
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -35,7 +35,8 @@ async def create_conversation(
 async def list_conversations(
     conversations: ConversationsDep, user: UserDep,
     limit: int = Query(default=50, ge=1, le=MAX_LISTED),
-    q: str | None = Query(default=None, max_length=200, description="search titles and messages"),
+    q: str | None = Query(default=None, max_length=MAX_QUERY_CHARS,
+                         description="search titles and messages"),
     source: Literal["chat", "api"] = "chat",
 ) -> dict[str, list[dict[str, Any]]]:
     return {"conversations": await conversations.listing(user, q, limit, source)}

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.users import User
 
 MAX_LISTED = 500
+MAX_QUERY_CHARS = 200
 
 
 class ConversationService:
@@ -62,6 +63,9 @@ class ConversationService:
         (ISO 8601, UTC), message_count and running."""
         if not 1 <= limit <= MAX_LISTED:
             raise InvalidInput(f"limit must be between 1 and {MAX_LISTED}", code="invalid_limit")
+        if query is not None and len(query) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"A search has at most {MAX_QUERY_CHARS} characters",
+                               code="invalid_search")
         rows = await (self.search(user, query, limit) if query and query.strip()
                       else self.recent(user, limit, source))
         return [_plain(row) for row in rows]

@@ -300,6 +300,7 @@ ERRORS_KO: dict[str, str] = {
     "conversation_not_found": "대화를 찾을 수 없습니다.",
     "invalid_number": "정수를 입력해야 합니다.",
     "invalid_limit": "limit은 1에서 500 사이여야 합니다.",
+    "invalid_search": "검색어는 200자까지 입력할 수 있습니다.",
     "model_not_found": "알 수 없는 모델입니다.",
     "model_not_active": ("모델 {model}은(는) 지금 실행 중인 프로필이 아닌 {profile} 프로필의 모델입니다"
                          " (실행 중: {active}). 관리자가 모델 탭에서 그 프로필로 전환할 수 있습니다."),

@@ -10,6 +10,7 @@ from conftest import AppFactory, AppServer, free_port
 from doubles.fake_engine import running_fake_engine
 from helpers import broken_profiles_dir, gradio_client, http, stored_conversation, usage_rows
 
+from auth.web import TOKEN_COOKIE
 from services import ServicesHolder
 from settings import Settings
 from ui.app import build_blocks
@@ -244,3 +245,22 @@ def test_a_failed_switch_streams_until_the_old_profile_is_back(app_factory: AppF
         True, "rolled_back", "smollm2-135m-cpu")
     assert "engine exited with code 1" in last["error"]
     assert last["events"][-1]["message"] == "rolled back: smollm2-135m-cpu is ready"
+
+
+def test_the_endpoints_take_the_pages_cookie_too(app_server: AppServer) -> None:
+    """The page's own session: a script run beside a signed-in browser may reuse its cookie."""
+    client = gradio_client(app_server.url, {"Cookie": f"{TOKEN_COOKIE}={app_server.token()}"})
+    assert client.predict(api_name="/models")["models"][0]["state"] == "active"
+    answer, conv_id = client.predict("Hi", None, None, 0.0, 4, api_name="/chat")
+    assert client.predict(conv_id, api_name="/conversation")["messages"][-1]["content"] == answer
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((None, 0), "limit must be between 1 and 500"), ((None, 501), "limit must be between 1"),
+    ((None, "ten"), "limit must be a whole number"), (("x" * 201, 10), "at most 200 characters")])
+def test_a_conversation_list_out_of_bounds_is_refused(app_server: AppServer,
+                                                      args: tuple[object, object],
+                                                      message: str) -> None:
+    client = gradio_client(app_server.url, bearer(app_server.token()))
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name="/conversations")
