@@ -147,7 +147,7 @@ def build_blocks(holder: ServicesHolder, settings: Settings) -> gr.Blocks:
         stop_refreshing_on([chat.tab, usage_tab, gpu_tab, keys_tab, users_tab], models_timer)
         chat.load_on(demo, header)
         _load_admin_tabs(demo, holder, [models_tab, users_tab], [*admin_loaders, *user_loaders])
-        register_api(holder, settings, chat.handlers)
+        register_api(demo, holder, settings, chat.handlers)
     demo.max_threads = max(40, settings.chat_concurrency * 2)
     install_queue(demo, settings)
     return demo

@@ -128,11 +128,22 @@ class ChatHandlers(OpeningHandlers, ResendHandlers):
         model: str | None = None,
         request: gr.Request | None = None,
     ) -> AsyncIterator[tuple[str, int]]:
-        """Send a message and stream (answer so far, conversation_id). A new conversation
-        unless conversation_id names one of yours (its history is sent with the message);
-        system_prompt for a new one; temperature 0-2 and max_tokens as the profile's defaults
-        when empty; model: the active model's id or an alias (/models). Cancelling the job
-        stops the answer, which is stored as cancelled."""
+        """Send a message and stream the answer as it grows, with its conversation's id.
+        Cancelling the job stops the answer (stored as cancelled). Sign in first:
+        Client(url, headers={"Authorization": "Bearer <token or API key>"}).
+
+        Args:
+            message: What you say to the model.
+            conversation_id: One of yours to continue (its history goes with it); empty: a new one.
+            system_prompt: For a new conversation; empty: your default prompt, if you set one.
+            temperature: 0 to 2; empty: the profile's default.
+            max_tokens: The longest answer, in tokens; empty: the profile's default.
+            model: The active model's id or an alias (see /models); empty: the active model.
+
+        Returns:
+            answer: The answer so far.
+            conversation_id: The conversation's id.
+        """
         assert request is not None
         async for conv_id, text, _thinking in self.answer(
             message, conversation_id, system_prompt, temperature, max_tokens, model, request

@@ -104,11 +104,11 @@ class UsageHandlers(Handlers):
 
         Args:
             range: "24h", "7d" or "30d", ending now (empty: "24h").
-            model: only this model's requests (empty: every model).
-            user: only this user's id (empty: admins get everyone's; others only their own).
+            model: Only this model's requests (empty: every model).
+            user: Only this user's id (empty: admins get everyone's; others only their own).
 
         Returns:
-            The same object as GET /api/usage/summary.
+            summary: The same object as GET /api/usage/summary.
         """
         assert request is not None
         caller = await self.user(request)

@@ -122,10 +122,15 @@ def test_the_api_page_lists_exactly_the_endpoints_with_descriptions(app_server: 
     assert set(info["named_endpoints"]) == ENDPOINTS and not info["unnamed_endpoints"]
     for name, endpoint in info["named_endpoints"].items():
         assert len(endpoint["description"]) > 80, name  # what "Use via API" shows
+        for parameter in endpoint["parameters"]:  # shown under each argument
+            assert parameter["label"] == parameter["parameter_name"], name
+            assert parameter["python_type"]["description"], (name, parameter["parameter_name"])
+        assert all(result["python_type"]["description"] for result in endpoint["returns"]), name
     chat = info["named_endpoints"]["/chat"]
     assert [p["parameter_name"] for p in chat["parameters"]] == [
         "message", "conversation_id", "system_prompt", "temperature", "max_tokens", "model"]
-    assert [r["python_type"]["type"] for r in chat["returns"]] == ["str", "int"]
+    assert [(r["label"], r["python_type"]["type"]) for r in chat["returns"]] == [
+        ("answer", "str"), ("conversation_id", "int")]
     assert "Admins only" in info["named_endpoints"]["/switch_profile"]["description"]
 
 
