@@ -3,6 +3,8 @@ real model, from the first endpoint to an admin's profile switch."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -23,8 +25,17 @@ def code_block(section: str, language: str) -> str:
     return found[1]
 
 
-def test_the_gradio_client_example_runs_as_written(app_factory: AppFactory) -> None:
+def test_the_gradio_api_examples_run_as_written(app_factory: AppFactory) -> None:
     server = app_factory(own_engine=True)
+    curl = code_block("Python: gradio_client", "bash").replace("http://127.0.0.1:8080", server.url)
+    result = subprocess.run(["bash", "-c", f"set -euo pipefail\n{curl}"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "TOKEN": server.token()})
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = result.stdout.split("event: ")
+    assert events[-1].startswith("complete\ndata: "), result.stdout[-2000:]
+    answer, conv_id = json.loads(events[-1].removeprefix("complete\ndata: "))
+    assert answer.strip() and isinstance(conv_id, int)
+
     example = code_block("Python: gradio_client", "python")
     assert README_URL in example
     result = subprocess.run([sys.executable, "-c",

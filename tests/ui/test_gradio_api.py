@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import pairwise
 from pathlib import Path
 
@@ -269,3 +270,36 @@ def test_a_conversation_list_out_of_bounds_is_refused(app_server: AppServer,
     client = gradio_client(app_server.url, bearer(app_server.token()))
     with pytest.raises(Exception, match=message):
         client.predict(*args, api_name="/conversations")
+
+
+def call_over_http(server: AppServer, name: str, body: dict[str, object],
+                   headers: dict[str, str]) -> tuple[str, object]:
+    """Gradio's plain HTTP route, as "Use via API" shows it for cURL: POST the arguments, then
+    read the event's stream; (last event, its data)."""
+    posted = http.post(f"{server.url}/gradio_api/call/v2/{name}", json=body, headers=headers)
+    assert posted.status_code == 200, posted.text
+    event_id = posted.json()["event_id"]
+    event, data = "", None
+    with http.stream("GET", f"{server.url}/gradio_api/call/{name}/{event_id}", headers=headers,
+                     timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+    return event, data
+
+
+def test_the_http_route_of_the_api_page_checks_the_caller_too(app_server: AppServer) -> None:
+    for name in ("models", "switch_profile"):
+        refused = http.post(f"{app_server.url}/gradio_api/call/v2/{name}", json={})
+        assert refused.status_code == 401, name
+    user = app_server.auth()
+    event, data = call_over_http(app_server, "models", {}, user)
+    assert event == "complete" and data == [http.get(f"{app_server.url}/api/models",
+                                                     headers=user).json()]
+    event, data = call_over_http(app_server, "switch_profile",
+                                 {"profile": "smollm2-135m-cpu-precise"}, user)
+    assert event == "error" and "This needs an admin account" in json.dumps(data)
+    status = http.get(f"{app_server.url}/api/engine", headers=app_server.auth("admin", "admin123"))
+    assert status.json()["profile"] == "smollm2-135m-cpu"
