@@ -303,3 +303,10 @@ def test_the_http_route_of_the_api_page_checks_the_caller_too(app_server: AppSer
     assert event == "error" and "This needs an admin account" in json.dumps(data)
     status = http.get(f"{app_server.url}/api/engine", headers=app_server.auth("admin", "admin123"))
     assert status.json()["profile"] == "smollm2-135m-cpu"
+
+
+def test_the_endpoints_take_a_personal_api_key(app_server: AppServer) -> None:
+    key = http.post(f"{app_server.url}/api/keys", headers=app_server.auth(),
+                    json={"name": "notebook"}).json()["key"]
+    client = gradio_client(app_server.url, bearer(key))
+    assert client.predict(api_name="/models")["models"][0]["state"] == "active"
