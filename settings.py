@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     vllm_tp: int | None = None
     vllm_maxlen: int | None = None
     vllm_util: float | None = None
-    hugging_face_hub_token: str | None = None
+    # HF_TOKEN is the name Hugging Face's own tools and vLLM's image use.
+    hugging_face_hub_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("hugging_face_hub_token", "hf_token"))
     hf_home: Path | None = None
     require_gpu: bool = False
 

@@ -164,3 +164,14 @@ def test_a_queue_one_user_can_fill_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("QUEUE_MAX_SIZE", "10")
     with pytest.raises(ValueError, match="QUEUE_MAX_SIZE must be larger than QUEUE_PER_USER"):
         Settings()
+
+
+@pytest.mark.parametrize("name", ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"])
+def test_the_hugging_face_token_is_read_under_either_name(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path, name: str) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    for other in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(other, raising=False)
+    monkeypatch.setenv(name, "hf_secret")
+    assert Settings().hugging_face_hub_token == "hf_secret"
+    assert Settings(hugging_face_hub_token="by-name").hugging_face_hub_token == "by-name"
