@@ -234,5 +234,19 @@ class ServicesHolder:
         return self._services
 
 
+def engine_to_install(settings: Settings) -> str:
+    """What ./start must install beside the app for the profile the app will start: "vllm"
+    when the app runs vLLM itself, else "none" (llama.cpp comes with requirements.txt; an
+    ENGINE_BASE_URL or a remote profile runs elsewhere)."""
+    try:
+        profile = active_profile(settings, load_profiles(settings.profiles_dir))
+    except ProfileError as exc:
+        sys.exit(f"error: {exc}")
+    return "vllm" if profile.engine == "vllm" and not settings.engine_base_url else "none"
+
+
 if __name__ == "__main__":
-    fetch_active_model(Settings())
+    if sys.argv[1:] == ["--engine-to-install"]:
+        print(engine_to_install(Settings()))
+    else:
+        fetch_active_model(Settings())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+APP_ROOT = Path(__file__).resolve().parent
+
+
 class Settings(BaseSettings):
     """Variable names follow the plan's `.env.sample` where it has one."""
 
@@ -39,7 +43,7 @@ class Settings(BaseSettings):
     # Engine. ACTIVE_PROFILE wins; unset, the last profile switched to (DATA_DIR/active_profile)
     # is started, else the CPU default.
     active_profile: str | None = None
-    profiles_dir: Path = Path(__file__).resolve().parent / "profiles"
+    profiles_dir: Path = APP_ROOT / "profiles"
     model_dir: Path | None = None
     vllm_port: int = 8000
     engine_base_url: str | None = None
@@ -70,6 +74,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("hugging_face_hub_token", "hf_token"))
     hf_home: Path | None = None
     require_gpu: bool = False
+    # The Python that runs vLLM. vLLM pins its own web stack (0.33.0: fastapi<0.137, the app
+    # has 0.165 for Gradio), so it lives in a venv of its own: ./start makes .venv-vllm when the
+    # active profile needs it. Unset: that venv's Python if it exists, else the app's own.
+    vllm_python: Path | None = None
 
     # Auth
     jwt_secret: str | None = None
@@ -170,6 +178,13 @@ class Settings(BaseSettings):
         if rule.strip():
             parse_rate_limit(rule)  # ValueError: "couldn't parse rate limit string ..."
         return rule
+
+    @property
+    def resolved_vllm_python(self) -> Path:
+        if self.vllm_python is not None:
+            return self.vllm_python
+        own_venv = APP_ROOT / ".venv-vllm" / "bin" / "python"
+        return own_venv if own_venv.exists() else Path(sys.executable)
 
     @cached_property
     def resolved_model_dir(self) -> Path:

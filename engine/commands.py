@@ -60,6 +60,7 @@ def chat_template_path(profile: Profile, profiles_dir: Path) -> Path | None:
 def vllm_launch(
     profile: Profile,
     *,
+    python: Path | str = sys.executable,
     port: int,
     profiles_dir: Path,
     hf_home: Path | None,
@@ -69,7 +70,7 @@ def vllm_launch(
     if profile.engine != "vllm" or profile.model is None:
         raise ValueError(f"profile {profile.id!r} is not a vLLM profile (engine {profile.engine!r})")
     argv = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+        str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", profile.model,
         # Every name of the profile, so a client may send any of them; the first is the one
         # vLLM reports back in responses.

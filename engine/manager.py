@@ -266,7 +266,8 @@ class EngineManager:
                 ensure_model_file, settings.resolved_model_dir, profile.model_file)
             return llama_cpp_launch(profile, port=settings.vllm_port, model_path=path,
                                     api_key=self._engine_key)
-        return vllm_launch(profile, port=settings.vllm_port, profiles_dir=settings.profiles_dir,
+        return vllm_launch(profile, python=settings.resolved_vllm_python,
+                           port=settings.vllm_port, profiles_dir=settings.profiles_dir,
                            hf_home=settings.hf_home, hf_token=settings.hugging_face_hub_token,
                            api_key=self._engine_key)
 

@@ -112,6 +112,26 @@ ensure_venv() {
   fi
 }
 
+# vLLM in a venv of its own (requirements-gpu.txt says why), installed only where the active
+# profile runs vLLM on this machine; skipped when it is installed as pinned, and in images
+# (Dockerfile.gpu carries vLLM). The app finds .venv-vllm itself; VLLM_PYTHON is exported too.
+VLLM_VENV="${VLLM_VENV:-$ROOT/.venv-vllm}"
+ensure_vllm() {
+  local stamp want
+  [ "${VLLM_CHAT_SYSTEM_PYTHON:-}" = 1 ] && return 0
+  [ "$("$PY" -m services --engine-to-install)" = vllm ] || return 0
+  export VLLM_PYTHON="${VLLM_PYTHON:-$VLLM_VENV/bin/python}"
+  stamp="$VLLM_VENV/.installed"
+  want="$(cat requirements-gpu.txt constraints-gpu.txt | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || return 0
+  say "The active profile runs on vLLM: installing $(grep '^vllm==' requirements-gpu.txt) into" \
+      "$(basename "$VLLM_VENV") (about 4.3 GB to download, 9.5 GB on disk; 7 minutes here) ..."
+  [ -x "$VLLM_VENV/bin/python" ] || "$(find_python)" -m venv "$VLLM_VENV"
+  "$VLLM_VENV/bin/python" -m pip install --disable-pip-version-check -q \
+    -r requirements-gpu.txt -c constraints-gpu.txt
+  echo "$want" > "$stamp"
+}
+
 # The model file of the profile the app will start. Python chooses it with the app's own
 # settings (ACTIVE_PROFILE, else the last profile switched to from the web, else the default).
 ensure_model() {

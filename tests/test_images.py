@@ -57,7 +57,9 @@ def test_the_gpu_image_is_the_pinned_vllm_with_the_model_cache_on_a_volume() -> 
     pinned = re.search(r"^vllm==(\S+)$", (ROOT / "requirements-gpu.txt").read_text(), re.M)
     assert pinned
     found = dict(instructions("Dockerfile.gpu"))
-    assert found["FROM"] == f"vllm/vllm-openai:v{pinned[1]}"
+    assert found["FROM"] == "vllm/vllm-openai:v${VLLM_VERSION}"
+    assert instructions("Dockerfile.gpu")[0] == ("ARG", f"VLLM_VERSION={pinned[1]}")
     assert "/hf" in found["VOLUME"] and "HF_HOME=/hf" in found["ENV"]
+    assert "VLLM_PYTHON=/usr/local/bin/vllm-python" in found["ENV"], "vLLM's own Python"
     assert "HF_TOKEN" not in found["ENV"], "the token comes from the environment at run time"
     assert found["ENTRYPOINT"] == "[]", "vLLM's image would start `vllm serve` instead"

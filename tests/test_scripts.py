@@ -119,3 +119,44 @@ def test_start_says_ready_after_a_real_token_without_demo_logins_off_loopback(
     assert "engine: smollm2-135m-cpu is ready" in (logs / "app.log").read_text()
     stopped = run("stop", env, timeout=60)
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
+
+
+@pytest.mark.parametrize(("profile", "extra", "engine"), [
+    ("qwen2.5-7b-instruct", {}, "vllm"), ("smollm2-135m-cpu", {}, "none"),
+    ("qwen2.5-7b-instruct", {"ENGINE_BASE_URL": "http://127.0.0.1:9"}, "none")])
+def test_what_start_installs_follows_the_active_profile(
+        tmp_path: Path, model_dir: Path, profile: str, extra: dict[str, str], engine: str) -> None:
+    env = {**without_profile_settings(tmp_path / "data", model_dir), "ACTIVE_PROFILE": profile,
+           **extra}
+    shown = sourced('"$PY" -m services --engine-to-install', env)
+    assert (shown.returncode, shown.stdout.strip()) == (0, engine), shown.stderr
+
+
+def fake_vllm_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """A venv whose python only records how it was called (no 4 GB download in the tests)."""
+    venv, calls = tmp_path / "venv-vllm", tmp_path / "calls"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    python.chmod(0o755)
+    return venv, calls
+
+
+def test_start_installs_vllm_into_its_own_venv_only_for_a_vllm_profile(
+        tmp_path: Path, model_dir: Path) -> None:
+    venv, calls = fake_vllm_venv(tmp_path)
+    env = {**without_profile_settings(tmp_path / "data", model_dir), "VLLM_VENV": str(venv)}
+    cpu = sourced("ensure_vllm", {**env, "ACTIVE_PROFILE": "smollm2-135m-cpu"})
+    assert (cpu.returncode, cpu.stdout, calls.exists()) == (0, "", False), cpu.stderr
+
+    gpu_env = {**env, "ACTIVE_PROFILE": "qwen2.5-7b-instruct"}
+    first = sourced('ensure_vllm && echo "VLLM_PYTHON=$VLLM_PYTHON"', gpu_env)
+    assert first.returncode == 0, first.stderr
+    assert "installing vllm==0.33.0 into venv-vllm (about 4.3 GB to download" in first.stdout
+    assert f"VLLM_PYTHON={venv}/bin/python" in first.stdout
+    assert calls.read_text().split() == [
+        "-m", "pip", "install", "--disable-pip-version-check", "-q",
+        "-r", "requirements-gpu.txt", "-c", "constraints-gpu.txt"]
+    again = sourced("ensure_vllm", gpu_env)
+    assert (again.returncode, again.stdout) == (0, ""), "installed as pinned: nothing to do"
+    assert len(calls.read_text().splitlines()) == 1

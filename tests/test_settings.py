@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,18 @@ def test_the_hugging_face_token_is_read_under_either_name(monkeypatch: pytest.Mo
     monkeypatch.setenv(name, "hf_secret")
     assert Settings().hugging_face_hub_token == "hf_secret"
     assert Settings(hugging_face_hub_token="by-name").hugging_face_hub_token == "by-name"
+
+
+def test_vllm_runs_on_vllm_python_else_the_apps_own_vllm_venv_else_the_apps_python(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "APP_ROOT", tmp_path)
+    monkeypatch.delenv("VLLM_PYTHON", raising=False)
+    assert Settings().resolved_vllm_python == Path(sys.executable)
+    own = tmp_path / ".venv-vllm" / "bin" / "python"
+    own.parent.mkdir(parents=True)
+    own.touch()
+    assert Settings().resolved_vllm_python == own
+    monkeypatch.setenv("VLLM_PYTHON", "/opt/vllm/bin/python")
+    assert Settings().resolved_vllm_python == Path("/opt/vllm/bin/python")

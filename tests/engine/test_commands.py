@@ -303,3 +303,12 @@ def test_no_override_applies_to_a_remote_profile() -> None:
     })
     with pytest.raises(ValueError, match="VLLM_MAXLEN does not apply"):
         apply_overrides(remote, **{**no_overrides(), "max_model_len": 8192})
+
+
+def test_vllm_runs_on_the_python_it_is_given() -> None:
+    """vLLM lives in a venv of its own (its web stack clashes with the app's pins)."""
+    spec = vllm_launch(vllm_profile(), python=Path("/srv/.venv-vllm/bin/python"), port=8000,
+                       profiles_dir=PROFILES_DIR, hf_home=None, hf_token=None, api_key="k")
+    assert spec.argv[:3] == ["/srv/.venv-vllm/bin/python", "-m",
+                             "vllm.entrypoints.openai.api_server"]
+    assert launch(vllm_profile()).argv[0] == sys.executable  # without: the app's own
