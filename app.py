@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import gradio as gr
@@ -40,6 +40,7 @@ from auth.login_page import LoginRedirectMiddleware, login_router
 from auth.service import AuthService
 from auth.web import AuthSource, gradio_auth_dependency
 from observability.logs import configure_logging
+from observability.responses import ResponseCounter
 from services import Services, ServicesHolder
 from settings import LOOPBACK_HOST_NAMES, Settings
 from ui.app import CSS, JS, build_blocks
@@ -72,7 +73,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def auth() -> AuthService:
         return holder.get().auth
 
-    _install_routes(app, settings, auth)
+    def responded(status: int) -> None:
+        if (started := holder.started()) is not None:
+            started.metrics.responded(status)
+
+    _install_routes(app, settings, auth, responded)
     blocks = build_blocks(holder, settings)
     # Gradio pages and Gradio API calls are authenticated like REST calls.
     return gr.mount_gradio_app(app, blocks, path="/", auth_dependency=gradio_auth_dependency(auth),
@@ -85,7 +90,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                                enable_monitoring=False)
 
 
-def _install_routes(app: FastAPI, settings: Settings, auth: AuthSource) -> None:
+def _install_routes(app: FastAPI, settings: Settings, auth: AuthSource,
+                    responded: Callable[[int], None]) -> None:
     """REST routes and the login page, and the middleware in front of them and the UI."""
     install_error_handlers(app)
     if settings.development_mode:
@@ -97,6 +103,7 @@ def _install_routes(app: FastAPI, settings: Settings, auth: AuthSource) -> None:
     if not settings.development_mode:  # there is no sign-in to send anyone to
         app.add_middleware(LoginRedirectMiddleware, auth=auth)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ResponseCounter, count=responded)  # outermost: it sees every answer
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
                    usage_routes, engine_routes, metrics_routes, key_routes, openai_routes,
                    preset_routes, user_routes, docs_routes):

@@ -233,6 +233,10 @@ class ServicesHolder:
             raise RuntimeError("services are not started")
         return self._services
 
+    def started(self) -> Services | None:
+        """The services, or None before the lifespan starts them and after it stops them."""
+        return self._services
+
 
 def engine_to_install(settings: Settings) -> str:
     """What ./start must install beside the app for the profile the app will start: "vllm"

@@ -3,10 +3,11 @@ statuses from a fixed set; never a user id or any free text."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from engine.hardware import GpuInfo
 from engine.manager import EngineState
 from storage.usage import UsageRecord
 
@@ -17,6 +18,17 @@ ENGINE_STATES = tuple(state.value for state in EngineState)
 # Why a chat request was refused before it reached the engine (chat/admission.py).
 REFUSAL_REASONS = ("content_blocked", "too_many_concurrent", "quota_exceeded", "rate_limited",
                    "other")
+
+
+# 429 apart from the other 4xx: a rate of refusals for load is an alert of its own.
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "429", "5xx")
+# NVML's latest reading per GPU (engine/sampler.py), by GPU index.
+GPU_GAUGES = {
+    "memory_used_bytes": "GPU memory in use",
+    "memory_total_bytes": "GPU memory in all",
+    "utilization_percent": "GPU utilization",
+    "temperature_celsius": "GPU temperature",
+}
 
 
 class AppMetrics:
@@ -45,6 +57,13 @@ class AppMetrics:
         self.engine_state = Gauge(
             "vllm_chat_engine_state", "1 for the engine's current state",
             ["state"], registry=self.registry)
+        self.responses = Counter(
+            "vllm_chat_http_responses", "HTTP responses by status class, 429 on its own",
+            ["code"], registry=self.registry)
+        for code in STATUS_CLASSES:  # at 0 from the start, for rate alerts
+            self.responses.labels(code)
+        self.gpu = {name: Gauge(f"vllm_chat_gpu_{name}", text, ["gpu"], registry=self.registry)
+                    for name, text in GPU_GAUGES.items()}
 
     def observe(self, usage: UsageRecord) -> None:
         model = usage.model if usage.model in self._known_models() else "other"
@@ -59,8 +78,23 @@ class AppMetrics:
     def refused(self, reason: str) -> None:
         self.refused_requests.labels(reason if reason in REFUSAL_REASONS else "other").inc()
 
-    def render(self, active_streams: int, engine_state: str) -> bytes:
+    def responded(self, status: int) -> None:
+        if 200 <= status < 600:
+            self.responses.labels("429" if status == 429 else f"{status // 100}xx").inc()
+
+    def render(self, active_streams: int, engine_state: str,
+               gpus: Sequence[GpuInfo] = ()) -> bytes:
         self.active_streams.set(active_streams)
         for state in ENGINE_STATES:
             self.engine_state.labels(state).set(1 if state == engine_state else 0)
+        for gauge in self.gpu.values():
+            gauge.clear()  # a GPU that is no longer read is no longer reported
+        for gpu in gpus:
+            index = str(gpu.index)
+            self.gpu["memory_used_bytes"].labels(index).set(gpu.memory_used_bytes)
+            self.gpu["memory_total_bytes"].labels(index).set(gpu.memory_total_bytes)
+            if gpu.utilization_percent is not None:
+                self.gpu["utilization_percent"].labels(index).set(gpu.utilization_percent)
+            if gpu.temperature_c is not None:
+                self.gpu["temperature_celsius"].labels(index).set(gpu.temperature_c)
         return generate_latest(self.registry)

@@ -57,6 +57,25 @@ def test_every_response_has_a_request_id(app_server: AppServer) -> None:
     assert bad.headers["x-request-id"] != "no spaces allowed"
 
 
+def response_counts(server: AppServer) -> dict[str, float]:
+    text = http.get(f"{server.url}/metrics").text
+    return {sample.labels["code"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "vllm_chat_http_responses" for sample in family.samples
+            if sample.name.endswith("_total")}
+
+
+def test_every_response_is_counted_by_status_class(app_server: AppServer) -> None:
+    before = response_counts(app_server)
+    assert http.get(f"{app_server.url}/health").status_code == 200
+    assert http.get(f"{app_server.url}/api/models").status_code == 401
+    assert http.get(f"{app_server.url}/config").status_code in (200, 401)  # Gradio's own route
+    after = response_counts(app_server)
+    assert after["2xx"] >= before["2xx"] + 2  # /health and the first /metrics
+    assert after["4xx"] >= before["4xx"] + 1
+    assert set(after) == {"2xx", "3xx", "4xx", "429", "5xx"}
+
+
 def test_personal_data_in_the_app_log_is_masked(app_server: AppServer) -> None:
     http.post(f"{app_server.url}/api/auth/login",
               json={"username": "kim.minsu@example.com", "password": "x"})
@@ -74,7 +93,8 @@ def metrics_app(token: str | None) -> FastAPI:
     holder.set(cast(Services, SimpleNamespace(
         settings=SimpleNamespace(metrics_token=token), metrics=AppMetrics(set),
         chat=SimpleNamespace(active_streams=0),
-        engine=SimpleNamespace(state=SimpleNamespace(value="ready")))))
+        engine=SimpleNamespace(state=SimpleNamespace(value="ready")),
+        sampler=SimpleNamespace(latest=lambda: None))))
     serve_services(app, holder)
     return app
 
