@@ -19,6 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
 
 from api import auth as auth_routes
+from api import backup as backup_routes
 from api import chat as chat_routes
 from api import conversations as conversation_routes
 from api import docs as docs_routes
@@ -106,7 +107,7 @@ def _install_routes(app: FastAPI, settings: Settings, auth: AuthSource,
     app.add_middleware(ResponseCounter, count=responded)  # outermost: it sees every answer
     for module in (health_routes, auth_routes, chat_routes, model_routes, conversation_routes,
                    usage_routes, engine_routes, metrics_routes, key_routes, openai_routes,
-                   preset_routes, user_routes, docs_routes):
+                   backup_routes, preset_routes, user_routes, docs_routes):
         app.include_router(module.router)
     app.include_router(login_router(auth))
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from auth import ops_token
 from auth.accounts import AccountService
 from auth.passwords import PasswordHasher
 from auth.service import AuthService
@@ -90,6 +91,7 @@ class Services:
                    UsageService(db))
 
     async def start(self) -> None:
+        ops_token.issue(self.settings.data_dir)  # for ./backup, run by the app's own OS user
         marked = self.db.call(drafts.recover)
         if marked:
             log.warning("%d answers were cut off by the last shutdown; marked as interrupted", marked)

@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     snapshot_interval_s: float = Field(default=300.0, gt=0)
     # /metrics answers loopback callers; others need this as a Bearer token.
     metrics_token: str | None = None
+    # How many backups ./backup (POST /api/admin/backup) keeps in DATA_DIR/backups.
+    backup_keep: int = Field(default=7, ge=1)
 
     @field_validator("engine_base_url")
     @classmethod

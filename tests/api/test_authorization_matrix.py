@@ -55,7 +55,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/admin/users"): "admin", ("POST", "/api/admin/users"): "admin",
     ("PATCH", "/api/admin/users/{user_id}"): "admin",
     ("DELETE", "/api/admin/users/{user_id}"): "admin",
-    ("PUT", "/api/me/password"): "user",
+    ("PUT", "/api/me/password"): "user", ("POST", "/api/admin/backup"): "admin",
     ("GET", "/openapi.json"): "user", ("GET", "/docs"): "user", ("GET", "/redoc"): "user",
     ("GET", "/login"): "public", ("POST", "/login"): "public", ("GET", "/logout"): "public",
 }
