@@ -33,6 +33,7 @@ from settings import Settings
 from storage import drafts
 from storage.db import Database
 from storage.exports import SnapshotWriter
+from storage.retention import RetentionSweeper
 from storage.writer import BatchWriter
 from usage import UsageService
 
@@ -62,6 +63,7 @@ class Services:
     sampler: Sampler
     snapshots: SnapshotWriter
     usage: UsageService
+    retention: RetentionSweeper
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -88,7 +90,9 @@ class Services:
                    PresetService(db, settings.max_tokens_limit, parts.admission.check_content),
                    Sampler(read_hardware, engine_load, parts.chat.load.stats),
                    SnapshotWriter(db, settings.data_dir / "exports", settings.snapshot_interval_s),
-                   UsageService(db))
+                   UsageService(db),
+                   RetentionSweeper(db, settings.retention_days, settings.usage_retention_days,
+                                    settings.retention_hour_utc))
 
     async def start(self) -> None:
         ops_token.issue(self.settings.data_dir)  # for ./backup, run by the app's own OS user
@@ -98,6 +102,7 @@ class Services:
         self.writer.start()
         await self.sampler.start()
         await self.snapshots.start()
+        await self.retention.start()
         try:
             await self.engine.start()
         except Exception as exc:
@@ -110,6 +115,7 @@ class Services:
         await self.live.shutdown()
         await self.chat.drain()
         await self.writer.stop()
+        await self.retention.stop()
         await self.snapshots.stop()
         await self.engine.stop()
         self.db.close()

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     # How many backups ./backup (POST /api/admin/backup) keeps in DATA_DIR/backups.
     backup_keep: int = Field(default=7, ge=1)
+    # Off unless set: conversations untouched this many days, and usage rows this old, are
+    # deleted at start and every night at RETENTION_HOUR_UTC (storage/retention.py).
+    retention_days: int | None = Field(default=None, ge=1)
+    usage_retention_days: int | None = Field(default=None, ge=1)
+    retention_hour_utc: int = Field(default=3, ge=0, le=23)
 
     @field_validator("engine_base_url")
     @classmethod
