@@ -4,6 +4,7 @@ free ports. ./start says "ready" only after the engine answered a first request.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,7 +97,7 @@ def test_start_fails_with_the_reason_when_the_engine_crashes_on_its_first_token(
 
         status = run("status", env)  # the app keeps running so an admin can act
         assert status.returncode == 0
-        assert '"state": "failed"' in status.stdout
+        assert "engine failed, profile smollm2-135m-cpu" in status.stdout
         assert "did not generate its first token" in status.stdout
     finally:
         double.kill()
@@ -117,6 +118,18 @@ def test_start_says_ready_after_a_real_token_without_demo_logins_off_loopback(
     assert "Sign in with your own accounts" in started.stdout
     logs = Path(env["DATA_DIR"]) / "logs"
     assert "engine: smollm2-135m-cpu is ready" in (logs / "app.log").read_text()
+    status = run("status", env)
+    assert status.returncode == 0, status.stderr
+    assert "health: healthy (HTTP 200); engine ready, profile smollm2-135m-cpu" in status.stdout
+    memory = re.search(r"memory \(RSS\): app (\d+) MB, engine \(pid \d+\) (\d+) MB",
+                       status.stdout)
+    assert memory and int(memory[1]) > 50 and int(memory[2]) > 50, status.stdout
+    assert "GPUs: none read" in status.stdout  # this machine has no NVIDIA driver
+    pid = (Path(env["DATA_DIR"]) / "app.pid").read_text()
+    restarted = run("restart", env)
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "Stopped" in restarted.stdout and "is ready at" in restarted.stdout
+    assert (Path(env["DATA_DIR"]) / "app.pid").read_text() != pid
     stopped = run("stop", env, timeout=60)
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
 
