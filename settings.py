@@ -30,6 +30,16 @@ def is_loopback_host(host: str) -> bool:
 APP_ROOT = Path(__file__).resolve().parent
 
 
+def write_private(path: Path, text: str) -> None:
+    """A secret file readable by this user only, written whole under another name and then
+    renamed: never a half-written secret, never one readable by others for a moment."""
+    partial = path.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    partial.replace(path)
+
+
 class Settings(BaseSettings):
     """Variable names follow the plan's `.env.sample` where it has one."""
 
@@ -225,10 +235,5 @@ class Settings(BaseSettings):
             return kept
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        # Written whole under another name, then renamed: never a half-written secret.
-        partial = path.with_suffix(".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secret)
-        partial.replace(path)
+        write_private(path, secret)
         return secret

@@ -6,21 +6,17 @@ a file only the app's user can read does."""
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from pathlib import Path
+
+from settings import write_private
 
 FILE = "ops_token"
 
 
 def issue(data_dir: Path) -> str:
     token = secrets.token_urlsafe(32)
-    path = data_dir / FILE
-    partial = path.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-    partial.replace(path)
+    write_private(data_dir / FILE, token)
     return token
 
 
