@@ -6,12 +6,12 @@ service all read these functions, so the answers cannot drift apart."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from engine.fit import summary
 from engine.manager import EngineManager
 from engine.profiles import Profile
+from engine.progress import timeline
 from errors import Conflict
 
 # How many of the engine's recent events (switch and restart progress) a status shows.
@@ -78,8 +78,7 @@ def engine_status(engine: EngineManager, admin: bool) -> dict[str, Any]:
         "engine": snapshot["engine"],
         "fits": verdict.fits,
         "fit": summary(verdict),
-        "events": [{"at": datetime.fromtimestamp(e["at"], UTC).isoformat(), "message": e["message"]}
-                   for e in snapshot["events"][-RECENT_EVENTS:]],
+        "events": timeline(list(engine.events)[-RECENT_EVENTS:]),
     }
     if admin:
         status.update({key: snapshot[key] for key in (

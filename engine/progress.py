@@ -4,10 +4,17 @@ the lines, the Gradio API's /switch_profile streams them as data."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from engine.manager import EngineManager
+
+
+def timeline(events: Iterable[tuple[float, str]]) -> list[dict[str, str]]:
+    """Engine events as callers get them: [{at: ISO 8601 in UTC, message}]."""
+    return [{"at": datetime.fromtimestamp(at, UTC).isoformat(), "message": message}
+            for at, message in events]
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,16 @@
 """The Gradio API: the named endpoints a developer calls with gradio_client, and nothing else.
 
 Each endpoint looks up its caller on the server (Bearer header or cookie) and calls the same
-service as the page and REST do; each returns plain data (strings, numbers, lists, dicts). The
-first paragraph of a handler's docstring is its description on the page's "Use via API" (Gradio
-shows no more of it), so it says what the arguments mean. The page's own events are private.
+service as the page and REST do; each returns plain data (strings, numbers, lists, dicts). A
+handler's docstring is its entry on the page's "Use via API": the text before Args is the
+description, and `documented` puts its Args and Returns lines under each argument and result.
+The page's own events are private.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import gradio as gr
@@ -19,17 +20,13 @@ from gradio.utils import get_function_description
 
 from engine.catalog import engine_status, model_catalog
 from engine.manager import EngineManager, EngineState
-from engine.progress import Progress, follow
+from engine.progress import Progress, follow, timeline
 from errors import InvalidInput
 from services import ServicesHolder
 from settings import Settings
 from ui.base import Handlers, api_errors, returns
 from ui.chat_handlers import ChatHandlers
 from ui.usage import UsageHandlers
-
-# The endpoints, in the order the API page lists them.
-ENDPOINTS = ("chat", "conversations", "conversation", "models", "usage_summary",
-             "engine_status", "switch_profile")
 
 
 class ApiHandlers(Handlers):
@@ -131,13 +128,11 @@ class ApiHandlers(Handlers):
 
 def whole(value: object, name: str) -> int:
     """An integer argument as JSON gave it (Gradio does not check an endpoint's types)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidInput(f"{name} must be a whole number", code="invalid_number")
     try:
-        number = float(value)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number", code="invalid_number") from None
-    if not number.is_integer():
+        number = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer():  # NaN and infinities are not
         raise InvalidInput(f"{name} must be a whole number", code="invalid_number")
     return int(number)
 
@@ -152,8 +147,7 @@ def switch_update(engine: EngineManager, target: str, progress: Progress) -> dic
         "profile": target,
         "active_profile": engine.profile.id,
         "state": engine.state.value,
-        "events": [{"at": datetime.fromtimestamp(at, UTC).isoformat(), "message": message}
-                   for at, message in progress.events],
+        "events": timeline(progress.events),
         "done": progress.done,
         "outcome": outcome,
         "error": None if progress.error is None else str(progress.error),
