@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 
+from auth import ops_token
 from auth.accounts import AccountService
 from auth.service import AuthService
 from auth.web import token_from
@@ -76,3 +77,13 @@ async def admin_user(user: UserDep) -> User:
 
 
 AdminDep = Annotated[User, Depends(admin_user)]
+
+
+async def operator(request: Request, settings: SettingsDep, auth: AuthDep) -> None:
+    """The server's own scripts (the operator token only the app's OS user can read), or an
+    admin."""
+    if not ops_token.matches(settings.data_dir, token_from(request)):
+        await admin_user(await current_user(request, auth))
+
+
+OperatorDep = Depends(operator)
