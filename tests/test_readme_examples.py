@@ -12,7 +12,6 @@ import sys
 from conftest import ROOT, AppFactory
 
 README = ROOT / "README.md"
-README_URL = 'url = "http://127.0.0.1:8080"'
 
 
 def code_block(section: str, language: str) -> str:
@@ -25,21 +24,29 @@ def code_block(section: str, language: str) -> str:
     return found[1]
 
 
+def readme_address(example: str) -> str:
+    """The address the README's examples use (the app's default), read from the example."""
+    found = re.search(r'^url = "(http://[^"]+)"$', example, re.M)
+    assert found, "the example names its address in one line"
+    return found[1]
+
+
 def test_the_gradio_api_examples_run_as_written(app_factory: AppFactory) -> None:
     server = app_factory(own_engine=True)
-    curl = code_block("Python: gradio_client", "bash").replace("http://127.0.0.1:8080", server.url)
-    result = subprocess.run(["bash", "-c", f"set -euo pipefail\n{curl}"], capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "TOKEN": server.token()})
+    example = code_block("Python: gradio_client", "python")
+    address = readme_address(example)
+    curl = code_block("Python: gradio_client", "bash")
+    assert address in curl
+    result = subprocess.run(["bash", "-c", f"set -euo pipefail\n{curl.replace(address, server.url)}"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TOKEN": server.token()})
     assert result.returncode == 0, result.stderr[-3000:]
     events = result.stdout.split("event: ")
     assert events[-1].startswith("complete\ndata: "), result.stdout[-2000:]
     answer, conv_id = json.loads(events[-1].removeprefix("complete\ndata: "))
     assert answer.strip() and isinstance(conv_id, int)
 
-    example = code_block("Python: gradio_client", "python")
-    assert README_URL in example
-    result = subprocess.run([sys.executable, "-c",
-                             example.replace(README_URL, f'url = "{server.url}"')],
+    result = subprocess.run([sys.executable, "-c", example.replace(address, server.url)],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

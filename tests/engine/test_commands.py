@@ -307,7 +307,7 @@ def test_no_override_applies_to_a_remote_profile() -> None:
 
 def test_vllm_runs_on_the_python_it_is_given() -> None:
     """vLLM lives in a venv of its own (its web stack clashes with the app's pins)."""
-    spec = vllm_launch(vllm_profile(), python=Path("/srv/.venv-vllm/bin/python"), port=8000,
+    spec = vllm_launch(vllm_profile(), python=Path("/srv/.venv-vllm/bin/python"), port=PORT,
                        profiles_dir=PROFILES_DIR, hf_home=None, hf_token=None, api_key="k")
     assert spec.argv[:3] == ["/srv/.venv-vllm/bin/python", "-m",
                              "vllm.entrypoints.openai.api_server"]

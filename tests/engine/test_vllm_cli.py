@@ -15,12 +15,13 @@ from engine.profiles import Dtype, Profile, Quantization, load_profiles
 from engine.vllm_cli import VllmCli
 
 CLI = VllmCli.load()
+ARGV_PORT = 18000  # a value in the command line only: nothing listens on it
 VLLM_PROFILES = [p for p in load_profiles(SHIPPED_PROFILES).values() if p.engine == "vllm"]
 
 
 def engine_args(profile: Profile) -> list[str]:
     """The argv after `python -m vllm.entrypoints.openai.api_server`."""
-    argv = vllm_launch(profile, port=8000, profiles_dir=SHIPPED_PROFILES, hf_home=None,
+    argv = vllm_launch(profile, port=ARGV_PORT, profiles_dir=SHIPPED_PROFILES, hf_home=None,
                        hf_token=None, api_key="x").argv
     assert argv[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
     return argv[3:]
