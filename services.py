@@ -197,14 +197,19 @@ def active_profile(settings: Settings, profiles: dict[str, Profile]) -> Profile:
         raise ProfileError(f"{chosen}: {exc}") from exc
 
 
+def profile_to_start(settings: Settings) -> Profile:
+    """For ./start: the profile the app will start, or the reason it cannot, as an exit."""
+    try:
+        return active_profile(settings, load_profiles(settings.profiles_dir))
+    except ProfileError as exc:
+        sys.exit(f"error: {exc}")
+
+
 def fetch_active_model(settings: Settings) -> None:
     """Fetch the model file of the profile the app will start, chosen just as the app chooses
     it. ./start runs this first, so a download shows in the terminal and a bad profile name
     stops it there; the scripts keep no profile setting of their own."""
-    try:
-        profile = active_profile(settings, load_profiles(settings.profiles_dir))
-    except ProfileError as exc:
-        sys.exit(f"error: {exc}")
+    profile = profile_to_start(settings)
     if settings.engine_base_url or profile.model_file is None:
         print(f"Profile {profile.id}: no model file to fetch")
         return
@@ -250,10 +255,7 @@ def engine_to_install(settings: Settings) -> str:
     """What ./start must install beside the app for the profile the app will start: "vllm"
     when the app runs vLLM itself, else "none" (llama.cpp comes with requirements.txt; an
     ENGINE_BASE_URL or a remote profile runs elsewhere)."""
-    try:
-        profile = active_profile(settings, load_profiles(settings.profiles_dir))
-    except ProfileError as exc:
-        sys.exit(f"error: {exc}")
+    profile = profile_to_start(settings)
     return "vllm" if profile.engine == "vllm" and not settings.engine_base_url else "none"
 
 
