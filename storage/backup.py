@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tarfile
 import tempfile
@@ -80,12 +81,13 @@ def make(data_dir: Path, archive: Path | None, db: Database | None = None,
         files = [DB_FILE, *(n for n in KEPT_FILES if (data_dir / n).exists())]
         manifest = {"format": FORMAT, "created_at": created.isoformat(), "files": files}
         partial = archive.with_name(archive.name + ".partial")
-        with tarfile.open(partial, "w:gz") as tar:
+        # Private from its first byte: it holds the JWT secret.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
             tar.add(copied, DB_FILE)
             for name in files[1:]:
                 tar.add(data_dir / name, name)
-        partial.chmod(0o600)  # it holds the JWT secret
         partial.replace(archive)
     if keep is not None and archive.parent == folder:
         rotate(folder, keep)
